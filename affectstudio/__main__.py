@@ -1,0 +1,3 @@
+from affectstudio.cli import main
+
+raise SystemExit(main())

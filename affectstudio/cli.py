@@ -1,0 +1,62 @@
+"""The `affectstudio` command.
+
+    affectstudio [VIDEO]            open the review app (optionally on a video)
+    affectstudio analyze VIDEO      per-frame predictions to CSV, headless
+    affectstudio models ...         list / import / fetch / remove installed models
+    affectstudio train CONFIG       train a model (the `training` package)
+
+Heavy modules (torch, MediaPipe, Qt) are imported inside the command that needs them, so `--help` and the
+GUI's first window stay fast. Errors the user can cause print one line and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from affectstudio import __version__
+from affectstudio.core.errors import AffectStudioError
+
+COMMANDS = ("analyze", "models", "train", "gui")
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] not in (*COMMANDS, "-h", "--help", "--version"):
+        argv = ["gui", *argv]
+    if argv[0] == "train":
+        from training.cli import main as train_main
+
+        return _run(lambda: train_main(argv[1:]))
+    args = build_parser().parse_args(argv)
+    return _run(lambda: args.handler(args))
+
+
+def _run(command) -> int:
+    try:
+        return int(command() or 0)
+    except AffectStudioError as error:
+        print(f"affectstudio: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("affectstudio: interrupted", file=sys.stderr)
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="affectstudio", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--version", action="version", version=f"affectstudio {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    gui = sub.add_parser("gui", help="open the review app (the default command)")
+    gui.add_argument("video", nargs="?", help="video to open")
+    gui.set_defaults(handler=_gui)
+
+    sub.add_parser("train", help="train a model: affectstudio train CONFIG (see python -m training --help)")
+    return parser
+
+
+def _gui(args: argparse.Namespace) -> int:
+    from affectstudio.gui.app import run
+
+    return run(args.video)
