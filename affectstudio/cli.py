@@ -5,31 +5,33 @@
     affectstudio models ...         list / import / fetch / remove installed models
     affectstudio train CONFIG       train a model (the `training` package)
 
-Heavy modules (torch, MediaPipe, Qt) are imported inside the command that needs them, so `--help` and the
-GUI's first window stay fast. Errors the user can cause print one line and exit with status 2.
+Each subcommand lives in `affectstudio/commands/<name>.py` with `add_parser(subparsers)` and `run(args)`.
+Heavy modules (torch, MediaPipe, Qt) are imported inside `run`, so `--help` and the first window stay fast.
+Errors the user can cause print one line and exit with status 2, never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 
 from affectstudio import __version__
 from affectstudio.core.errors import AffectStudioError
 
-COMMANDS = ("analyze", "models", "train", "gui")
+COMMANDS = ("gui", "analyze", "models")
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] not in (*COMMANDS, "-h", "--help", "--version"):
-        argv = ["gui", *argv]
-    if argv[0] == "train":
+    if argv and argv[0] == "train":
         from training.cli import main as train_main
 
         return _run(lambda: train_main(argv[1:]))
+    if not argv or argv[0] not in (*COMMANDS, "-h", "--help", "--version"):
+        argv = ["gui", *argv]
     args = build_parser().parse_args(argv)
-    return _run(lambda: args.handler(args))
+    return _run(lambda: args.run(args))
 
 
 def _run(command) -> int:
@@ -47,16 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="affectstudio", description=__doc__.split("\n\n")[0])
     parser.add_argument("--version", action="version", version=f"affectstudio {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-
-    gui = sub.add_parser("gui", help="open the review app (the default command)")
-    gui.add_argument("video", nargs="?", help="video to open")
-    gui.set_defaults(handler=_gui)
-
-    sub.add_parser("train", help="train a model: affectstudio train CONFIG (see python -m training --help)")
+    for name in COMMANDS:
+        module = importlib.import_module(f"affectstudio.commands.{name}")
+        module.add_parser(sub).set_defaults(run=module.run)
+    sub.add_parser("train", help="train a model: affectstudio train CONFIG (see affectstudio train --help)")
     return parser
-
-
-def _gui(args: argparse.Namespace) -> int:
-    from affectstudio.gui.app import run
-
-    return run(args.video)
