@@ -35,6 +35,7 @@ __all__ = [
     "CheckpointConfig",
     "LoadedModel",
     "load_checkpoint",
+    "read_config",
     "save_checkpoint",
     "untrained_model",
     "weights_digest",
@@ -85,10 +86,7 @@ def load_checkpoint(path: str | Path, name: str | None = None) -> LoadedModel:
         result = import_stock_checkpoint(path, obj)
         result.name = name or result.name
         return result
-    if not isinstance(obj.get("format_version"), int) or obj["format_version"] > FORMAT_VERSION:
-        raise CheckpointError(
-            path, f"checkpoint format version {obj.get('format_version')} is newer than this app supports"
-        )
+    _check_version(obj, path)
     config = _config_from(obj, path)
     try:
         model = DDAMFN.from_architecture(config.architecture)
@@ -97,6 +95,18 @@ def load_checkpoint(path: str | Path, name: str | None = None) -> LoadedModel:
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise CheckpointError(path, f"weights do not fit the stored architecture: {first[:300]}") from None
     return loaded(model, config, name or config.provenance.get("name") or path.stem, path)
+
+
+def read_config(path: str | Path) -> CheckpointConfig:
+    """The config of a checkpoint file (ours, or stock via import) without keeping the network."""
+    path = Path(path)
+    obj = read_torch_file(path)
+    if isinstance(obj, dict) and obj.get("format") == FORMAT_NAME:
+        _check_version(obj, path)
+        return _config_from(obj, path)
+    if is_stock_checkpoint(obj):
+        return import_stock_checkpoint(path, obj).config
+    raise CheckpointError(path, "not an AffectStudio or DDAMFN model checkpoint")
 
 
 def untrained_model(seed: int = 0) -> LoadedModel:
@@ -118,6 +128,12 @@ def untrained_model(seed: int = 0) -> LoadedModel:
         },
     )
     return loaded(model, config, f"untrained (seed {seed})", None)
+
+
+def _check_version(obj: dict, path: Path) -> None:
+    version = obj.get("format_version")
+    if not isinstance(version, int) or not 1 <= version <= FORMAT_VERSION:
+        raise CheckpointError(path, f"checkpoint format version {version} is not one this app can read")
 
 
 def _config_from(obj: dict, path: Path) -> CheckpointConfig:
