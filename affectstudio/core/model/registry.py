@@ -26,7 +26,7 @@ from affectstudio.core.model.checkpoint import (
     save_checkpoint,
     untrained_model,
 )
-from affectstudio.core.model.download import CATALOG, CatalogEntry, Progress
+from affectstudio.core.model.download import CatalogEntry, Progress
 from affectstudio.core.model.stock import import_stock_checkpoint
 from affectstudio.core.paths import atomic_write, models_dir
 
@@ -52,12 +52,12 @@ class ModelRegistry:
         self,
         root: Path | None = None,
         base_url: str | None = None,
-        catalog: Sequence[CatalogEntry] = CATALOG,
+        catalog: Sequence[CatalogEntry] | None = None,
     ):
         self.root = Path(root) if root is not None else models_dir()
         self.root.mkdir(parents=True, exist_ok=True)
         self.base_url = base_url
-        self.catalog = {entry.name: entry for entry in catalog}
+        self.catalog = {entry.name: entry for entry in (download.CATALOG if catalog is None else catalog)}
 
     # --- what is there -------------------------------------------------------------------------
     def scan(self) -> tuple[list[ModelEntry], list[AffectStudioError]]:
