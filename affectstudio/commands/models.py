@@ -48,7 +48,8 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "remove":
         registry.remove(args.name)
         default = registry.default_name()
-        print(f"removed '{args.name}'; default model is now {default or 'the untrained network'}")
+        now = f"'{default}'" if default not in (None, "untrained") else "the untrained network"
+        print(f"removed '{args.name}'; default model is now {now}")
         return 0
     registry.set_default(args.name)
     print(f"default model is now '{args.name}'")
@@ -78,17 +79,21 @@ def _list(registry) -> int:
 def _fetch(registry, name: str):
     from tqdm import tqdm
 
-    bar = tqdm(unit="B", unit_scale=True, unit_divisor=1024, desc=name, file=sys.stderr, leave=False)
+    bars = []  # created on the first progress report, so an unknown name prints only its error
 
     def progress(done: int, total: int) -> None:
-        bar.total = total or None
-        bar.n = done
-        bar.refresh()
+        if not bars:
+            bar = tqdm(unit="B", unit_scale=True, unit_divisor=1024, desc=name, file=sys.stderr, leave=False)
+            bars.append(bar)
+        bars[0].total = total or None
+        bars[0].n = done
+        bars[0].refresh()
 
     try:
         return registry.fetch(name, progress=progress)
     finally:
-        bar.close()
+        for bar in bars:
+            bar.close()
 
 
 def _heads(config) -> str:

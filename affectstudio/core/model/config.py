@@ -7,6 +7,7 @@ Shared by `checkpoint.py` (our format) and `stock.py` (the released DDAMFN files
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -110,10 +111,27 @@ def read_torch_file(path: Path):
     """torch.load with weights_only=True; anything unreadable becomes a CheckpointError naming the file."""
     if not path.is_file():
         raise CheckpointError(path, "model file not found")
+    with open(path, "rb") as handle:
+        head = handle.read(4)
+    if not head:
+        raise CheckpointError(path, "model file is empty")
+    if head != b"PK\x03\x04" and head[0] != 0x80:  # zip (current torch.save) or legacy pickle
+        raise CheckpointError(path, "not a PyTorch model checkpoint")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises many types for corrupt, truncated or foreign files
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise CheckpointError(
-            path, f"not a readable model checkpoint (corrupt or truncated?): {reason}"
-        ) from None
+        raise CheckpointError(path, _load_problem(error)) from None
+
+
+def _load_problem(error: Exception) -> str:
+    """One short line for torch.load's (long, multi-line) complaints."""
+    text = str(error)
+    if "Weights only load failed" in text:
+        detail = re.search(r"WeightsUnpickler error:\s*(.+)", text)
+        reason = detail[1].strip() if detail else "unsupported content"
+        return (
+            f"corrupt, or holds Python objects besides weights ({reason}); "
+            "only weights-only checkpoints are loaded"
+        )
+    first = re.split(r"(?<=\.)\s|\n", text.strip(), maxsplit=1)[0] if text.strip() else type(error).__name__
+    return f"corrupt or truncated model checkpoint ({first[:200]})"

@@ -117,12 +117,13 @@ def download_verified(
                 break
             except _Transient as error:
                 if attempt == attempts:
-                    raise RegistryError(url, f"download failed after {attempts} attempts: {error}") from None
+                    problem = f"{url}: download failed after {attempts} attempts: {error}"
+                    raise RegistryError(None, problem) from None
                 time.sleep(backoff_s * 2 ** (attempt - 1))
         actual = git_blob_id(temp)
         if actual != blob_id:
             problem = f"downloaded file is corrupted (git blob id {actual}, expected {blob_id})"
-            raise RegistryError(url, problem)
+            raise RegistryError(None, f"{url}: {problem}")
         return temp
     except BaseException:
         temp.unlink(missing_ok=True)
@@ -148,7 +149,7 @@ def _fetch_once(url: str, temp: Path, progress: Progress | None, timeout_s: floa
     except urllib.error.HTTPError as error:
         if error.code >= 500 or error.code in (408, 429):
             raise _Transient(f"server answered HTTP {error.code} {error.reason}") from None
-        raise RegistryError(url, f"download failed: HTTP {error.code} {error.reason}") from None
+        raise RegistryError(None, f"{url}: download failed: HTTP {error.code} {error.reason}") from None
     except http.client.IncompleteRead as error:
         raise _Transient(f"connection closed early (truncated after {len(error.partial)} bytes)") from None
     except (TimeoutError, urllib.error.URLError, http.client.HTTPException, ConnectionError) as error:

@@ -105,7 +105,8 @@ class ModelRegistry:
         try:
             loaded = import_stock_checkpoint(temp)
         except CheckpointError as error:
-            raise RegistryError(url, f"downloaded file is not a usable model: {error.problem}") from None
+            problem = f"{url}: downloaded file is not a usable model: {error.problem}"
+            raise RegistryError(None, problem) from None
         finally:
             temp.unlink(missing_ok=True)
         config = replace(
