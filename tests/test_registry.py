@@ -159,3 +159,13 @@ def test_fetch_retries_a_flaky_server(server, catalog, monkeypatch):
 def test_fetch_unknown_name():
     with pytest.raises(RegistryError, match="unknown model 'nope'; available: ddamfn-affectnet8"):
         ModelRegistry().fetch("nope")
+
+
+def test_stale_partial_files_are_cleaned_up():
+    root = ModelRegistry().root
+    stale, fresh = root / ".download-old.partial", root / ".download-new.partial"
+    stale.write_bytes(b"x")
+    fresh.write_bytes(b"y")
+    os.utime(stale, (0, 0))
+    ModelRegistry()
+    assert not stale.exists() and fresh.exists()

@@ -10,8 +10,10 @@ config says so. The first model installed becomes the default.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -33,6 +35,7 @@ from affectstudio.core.paths import atomic_write, models_dir
 SUFFIX = ".pt"
 SETTINGS = "settings.json"
 UNTRAINED = "untrained"
+STALE_PARTIAL_S = 24 * 3600
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
@@ -58,6 +61,7 @@ class ModelRegistry:
         self.root.mkdir(parents=True, exist_ok=True)
         self.base_url = base_url
         self.catalog = {entry.name: entry for entry in (download.CATALOG if catalog is None else catalog)}
+        self._remove_stale_partials()
 
     # --- what is there -------------------------------------------------------------------------
     def scan(self) -> tuple[list[ModelEntry], list[AffectStudioError]]:
@@ -174,6 +178,14 @@ class ModelRegistry:
         if self.default_name() is None:
             self.set_default(name)
         return ModelEntry(name, target, config, True, self.default_name() == name)
+
+    def _remove_stale_partials(self) -> None:
+        """Temp files of downloads or saves killed mid-way (a day old, so never one still being written)."""
+        cutoff = time.time() - STALE_PARTIAL_S
+        for partial in self.root.glob(".*.partial"):
+            with contextlib.suppress(OSError):
+                if partial.stat().st_mtime < cutoff:
+                    partial.unlink()
 
     def _write_settings(self, settings: dict) -> None:
         with atomic_write(self.root / SETTINGS) as handle:
