@@ -1,0 +1,256 @@
+"""Frame-exact video reading on PyAV: metadata, exact timestamps, sequential decode and seek(frame).
+
+Why not trust the container: frame counts and frame rates in headers are often wrong or nominal (variable
+frame rate phone videos, edited files). So the reader builds its own index at open time by *demuxing*
+every packet of the video stream (cheap: no decoding) and takes the sorted presentation timestamps as the
+frames. Frame i is the i-th timestamp; its time is measured from the first frame, so frame 0 is at 0.0 s.
+The last group of pictures is decoded once at open time so that a truncated file reports only the frames
+that can really be decoded.
+
+`read(i)` seeks to the keyframe at or before frame i and decodes forward until the frame whose timestamp
+is frame i's, so it is exact whatever the codec's B-frame reordering. The decoder stays positioned after
+each read, so reading i, i+1, i+2 ... decodes each frame once and never seeks again.
+
+Rotation: phones store a display matrix (formerly the `rotate` tag). Images come out upright and
+`VideoInfo.width/height` are the displayed size. Horizontal/vertical flips in the matrix and non-square
+pixels are not applied (rare in practice).
+
+A reader is not thread-safe; a GUI frame grabber should own its own reader.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import numpy as np
+
+from affectstudio.core.errors import VideoError
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    path: Path
+    width: int  # displayed width (after rotation)
+    height: int  # displayed height (after rotation)
+    frame_count: int
+    fps: float  # average frame rate; see VideoReader.timestamps for the exact times
+    duration: float  # seconds from the first frame's start to the last frame's end
+    rotation: int  # degrees the stored picture is turned clockwise for display: 0, 90, 180 or 270
+    codec: str
+
+
+@dataclass
+class Frame:
+    index: int
+    time: float  # seconds since the first frame
+    image: np.ndarray  # HxWx3 uint8 RGB, upright
+
+
+class VideoReader:
+    """Reads one video file; raises `VideoError` for a missing, non-video, corrupt or empty file."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        if not self.path.exists():
+            raise VideoError(self.path, "file not found")
+        if not self.path.is_file():
+            raise VideoError(self.path, "not a file")
+        try:
+            self._container = av.open(str(self.path))
+        except (av.FFmpegError, OSError) as error:
+            raise VideoError(self.path, f"not a readable video file ({_reason(error)})") from None
+        try:
+            self._open_stream()
+        except BaseException:
+            self._container.close()
+            raise
+
+    def _open_stream(self) -> None:
+        if not self._container.streams.video:
+            raise VideoError(self.path, "contains no video stream")
+        self._stream = self._container.streams.video[0]
+        self._stream.thread_type = "AUTO"
+        self._decoder: Iterator[av.VideoFrame] | None = None
+        self._pending: tuple[int, av.VideoFrame] | None = None  # decoded ahead of the frame asked for
+        self._next_index = 0  # the frame the decoder yields next when nothing is pending
+        self._rotation_ccw = 0
+
+        pts, keyframe_pts, durations = self._demux_index()
+        if not pts:
+            raise VideoError(self.path, "contains no video frames")
+        self._pts = np.array(pts, dtype=np.int64)
+        self._index_of = {int(p): i for i, p in enumerate(self._pts)}
+        self._keyframes = sorted({self._index_of[p] for p in keyframe_pts} | {0})
+        last_decodable = self._last_decodable_frame()
+        if last_decodable < 0:
+            raise VideoError(self.path, "no frame could be decoded (the file is damaged)")
+        self._pts = self._pts[: last_decodable + 1]
+        self._keyframes = [k for k in self._keyframes if k <= last_decodable]
+
+        time_base = self._stream.time_base
+        self.timestamps = np.array([float((p - self._pts[0]) * time_base) for p in self._pts])
+        self.timestamps.setflags(write=False)
+        n = len(self._pts)
+        last_duration = float(durations.get(int(self._pts[-1]), 0) * time_base)
+        rate = self._stream.average_rate
+        if rate and rate > 0 and np.isfinite(float(rate)):
+            fps = float(rate)
+        else:
+            fps = (n - 1) / self.timestamps[-1] if n > 1 and self.timestamps[-1] > 0 else 0.0
+        if last_duration <= 0:
+            last_duration = 1.0 / fps if fps > 0 else 0.0
+        coded_w, coded_h = self._stream.codec_context.width, self._stream.codec_context.height
+        upright = self._rotation_ccw % 180 == 0
+        self.info = VideoInfo(
+            path=self.path,
+            width=coded_w if upright else coded_h,
+            height=coded_h if upright else coded_w,
+            frame_count=n,
+            fps=fps,
+            duration=float(self.timestamps[-1]) + last_duration,
+            rotation=(-self._rotation_ccw) % 360,
+            codec=self._stream.codec_context.name,
+        )
+
+    def _demux_index(self) -> tuple[list[int], set[int], dict[int, int]]:
+        """Presentation timestamps of every frame, which of them are keyframes, and packet durations."""
+        pts: list[int] = []
+        keyframes: set[int] = set()
+        durations: dict[int, int] = {}
+        packets = self._container.demux(self._stream)
+        while True:
+            try:
+                packet = next(packets)
+            except StopIteration:
+                break
+            except av.FFmpegError:  # truncated or damaged past this point: keep what came before
+                break
+            if packet.size == 0 or packet.is_discard:
+                continue
+            stamp = packet.pts if packet.pts is not None else packet.dts
+            if stamp is None:
+                raise VideoError(self.path, "its frames carry no timestamps (unsupported stream format)")
+            pts.append(stamp)
+            durations[stamp] = packet.duration or 0
+            if packet.is_keyframe:
+                keyframes.add(stamp)
+        pts.sort()
+        if len(set(pts)) != len(pts):
+            raise VideoError(self.path, "several frames share one timestamp (unsupported stream format)")
+        return pts, keyframes, durations
+
+    def _last_decodable_frame(self) -> int:
+        """Decode the last group of pictures (stepping back if it is broken); return the last good frame."""
+        for key in reversed(self._keyframes):
+            self._seek(key)
+            last = -1
+            while (decoded := self._pull()) is not None:
+                last = max(last, decoded[0])
+                self._rotation_ccw = round(decoded[1].rotation / 90.0) * 90
+            if last >= 0:
+                self._decoder = None
+                return last
+        return -1
+
+    # -- decoding ---------------------------------------------------------------------------------------
+
+    def _decode_from_here(self) -> Iterator[av.VideoFrame]:
+        packets = self._container.demux(self._stream)
+        while True:
+            try:
+                packet = next(packets)
+            except (StopIteration, av.FFmpegError):
+                return
+            try:
+                yield from packet.decode()
+            except av.FFmpegError:  # a damaged packet: skip it, later keyframes may still decode
+                continue
+
+    def _pull(self) -> tuple[int, av.VideoFrame] | None:
+        """The next decoded frame of the index, with its frame number; None at the end of the stream."""
+        if self._pending is not None:
+            decoded, self._pending = self._pending, None
+            return decoded
+        if self._decoder is None:
+            return None
+        for frame in self._decoder:
+            index = self._index_of.get(frame.pts)
+            if index is not None:
+                return index, frame
+        self._decoder = None
+        return None
+
+    def _seek(self, index: int) -> None:
+        """Put the decoder at the keyframe at or before `index` (further back if the demuxer overshoots)."""
+        k = bisect.bisect_right(self._keyframes, index) - 1
+        while True:
+            key = self._keyframes[k]
+            self._container.seek(int(self._pts[key]), stream=self._stream, backward=True)
+            self._decoder = self._decode_from_here()
+            self._pending = None
+            first = self._pull()
+            if first is None or first[0] <= index or k == 0:
+                self._pending = first
+                self._next_index = first[0] if first is not None else index
+                return
+            k -= 1
+
+    def read(self, index: int) -> Frame:
+        """Exactly frame `index` (0-based, presentation order)."""
+        n = len(self._pts)
+        if not 0 <= index < n:
+            raise IndexError(f"frame {index} out of range: {self.path} has {n} frames")
+        key = self._keyframes[bisect.bisect_right(self._keyframes, index) - 1]
+        idle = self._decoder is None and self._pending is None
+        if idle or index < self._next_index or key > self._next_index:
+            self._seek(index)
+        while (decoded := self._pull()) is not None:
+            found, frame = decoded
+            if found < index:
+                continue
+            self._next_index = index + 1
+            if found > index:  # the decoder dropped frame `index`; keep what it gave for the next read
+                self._pending = decoded
+                break
+            return Frame(index, float(self.timestamps[index]), self._to_rgb(frame))
+        raise VideoError(self.path, f"frame {index} could not be decoded (the file is damaged)")
+
+    def _to_rgb(self, frame: av.VideoFrame) -> np.ndarray:
+        image = frame.to_ndarray(format="rgb24")
+        if self._rotation_ccw % 360:
+            image = np.ascontiguousarray(np.rot90(image, k=self._rotation_ccw // 90))
+        return image
+
+    def frames(self, start: int = 0, stop: int | None = None) -> Iterator[Frame]:
+        """Frames start..stop-1 in order, each decoded once; frames the decoder cannot produce are skipped."""
+        stop = len(self._pts) if stop is None else min(stop, len(self._pts))
+        for index in range(max(start, 0), stop):
+            try:
+                yield self.read(index)
+            except VideoError:
+                continue
+
+    def __iter__(self) -> Iterator[Frame]:
+        return self.frames()
+
+    def __len__(self) -> int:
+        return len(self._pts)
+
+    def close(self) -> None:
+        self._decoder = None
+        self._pending = None
+        self._container.close()
+
+    def __enter__(self) -> VideoReader:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+
+def _reason(error: Exception) -> str:
+    return getattr(error, "strerror", None) or str(error)
