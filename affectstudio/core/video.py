@@ -70,6 +70,8 @@ class VideoReader:
             raise
 
     def _open_stream(self) -> None:
+        if not self._container.streams:  # e.g. an mp4 cut short before its index (moov) was written
+            raise VideoError(self.path, "no streams found: not a video, or truncated or damaged")
         if not self._container.streams.video:
             raise VideoError(self.path, "contains no video stream")
         self._stream = self._container.streams.video[0]
@@ -121,6 +123,9 @@ class VideoReader:
         pts: list[int] = []
         keyframes: set[int] = set()
         durations: dict[int, int] = {}
+        dts: list[int] = []
+        packets_seen = 0
+        cut_short = False
         packets = self._container.demux(self._stream)
         while True:
             try:
@@ -128,8 +133,14 @@ class VideoReader:
             except StopIteration:
                 break
             except av.FFmpegError:  # truncated or damaged past this point: keep what came before
+                cut_short = True
                 break
-            if packet.size == 0 or packet.is_discard:
+            if packet.size == 0:
+                continue
+            packets_seen += 1
+            if packet.dts is not None:
+                dts.append(packet.dts)
+            if packet.is_discard:  # cut by an edit list: the decoder drops it too
                 continue
             stamp = packet.pts if packet.pts is not None else packet.dts
             if stamp is None:
@@ -141,7 +152,26 @@ class VideoReader:
         pts.sort()
         if len(set(pts)) != len(pts):
             raise VideoError(self.path, "several frames share one timestamp (unsupported stream format)")
+        if pts and dts and (cut_short or self._shorter_than_header(pts, packets_seen)):
+            # Frames are stored in decode order, so a cut loses the last few decode-order frames, some of
+            # which show before frames that survived (B-frames). Keep only frames shown before the cut
+            # point, so that frame numbers stay those of the complete file.
+            pts = [p for p in pts if p <= max(dts)]
         return pts, keyframes, durations
+
+    def _shorter_than_header(self, pts: list[int], packets_seen: int) -> bool:
+        """Whether the container's header promises more frames or a longer video than the packets give."""
+        stream = self._stream
+        if stream.frames and stream.frames > packets_seen:
+            return True
+        span = float((pts[-1] - pts[0]) * stream.time_base)
+        frame_time = span / (len(pts) - 1) if len(pts) > 1 else 0.0
+        end = max(span, float(pts[-1] * stream.time_base))  # durations may count from 0 or from the start
+        if stream.duration:
+            promised = float(stream.duration * stream.time_base)
+        else:  # Matroska keeps only the file's duration (which may include a longer audio track)
+            promised = self._container.duration / av.time_base if self._container.duration else 0.0
+        return promised > end + 3 * frame_time + 0.1
 
     def _last_decodable_frame(self) -> int:
         """Decode the last group of pictures (stepping back if it is broken); return the last good frame."""
