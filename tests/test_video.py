@@ -48,6 +48,31 @@ def test_every_random_read_returns_exactly_that_frame(indexed_videos, codec):
             assert frame.image.shape == (96, 128, 3) and frame.image.dtype == np.uint8
 
 
+@pytest.mark.parametrize(
+    ("suffix", "codec"),
+    [
+        (".mkv", "libx264"),
+        (".mov", "libx264"),
+        (".ts", "libx264"),  # no seek index: the demuxer lands late, the reader steps back
+        (".h264", "libx264"),  # raw stream without timestamps: numbered in decode order
+        (".avi", "mpeg4"),
+        (".mpg", "mpeg2video"),
+        (".webm", "libvpx-vp9"),
+    ],
+)
+def test_containers_and_codecs_seek_exactly(tmp_path, suffix, codec):
+    if codec not in av.codecs_available:
+        pytest.skip(f"{codec} encoder not in this PyAV build")
+    path = tmp_path / f"indexed{suffix}"
+    write_indexed_video(path, 30, codec=codec)
+    with VideoReader(path) as reader:
+        assert reader.info.frame_count == 30
+        np.testing.assert_allclose(reader.timestamps, np.arange(30) / 25, atol=1e-9)
+        for index in [*np.random.default_rng(5).permutation(30).tolist(), 29, 3]:
+            assert decode_index(reader.read(index).image) == index
+        assert [decode_index(f.image) for f in reader] == list(range(30))
+
+
 def test_iteration_and_ranges_yield_each_frame_in_order(indexed_videos):
     path, _ = next(iter(indexed_videos.values()))
     with VideoReader(path) as reader:

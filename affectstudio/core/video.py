@@ -9,7 +9,12 @@ that can really be decoded.
 
 `read(i)` seeks to the keyframe at or before frame i and decodes forward until the frame whose timestamp
 is frame i's, so it is exact whatever the codec's B-frame reordering. The decoder stays positioned after
-each read, so reading i, i+1, i+2 ... decodes each frame once and never seeks again.
+each read, so reading i, i+1, i+2 ... decodes each frame once and never seeks again. Raw elementary
+streams (e.g. a Raspberry Pi camera's .h264) carry no timestamps at all: there frames are numbered in the
+order they decode, timed at the stream's nominal rate, and a backward read decodes again from the start.
+
+OpenCV is not used as a fallback: opencv-python's wheel embeds an older FFmpeg (5.1) than PyAV's (8.x),
+so a file PyAV cannot open is not one OpenCV can.
 
 Rotation: phones store a display matrix (formerly the `rotate` tag). Images come out upright and
 `VideoInfo.width/height` are the displayed size. Horizontal/vertical flips in the matrix and non-square
@@ -81,6 +86,8 @@ class VideoReader:
         self._next_index = 0  # the frame the decoder yields next when nothing is pending
         self._rotation_ccw = 0
 
+        self._counted = False  # frames carry no timestamps: number them in decode order
+        self._decoded_count = 0
         pts, keyframe_pts, durations = self._demux_index()
         if not pts:
             raise VideoError(self.path, "contains no video frames")
@@ -93,16 +100,17 @@ class VideoReader:
         self._pts = self._pts[: last_decodable + 1]
         self._keyframes = [k for k in self._keyframes if k <= last_decodable]
 
-        time_base = self._stream.time_base
-        self.timestamps = np.array([float((p - self._pts[0]) * time_base) for p in self._pts])
-        self.timestamps.setflags(write=False)
         n = len(self._pts)
-        last_duration = float(durations.get(int(self._pts[-1]), 0) * time_base)
-        rate = self._stream.average_rate
-        if rate and rate > 0 and np.isfinite(float(rate)):
-            fps = float(rate)
+        rate = self._stream.average_rate or self._stream.guessed_rate
+        if self._counted:
+            fps = float(rate) if rate else 25.0
+            self.timestamps = np.arange(n) / fps
         else:
-            fps = (n - 1) / self.timestamps[-1] if n > 1 and self.timestamps[-1] > 0 else 0.0
+            time_base = self._stream.time_base
+            self.timestamps = np.array([float((p - self._pts[0]) * time_base) for p in self._pts])
+            fps = float(rate) if rate else (n - 1) / self.timestamps[-1] if self.timestamps[-1] > 0 else 0.0
+        self.timestamps.setflags(write=False)
+        last_duration = 0.0 if self._counted else float(durations.get(int(self._pts[-1]), 0) * time_base)
         if last_duration <= 0:
             last_duration = 1.0 / fps if fps > 0 else 0.0
         coded_w, coded_h = self._stream.codec_context.width, self._stream.codec_context.height
@@ -144,11 +152,13 @@ class VideoReader:
                 continue
             stamp = packet.pts if packet.pts is not None else packet.dts
             if stamp is None:
-                raise VideoError(self.path, "its frames carry no timestamps (unsupported stream format)")
+                self._counted = True
             pts.append(stamp)
             durations[stamp] = packet.duration or 0
             if packet.is_keyframe:
                 keyframes.add(stamp)
+        if self._counted:
+            return list(range(len(pts))), set(), {}
         pts.sort()
         if len(set(pts)) != len(pts):
             raise VideoError(self.path, "several frames share one timestamp (unsupported stream format)")
@@ -208,26 +218,41 @@ class VideoReader:
         if self._decoder is None:
             return None
         for frame in self._decoder:
-            index = self._index_of.get(frame.pts)
-            if index is not None:
+            if self._counted:
+                index, self._decoded_count = self._decoded_count, self._decoded_count + 1
+            else:
+                index = self._index_of.get(frame.pts)
+            if index is not None and index < len(self._pts):
                 return index, frame
         self._decoder = None
         return None
 
     def _seek(self, index: int) -> None:
-        """Put the decoder at the keyframe at or before `index` (further back if the demuxer overshoots)."""
-        k = bisect.bisect_right(self._keyframes, index) - 1
-        while True:
-            key = self._keyframes[k]
-            self._container.seek(int(self._pts[key]), stream=self._stream, backward=True)
-            self._decoder = self._decode_from_here()
-            self._pending = None
-            first = self._pull()
-            if first is None or first[0] <= index or k == 0:
-                self._pending = first
-                self._next_index = first[0] if first is not None else index
+        """Put the decoder at the keyframe at or before `index`.
+
+        Demuxers without an index (MPEG-TS, MPEG-PS) may land a group of pictures late; then try the
+        keyframe before, and in the end decode from the start of the file, which works for every format.
+        """
+        first_key = bisect.bisect_right(self._keyframes, index) - 1
+        for k in range(-1 if self._counted else first_key, -1, -1):
+            self._container.seek(int(self._pts[self._keyframes[k]]), stream=self._stream, backward=True)
+            if self._start_decoding(index):
                 return
-            k -= 1
+        self._container.close()
+        self._container = av.open(str(self.path))
+        self._stream = self._container.streams.video[0]
+        self._stream.thread_type = "AUTO"
+        self._decoded_count = 0
+        self._start_decoding(index)
+
+    def _start_decoding(self, index: int) -> bool:
+        """Decode from the demuxer's position; whether the first frame out comes at or before `index`."""
+        self._decoder = self._decode_from_here()
+        self._pending = None
+        first = self._pull()
+        self._pending = first
+        self._next_index = first[0] if first is not None else len(self._pts)
+        return first is not None and first[0] <= index
 
     def read(self, index: int) -> Frame:
         """Exactly frame `index` (0-based, presentation order)."""
@@ -258,11 +283,17 @@ class VideoReader:
     def frames(self, start: int = 0, stop: int | None = None) -> Iterator[Frame]:
         """Frames start..stop-1 in order, each decoded once; frames the decoder cannot produce are skipped."""
         stop = len(self._pts) if stop is None else min(stop, len(self._pts))
-        for index in range(max(start, 0), stop):
+        index = max(start, 0)
+        while index < stop:
             try:
                 yield self.read(index)
+                index += 1
             except VideoError:
-                continue
+                if self._decoder is None and self._pending is None:  # the decoder gave up: next keyframe
+                    later = bisect.bisect_right(self._keyframes, index)
+                    index = self._keyframes[later] if later < len(self._keyframes) else stop
+                else:
+                    index += 1
 
     def __iter__(self) -> Iterator[Frame]:
         return self.frames()
