@@ -109,7 +109,7 @@ def crop_face(image: np.ndarray, box: Box, size: int = 112, margin: float = 0.2)
 
     Parts of the square outside the frame are black rather than edge-replicated: replicated edge pixels
     smear into streaks that look like structure (hair, a jaw line) to the network, while black is what
-    aligned face datasets (e.g. Aff-Wild2's cropped_aligned frames) put where the face leaves the frame.
+    affine face alignment (OpenCV's warpAffine default), and so aligned training crops, leave there.
     """
     height, width = image.shape[:2]
     side = max(1, round(max(box.width, box.height) * (1.0 + margin)))
