@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from fractions import Fraction
 
 import av
 import cv2
@@ -138,6 +139,17 @@ def test_rotation_metadata_gives_upright_images(tmp_path, rotation):
             assert decode_index(image) is None
 
 
+def test_non_square_pixels_come_out_at_the_displayed_width(tmp_path):
+    path = tmp_path / "anamorphic.mkv"
+    write_indexed_video(path, 12, size=(128, 96), pixel_aspect=Fraction(4, 3), rotation=90)
+    with VideoReader(path) as reader:
+        assert (reader.info.width, reader.info.height) == (96, 171)  # 128 * 4/3 wide, then turned
+        for index in (5, 0, 11):
+            image = reader.read(index).image
+            assert image.shape == (171, 96, 3)
+            assert decode_index(np.rot90(image, k=1)) == index
+
+
 def test_rotation_matches_opencv_autorotate(tmp_path):
     """An independent reference for the direction of the turn: OpenCV's own display-matrix handling."""
     path = tmp_path / "rotated.mp4"
@@ -154,11 +166,12 @@ def test_rotation_matches_opencv_autorotate(tmp_path):
 def test_real_sample_video(sample_video):
     with VideoReader(sample_video) as reader:
         info = reader.info
-        assert (info.width, info.height, info.frame_count, info.rotation) == (176, 144, 120, 0)
+        # stored 176x144 with pixels of aspect 128:117 (QCIF from BT.601), so shown 193 pixels wide
+        assert (info.width, info.height, info.frame_count, info.rotation) == (193, 144, 120, 0)
         assert info.fps == pytest.approx(30000 / 1001)
         np.testing.assert_allclose(reader.timestamps, np.arange(120) * 1001 / 30000, atol=1e-9)
         images = [frame.image for frame in reader]
-        assert len(images) == 120
+        assert len(images) == 120 and images[0].shape == (144, 193, 3)
         for index in np.random.default_rng(3).permutation(120)[:40]:
             np.testing.assert_array_equal(reader.read(int(index)).image, images[index])
 

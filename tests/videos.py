@@ -81,12 +81,14 @@ def write_indexed_video(
     rotation: int = 0,
     timestamps: Sequence[float] | None = None,
     faststart: bool = False,
+    pixel_aspect: Fraction | None = None,
 ) -> np.ndarray:
     """Write `n_frames` index frames; return the presentation time of each frame in seconds.
 
     `rotation` is stored as a display matrix: the clockwise turn a player applies (the `rotate` tag's
     meaning). `vfr` spaces frames irregularly (see `vfr_timestamps`); `timestamps` gives them explicitly.
-    `faststart` puts the mp4 index (moov) first, so a truncated copy still opens.
+    `faststart` puts the mp4 index (moov) first, so a truncated copy still opens. `pixel_aspect` marks the
+    pixels as non-square (a sample aspect ratio, as DV and DVD video have).
     """
     if vfr and timestamps is None:
         timestamps = vfr_timestamps(n_frames)
@@ -97,6 +99,8 @@ def write_indexed_video(
         stream.pix_fmt = "yuv420p"
         time_base = Fraction(1, 1000) if timestamps is not None else Fraction(1, fps)
         stream.codec_context.time_base = time_base
+        if pixel_aspect is not None:
+            stream.codec_context.sample_aspect_ratio = pixel_aspect
         if rotation:
             stream.set_display_rotation(-rotation)  # PyAV takes counter-clockwise degrees
         for i in range(n_frames):

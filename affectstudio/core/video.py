@@ -16,9 +16,10 @@ order they decode, timed at the stream's nominal rate, and a backward read decod
 OpenCV is not used as a fallback: opencv-python's wheel embeds an older FFmpeg (5.1) than PyAV's (8.x),
 so a file PyAV cannot open is not one OpenCV can.
 
-Rotation: phones store a display matrix (formerly the `rotate` tag). Images come out upright and
-`VideoInfo.width/height` are the displayed size. Horizontal/vertical flips in the matrix and non-square
-pixels are not applied (rare in practice).
+Display geometry: phones store a rotation (display matrix, formerly the `rotate` tag), and DV/DVD video
+has non-square pixels (sample aspect ratio). Images come out upright and at their displayed width (the
+height is kept, as players do), and `VideoInfo.width/height` are that displayed size. Mirroring flags in
+the display matrix are not applied (rare in practice).
 
 A reader is not thread-safe; a GUI frame grabber should own its own reader.
 """
@@ -85,6 +86,7 @@ class VideoReader:
         self._pending: tuple[int, av.VideoFrame] | None = None  # decoded ahead of the frame asked for
         self._next_index = 0  # the frame the decoder yields next when nothing is pending
         self._rotation_ccw = 0
+        self._scaled_size: tuple[int, int] | None = None  # (width, height) for non-square pixels
 
         self._counted = False  # frames carry no timestamps: number them in decode order
         self._decoded_count = 0
@@ -114,6 +116,10 @@ class VideoReader:
         if last_duration <= 0:
             last_duration = 1.0 / fps if fps > 0 else 0.0
         coded_w, coded_h = self._stream.codec_context.width, self._stream.codec_context.height
+        pixel_aspect = self._stream.sample_aspect_ratio
+        if pixel_aspect and pixel_aspect > 0 and pixel_aspect != 1:  # anamorphic (DV, DVD): widen or narrow
+            coded_w = max(1, round(coded_w * pixel_aspect))
+            self._scaled_size = (coded_w, coded_h)
         upright = self._rotation_ccw % 180 == 0
         self.info = VideoInfo(
             path=self.path,
@@ -275,7 +281,10 @@ class VideoReader:
         raise VideoError(self.path, f"frame {index} could not be decoded (the file is damaged)")
 
     def _to_rgb(self, frame: av.VideoFrame) -> np.ndarray:
-        image = frame.to_ndarray(format="rgb24")
+        if self._scaled_size is None:
+            image = frame.to_ndarray(format="rgb24")
+        else:
+            image = frame.to_ndarray(format="rgb24", width=self._scaled_size[0], height=self._scaled_size[1])
         if self._rotation_ccw % 360:
             image = np.ascontiguousarray(np.rot90(image, k=self._rotation_ccw // 90))
         return image
