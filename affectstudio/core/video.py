@@ -90,7 +90,30 @@ class VideoReader:
 
         self._counted = False  # frames carry no timestamps: number them in decode order
         self._decoded_count = 0
-        pts, keyframe_pts, durations = self._demux_index()
+        self._build_index()
+        self.timestamps, fps, last_duration = self._frame_times()
+        self.timestamps.setflags(write=False)
+        width, height = self._stream.codec_context.width, self._stream.codec_context.height
+        pixel_aspect = self._stream.sample_aspect_ratio
+        if pixel_aspect and pixel_aspect > 0 and pixel_aspect != 1:  # anamorphic (DV, DVD): widen or narrow
+            width = max(1, round(width * pixel_aspect))
+            self._scaled_size = (width, height)
+        if self._rotation_ccw % 180:
+            width, height = height, width
+        self.info = VideoInfo(
+            path=self.path,
+            width=width,
+            height=height,
+            frame_count=len(self._pts),
+            fps=fps,
+            duration=float(self.timestamps[-1]) + last_duration,
+            rotation=(-self._rotation_ccw) % 360,
+            codec=self._stream.codec_context.name,
+        )
+
+    def _build_index(self) -> None:
+        """The frames' timestamps (`_pts`, presentation order) and keyframe positions, checked to decode."""
+        pts, keyframe_pts, self._durations = self._demux_index()
         if not pts:
             raise VideoError(self.path, "contains no video frames")
         self._pts = np.array(pts, dtype=np.int64)
@@ -102,35 +125,21 @@ class VideoReader:
         self._pts = self._pts[: last_decodable + 1]
         self._keyframes = [k for k in self._keyframes if k <= last_decodable]
 
+    def _frame_times(self) -> tuple[np.ndarray, float, float]:
+        """Each frame's time from the first frame, the average frame rate, and the last frame's duration."""
         n = len(self._pts)
         rate = self._stream.average_rate or self._stream.guessed_rate
         if self._counted:
             fps = float(rate) if rate else 25.0
-            self.timestamps = np.arange(n) / fps
-        else:
-            time_base = self._stream.time_base
-            self.timestamps = np.array([float((p - self._pts[0]) * time_base) for p in self._pts])
-            fps = float(rate) if rate else (n - 1) / self.timestamps[-1] if self.timestamps[-1] > 0 else 0.0
-        self.timestamps.setflags(write=False)
-        last_duration = 0.0 if self._counted else float(durations.get(int(self._pts[-1]), 0) * time_base)
+            return np.arange(n) / fps, fps, 1.0 / fps
+        time_base = self._stream.time_base
+        times = np.array([float((p - self._pts[0]) * time_base) for p in self._pts])
+        measured = (n - 1) / times[-1] if times[-1] > 0 else 0.0
+        fps = float(rate) if rate else measured
+        last_duration = float(self._durations.get(int(self._pts[-1]), 0) * time_base)
         if last_duration <= 0:
             last_duration = 1.0 / fps if fps > 0 else 0.0
-        coded_w, coded_h = self._stream.codec_context.width, self._stream.codec_context.height
-        pixel_aspect = self._stream.sample_aspect_ratio
-        if pixel_aspect and pixel_aspect > 0 and pixel_aspect != 1:  # anamorphic (DV, DVD): widen or narrow
-            coded_w = max(1, round(coded_w * pixel_aspect))
-            self._scaled_size = (coded_w, coded_h)
-        upright = self._rotation_ccw % 180 == 0
-        self.info = VideoInfo(
-            path=self.path,
-            width=coded_w if upright else coded_h,
-            height=coded_h if upright else coded_w,
-            frame_count=n,
-            fps=fps,
-            duration=float(self.timestamps[-1]) + last_duration,
-            rotation=(-self._rotation_ccw) % 360,
-            codec=self._stream.codec_context.name,
-        )
+        return times, fps, last_duration
 
     def _demux_index(self) -> tuple[list[int], set[int], dict[int, int]]:
         """Presentation timestamps of every frame, which of them are keyframes, and packet durations."""
