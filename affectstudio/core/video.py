@@ -36,6 +36,8 @@ import numpy as np
 
 from affectstudio.core.errors import VideoError
 
+TAIL_CHECK_FRAMES = 250  # x264's default keyframe interval, so most files are checked to their last frame
+
 
 @dataclass(frozen=True)
 class VideoInfo:
@@ -199,15 +201,22 @@ class VideoReader:
         return promised > end + 3 * frame_time + 0.1
 
     def _last_decodable_frame(self) -> int:
-        """Decode the last group of pictures (stepping back if it is broken); return the last good frame."""
+        """Decode the last group of pictures (stepping back if it is broken); return the last good frame.
+
+        A group longer than `TAIL_CHECK_FRAMES` (some screen recorders put one keyframe per video) is not
+        decoded to its end; the index is trusted past that point so that opening stays quick.
+        """
         for key in reversed(self._keyframes):
             self._seek(key)
-            last = -1
+            last, count = -1, 0
             while (decoded := self._pull()) is not None:
-                last = max(last, decoded[0])
+                last, count = max(last, decoded[0]), count + 1
                 self._rotation_ccw = round(decoded[1].rotation / 90.0) * 90
+                if count == TAIL_CHECK_FRAMES:
+                    last = len(self._pts) - 1
+                    break
+            self._decoder, self._pending = None, None
             if last >= 0:
-                self._decoder = None
                 return last
         return -1
 
