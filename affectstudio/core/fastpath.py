@@ -78,7 +78,7 @@ def build(model: nn.Module, loaded, input_size: int) -> FastPath | None:
             "CPU",
             {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "f32", "CACHE_DIR": str(folder)},
         )
-    except Exception as error:  # noqa: BLE001 - any conversion failure means: stay on eager
+    except Exception as error:
         log.warning("OpenVINO could not compile the network (%s); using eager PyTorch", error)
         return None
     fast = FastPath("openvino-f32", compiled, wrapped.present)
