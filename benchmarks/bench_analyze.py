@@ -66,7 +66,8 @@ def main() -> None:
             result = analyze(video, tmp / f"{label}.csv", options, keep_table=False)
             fps = result.timings["frames_per_s"]
             print(
-                f"analyze ({label}, {result.backend}, detect every {args.detect_every}, {args.face_range} range): "
+                f"analyze ({label}, {result.backend}, detect every {args.detect_every}, "
+                f"{args.face_range} range): "
                 f"{fps:.1f} frames/s = {fps / 30:.2f}x real time = {fps / decode:.3f} of decode-only speed; "
                 f"setup {result.timings['setup_s']:.1f} s, faces in {result.frames_with_face}/{result.frames}"
             )
