@@ -119,3 +119,35 @@ def write_synthetic_affwild(
         result.test_images.append(name)
     (root / "MTL.txt").write_text("image\n" + "\n".join(result.test_images) + "\n")
     return result
+
+
+def calibrated_init_checkpoint(root: str | Path, path: str | Path, seed: int = 0, images: int = 32) -> Path:
+    """A stand-in for the stock pretrained checkpoint: the network at `seed` with BatchNorm statistics
+    measured on the dataset's training images (a random network's default statistics make its eval-mode
+    features nearly constant, which no frozen-backbone stage could learn from)."""
+    import torch
+    from affectstudio.core.model.checkpoint import CheckpointConfig, save_checkpoint
+
+    from training.data import load_split
+    from training.dataset import FaceDataset
+    from training.transforms import eval_transform
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        from affectstudio.core.model.network import DDAMFN
+
+        model = DDAMFN()
+    dataset = FaceDataset(load_split(root, "train"), eval_transform())
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    for norm in norms:
+        norm.reset_running_stats()
+        norm.momentum = None  # cumulative average over the calibration batches
+    model.train()
+    with torch.no_grad():
+        for start in range(0, min(images, len(dataset)), 16):
+            model(torch.stack([dataset[i][0] for i in range(start, min(start + 16, len(dataset)))]))
+    for norm in norms:
+        norm.momentum = 0.1
+    untrained = dict.fromkeys(("va", "expr", "au"), False)
+    config = CheckpointConfig(architecture=model.architecture, heads_trained=untrained)
+    return save_checkpoint(path, model.eval(), config)
