@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 from pathlib import Path
@@ -30,6 +31,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's C++ INFO/WARNING lines are not for users
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from affectstudio.core.errors import AffectStudioError
     from affectstudio.core.sample import sample_video_path
 
@@ -80,9 +83,7 @@ def run(args: argparse.Namespace) -> int:
         from affectstudio.core.report import plot_traces
 
         lines.append(f"wrote {plot_traces(result.csv_path, result.csv_path.with_suffix('.png'))}")
-    lines.append(
-        f"speed: {result.timings['frames_per_s']} frames/s on {result.timings.get('device', '')}".rstrip()
-    )
+    lines.append(f"speed: {result.timings['frames_per_s']} frames/s ({result.backend} on {result.device})")
     print("\n".join(lines))
     return 130 if result.cancelled else 0
 

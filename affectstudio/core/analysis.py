@@ -80,7 +80,8 @@ class _Stage(threading.Thread):
 
     def __init__(self, name: str, work: Callable, out: queue.Queue, stop: threading.Event):
         super().__init__(name=name, daemon=True)
-        self.work, self.out, self.stop, self.busy_s = work, out, stop, 0.0
+        self.work, self.out, self.stop = work, out, stop
+        self.busy_s, self.undecodable = 0.0, 0
 
     def run(self) -> None:
         try:
@@ -139,6 +140,7 @@ def analyze(
     detector = FaceDetector(options.face_range, options.min_confidence)
     tracker = FaceTracker(detector, detect_every=options.detect_every)
 
+    timestamps = reader.timestamps
     stop = threading.Event()
     frames_q: queue.Queue = queue.Queue(maxsize=8)
     faces_q: queue.Queue = queue.Queue(maxsize=4 * engine.batch_size)
@@ -150,14 +152,27 @@ def analyze(
             stage.put(frame)
 
     def find_faces(stage: _Stage) -> None:
+        expected = 0
         while (frame := _get(frames_q, stop)) is not _DONE:
+            expected = _skip_undecodable(stage, expected, frame.index)
             t0 = time.perf_counter()
             faces = _select(tracker.process(frame.image), options.faces)
             crops = [crop_face(frame.image, face.box) for face in faces]
             stage.busy_s += time.perf_counter() - t0
             stage.put(_FrameFaces(frame.index, frame.time, faces, crops))
+        if not stop.is_set():
+            _skip_undecodable(stage, expected, len(timestamps))
+
+    def _skip_undecodable(stage: _Stage, expected: int, index: int) -> int:
+        """Frames the decoder could not produce still get (empty) rows: nothing is dropped silently."""
+        for missing in range(expected, index):
+            stage.undecodable += 1
+            stage.put(_FrameFaces(missing, float(timestamps[missing]), [], []))
+        return index + 1
 
     stages = [_Stage("decode", decode, frames_q, stop), _Stage("faces", find_faces, faces_q, stop)]
+    setup_s = time.perf_counter() - started
+    started = time.perf_counter()  # frames/s and time left count from the first frame, not the model load
     for stage in stages:
         stage.start()
 
@@ -222,7 +237,8 @@ def analyze(
         raise VideoError(video, "no frame could be decoded")
     seconds = time.perf_counter() - started
     timings = {
-        "total_s": round(seconds, 3),
+        "setup_s": round(setup_s, 3),
+        "processing_s": round(seconds, 3),
         "frames_per_s": round(done / seconds, 2) if seconds else 0.0,
         "faces_busy_s": round(stages[1].busy_s, 3),
         "inference_s": round(infer_s, 3),
@@ -237,6 +253,7 @@ def analyze(
                 "complete": not was_cancelled,
                 "frames_analysed": done,
                 "frames_with_face": with_face,
+                "frames_undecodable": stages[1].undecodable,
                 "timings": timings,
             },
         )

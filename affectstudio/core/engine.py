@@ -8,6 +8,7 @@ is available, and it is checked against the plain path when it is built.
 
 from __future__ import annotations
 
+import copy
 import logging
 from dataclasses import dataclass
 
@@ -62,9 +63,10 @@ class InferenceEngine:
         self._mean = torch.tensor(prep["mean"], dtype=torch.float32).view(1, 3, 1, 1)
         self._std = torch.tensor(prep["std"], dtype=torch.float32).view(1, 3, 1, 1)
         self.half = self.device.type == "cuda"
-        model = loaded.model.eval().to(self.device)
+        model = loaded.model.eval()
         if self.device.type != "cpu":
-            model = model.to(memory_format=torch.channels_last)
+            # A copy, so the caller's float32 CPU model stays usable (the GUI reuses it).
+            model = copy.deepcopy(model).to(self.device, memory_format=torch.channels_last)
             if self.half:
                 model = model.half()
         self._model = model
