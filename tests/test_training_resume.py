@@ -1,4 +1,4 @@
-"""A run stopped mid-epoch (cleanly, or by a crash) and resumed ends exactly where an uninterrupted run ends."""
+"""A run stopped mid-epoch (cleanly, or by a crash) and resumed ends where an uninterrupted run ends."""
 
 from __future__ import annotations
 

@@ -89,7 +89,7 @@ def trained(dataset, tmp_path_factory):
 
 @pytest.mark.slow
 def test_short_run_learns_and_keeps_best_epoch(trained):
-    config, result, before, events, _ = trained
+    _, result, before, events, _ = trained
     after = result.metrics["threshold_0.5"]
     print(f"validation P before {before['P']:.3f}, after {after['P']:.3f}, tuned {result.metrics['P']:.3f}")
     assert after["P"] > before["P"] + 0.5
@@ -113,7 +113,7 @@ def test_short_run_learns_and_keeps_best_epoch(trained):
 def test_thresholds_are_stored_and_model_is_installed(trained, monkeypatch):
     from affectstudio.core.model.registry import ModelRegistry
 
-    config, result, _, _, data_dir = trained
+    _, result, _, _, data_dir = trained
     monkeypatch.setenv("AFFECTSTUDIO_DATA_DIR", data_dir)
     assert result.model_name == "synthetic-test"
     loaded = ModelRegistry().load("synthetic-test")
@@ -134,7 +134,7 @@ def test_evaluate_and_submission_file(trained, dataset, tmp_path, monkeypatch):
     from training.cli import main
 
     data, _ = dataset
-    config, result, _, _, data_dir = trained
+    _, result, _, _, data_dir = trained
     monkeypatch.setenv("AFFECTSTUDIO_DATA_DIR", data_dir)
     output = tmp_path / "submission.txt"
     assert main(["predict", str(result.checkpoint), "--data", str(data.root), "--output", str(output)]) == 0
@@ -164,7 +164,7 @@ def test_a_run_folder_is_never_overwritten_and_resume_checks_the_config(dataset,
 
 
 def test_label_free_task_is_refused(tmp_path, dataset):
-    data, init = dataset
+    _, init = dataset
     (tmp_path / "ds").mkdir()
     for split in ("train", "validation"):
         (tmp_path / "ds" / f"{split}.csv").write_text(
