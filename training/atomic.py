@@ -9,8 +9,6 @@ import os
 import tempfile
 from pathlib import Path
 
-import torch
-
 
 def _replace_from_temp(path: Path, write) -> Path:
     path = Path(path)
@@ -33,4 +31,6 @@ def write_text_atomic(path: Path, text: str) -> Path:
 
 
 def torch_save_atomic(path: Path, obj) -> Path:
+    import torch  # here, so config and curation (used by the GUI) load without torch
+
     return _replace_from_temp(path, lambda stream: torch.save(obj, stream))

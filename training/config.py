@@ -17,11 +17,25 @@ from pathlib import Path
 from affectstudio.core.errors import AnnotationError
 from affectstudio.core.labels import TASKS
 from training.curation import CURATIONS
-from training.transforms import Augmentation
 
 GROUPS = ("features", "attention", "gdconv", "classifier")
 # The registry name of the stock DDAMFN++ AffectNet-8 checkpoint the paper starts from.
 STOCK_INIT = "ddamfn-affectnet8"
+
+
+@dataclass
+class Augmentation:
+    """The paper's augmentation; every field is a config entry (`[augmentation]`)."""
+
+    hflip: float = 0.5  # probability of a horizontal flip
+    affine_p: float = 0.7  # probability of applying the random affine
+    affine_degrees: float = 20.0
+    affine_translate: float = 0.2
+    affine_scale: tuple[float, float] = (0.8, 1.0)
+    # Random erasing after normalisation, always applied; the paper gives its scale as 0.05: here that is
+    # the largest erased fraction of the image (torchvision's smallest fraction, 0.02, kept as the floor).
+    erasing_p: float = 1.0
+    erasing_scale: tuple[float, float] = (0.02, 0.05)
 
 
 @dataclass

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from typing import TYPE_CHECKING
 
 import torch
@@ -38,6 +39,21 @@ def _recipe(config) -> dict:
     }  # fmt: skip
 
 
+def registry_name(text: str) -> str:
+    """A valid registry name (letters, digits, '.', '_', '-'; at most 64) from a run name or folder."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-._")[:56]
+    return name or "trained-model"
+
+
+def _free_name(registry, name: str) -> str:
+    """`name`, or `name-2`, `name-3`, ... when taken: a finished run never fails on an installed name."""
+    candidate, number = name, 1
+    while registry.is_installed(candidate):
+        number += 1
+        candidate = f"{name}-{number}"
+    return candidate
+
+
 def finish_run(run: _Run, data: RunData) -> RunResult:
     from affectstudio.core.model.checkpoint import CheckpointConfig, save_checkpoint
     from affectstudio.core.model.registry import ModelRegistry
@@ -63,7 +79,7 @@ def finish_run(run: _Run, data: RunData) -> RunResult:
         "au_thresholds_tuned_on": f"{len(data.holdout)} held-out training frames",
     }
     write_text_atomic(run.run_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
-    name = config.name or run.run_dir.name
+    name = registry_name(config.name or run.run_dir.name)
     checkpoint_config = CheckpointConfig(
         architecture=model.architecture,
         heads_trained={task: task in config.tasks for task in TASKS},
@@ -83,7 +99,9 @@ def finish_run(run: _Run, data: RunData) -> RunResult:
     checkpoint = save_checkpoint(run.run_dir / MODEL_FILE, model, checkpoint_config)
     installed = None
     if config.install:
-        installed = ModelRegistry().import_file(checkpoint, name=name).name
+        registry = ModelRegistry()
+        installed = _free_name(registry, name)
+        registry.import_file(checkpoint, name=installed)
     run.emit(
         "done", checkpoint=str(checkpoint), model_name=installed, metrics=metrics, run_dir=str(run.run_dir)
     )

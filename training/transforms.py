@@ -7,11 +7,12 @@ uses, so training and inference cannot drift apart (DESIGN.md convention 4).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import torch
 from PIL import Image
 from torchvision import transforms
+
+from training.config import Augmentation
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -21,21 +22,6 @@ DEFAULT_PREPROCESSING = {
     "std": list(IMAGENET_STD),
     "color": "RGB",
 }
-
-
-@dataclass
-class Augmentation:
-    """The paper's augmentation; every field is a config entry (`[augmentation]`)."""
-
-    hflip: float = 0.5  # probability of a horizontal flip
-    affine_p: float = 0.7  # probability of applying the random affine
-    affine_degrees: float = 20.0
-    affine_translate: float = 0.2
-    affine_scale: tuple[float, float] = (0.8, 1.0)
-    # Random erasing after normalisation, always applied; the paper gives its scale as 0.05: here that is
-    # the largest erased fraction of the image (torchvision's smallest fraction, 0.02, kept as the floor).
-    erasing_p: float = 1.0
-    erasing_scale: tuple[float, float] = (0.02, 0.05)
 
 
 def _base(preprocessing: dict) -> tuple[int, transforms.Normalize]:
