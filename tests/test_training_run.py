@@ -40,6 +40,7 @@ def _state(run_dir):
     return torch.load(run_dir / STATE_FILE, map_location="cpu", weights_only=True)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("trainable", "frozen"),
     [
@@ -151,6 +152,7 @@ def test_evaluate_and_submission_file(trained, dataset, tmp_path, monkeypatch):
     assert report["threshold_tuned"]["P"] == pytest.approx(result.metrics["threshold_tuned"]["P"], abs=1e-5)
 
 
+@pytest.mark.slow
 def test_a_run_folder_is_never_overwritten_and_resume_checks_the_config(dataset, tmp_path):
     data, init = dataset
     stage = StageConfig("classifier", epochs=1, lr=1e-3, trainable=["classifier"])

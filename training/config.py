@@ -87,7 +87,8 @@ class TrainConfig:
     stages: list[StageConfig] = field(default_factory=paper_stages)
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        """Plain JSON types (tuples become lists), so configs compare equal whatever file they came from."""
+        return json.loads(json.dumps(dataclasses.asdict(self)))
 
     def validate(self, source: str | Path | None = None) -> TrainConfig:
         def fail(problem: str):

@@ -163,10 +163,6 @@ class _Run:
                 set_train_mode(self.model, stage)
                 started = time.perf_counter()
                 for step, (images, va, expr, au, _) in enumerate(loader, start=start_step):
-                    if self.cancelled() or (max_steps is not None and steps_this_call >= max_steps):
-                        self.save_state(stage_index, epoch, step)
-                        self.emit("stopped", global_step=self.global_step, run_dir=str(self.run_dir))
-                        return RunResult(self.run_dir, True, self.history)
                     tick = time.perf_counter()
                     parts = self.train_step(loss_fn, images, va, expr, au)
                     for name, value in parts.items():
@@ -187,6 +183,10 @@ class _Run:
                         eta_s=round(timer.eta(), 1),
                         **{f"loss_{k}" if k != "total" else "loss": round(v, 6) for k, v in parts.items()},
                     )
+                    if self.cancelled() or (max_steps is not None and steps_this_call >= max_steps):
+                        self.save_state(stage_index, epoch, step + 1)  # resumes at the next step
+                        self.emit("stopped", global_step=self.global_step, run_dir=str(self.run_dir))
+                        return RunResult(self.run_dir, True, self.history)
                     if config.checkpoint_every_steps and (step + 1) % config.checkpoint_every_steps == 0:
                         self.save_state(stage_index, epoch, step + 1)
                 self.end_epoch(stage_index, stage.name, epoch, epoch_id, data, started, timer)
