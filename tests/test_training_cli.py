@@ -54,7 +54,6 @@ def test_bad_config_is_a_one_line_error(tmp_path, capsys):
     assert "data.curation must be one of" in capsys.readouterr().err
 
 
-@pytest.mark.slow
 def test_json_progress_and_resumable_stop(tmp_path, tiny, capsys):
     path = tmp_path / "run.json"
     overrides = {"data": {"root": str(tiny.root), "curation": "masked"}, "init": "none", "batch_size": 4,

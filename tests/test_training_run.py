@@ -40,7 +40,6 @@ def _state(run_dir):
     return torch.load(run_dir / STATE_FILE, map_location="cpu", weights_only=True)
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize(
     ("trainable", "frozen"),
     [
@@ -152,7 +151,6 @@ def test_evaluate_and_submission_file(trained, dataset, tmp_path, monkeypatch):
     assert report["threshold_tuned"]["P"] == pytest.approx(result.metrics["threshold_tuned"]["P"], abs=1e-5)
 
 
-@pytest.mark.slow
 def test_a_run_folder_is_never_overwritten_and_resume_checks_the_config(dataset, tmp_path):
     data, init = dataset
     stage = StageConfig("classifier", epochs=1, lr=1e-3, trainable=["classifier"])
@@ -177,3 +175,17 @@ def test_label_free_task_is_refused(tmp_path, dataset):
     config.data.check_images = False
     with pytest.raises(AnnotationError, match=r"no labels for the configured task\(s\) \['va', 'au'\]"):
         prepare_data(config)
+
+
+def test_single_task_variant(dataset, tmp_path):
+    data, init = dataset
+    stage = StageConfig("classifier", epochs=1, lr=1e-3, trainable=["classifier"])
+    config = small_config(data.root, tmp_path / "run", init, [stage], tasks=["expr"], batch_size=8)
+    result = train(config)
+    checkpoint = torch.load(result.checkpoint, weights_only=True)
+    assert checkpoint["architecture"]["tasks"] == ["expr"]
+    assert checkpoint["heads_trained"] == {"va": False, "expr": True, "au": False}
+    metrics = result.metrics["threshold_0.5"]
+    assert set(metrics) == {"f1_expr", "P"} and metrics["P"] == metrics["f1_expr"]
+    with pytest.raises(AnnotationError, match="this run has finished"):
+        train(config, resume=True)

@@ -80,7 +80,7 @@ def _json_progress(event: dict) -> None:
 
 def _train(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m training", description="train DDAMFN (the paper's recipe)"
+        prog="python -m training", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("config", help="TOML or JSON config (python -m training init-config PATH writes one)")
     parser.add_argument(

@@ -28,7 +28,7 @@ from training.atomic import torch_save_atomic, write_text_atomic
 from training.config import TrainConfig
 from training.dataset import EpochBatches, FaceDataset
 from training.evaluate import predict, resolve_device, score_outputs
-from training.finish import finish_run
+from training.finish import MODEL_FILE, finish_run
 from training.losses import MultiTaskLoss
 from training.model_setup import build_model
 from training.prepare import prepare_data
@@ -90,6 +90,11 @@ class _Run:
 
     def load_state(self, resume: bool) -> dict | None:
         path = self.run_dir / STATE_FILE
+        if (self.run_dir / MODEL_FILE).is_file():
+            raise AnnotationError(
+                self.run_dir,
+                f"this run has finished (its model is {MODEL_FILE}); choose another output folder",
+            )
         if not path.is_file():
             return None
         if not resume:
