@@ -50,23 +50,32 @@ def main() -> None:
     parser.add_argument("--detect-every", type=int, default=1)
     parser.add_argument("--face-range", default="full")
     parser.add_argument("--plain", action="store_true", help="also time plain PyTorch")
+    parser.add_argument("--size", default="640x360", help="WIDTHxHEIGHT of the speed video")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--detect-workers", type=int, default=0, help="0 = half the CPU cores")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        video = tmp / "talking_head_640x360.mp4"
-        make_talking_head(video, (640, 360), args.seconds, gop=60)
+        size = tuple(int(v) for v in args.size.split("x"))
+        video = tmp / f"talking_head_{args.size}.mp4"
+        make_talking_head(video, size, args.seconds, gop=60)
         decode = decode_fps(video)
-        print(f"640x360 30 fps, {args.seconds:.0f} s: decode only {decode:.0f} frames/s")
+        print(f"{args.size} 30 fps, {args.seconds:.0f} s: decode only {decode:.0f} frames/s")
         variants = [("fast", True)] + ([("plain", False)] if args.plain else [])
         for label, fast in variants:
             options = AnalysisOptions(
-                fast=fast, detect_every=args.detect_every, face_range=args.face_range, batch_size=32
+                fast=fast,
+                detect_every=args.detect_every,
+                face_range=args.face_range,
+                batch_size=32 if args.device in ("auto", "cpu") else 256,
+                device=args.device,
+                detect_workers=args.detect_workers,
             )
             result = analyze(video, tmp / f"{label}.csv", options, keep_table=False)
             fps = result.timings["frames_per_s"]
             print(
-                f"analyze ({label}, {result.backend}, detect every {args.detect_every}, "
+                f"analyze ({label}, {result.backend} on {result.device}, detect every {args.detect_every}, "
                 f"{args.face_range} range): "
                 f"{fps:.1f} frames/s = {fps / 30:.2f}x real time = {fps / decode:.3f} of decode-only speed; "
                 f"setup {result.timings['setup_s']:.1f} s, faces in {result.frames_with_face}/{result.frames}"

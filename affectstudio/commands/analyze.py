@@ -56,17 +56,22 @@ def run(args: argparse.Namespace) -> int:
         fast=not args.plain,
     )
     stop = _StopOnInterrupt()
-    bar = tqdm(total=None, unit="frame", desc=video.name, dynamic_ncols=True, file=sys.stderr)
+    bar = None
 
     def progress(p) -> None:
-        bar.total = p.total
+        nonlocal bar
+        if bar is None:  # made on the first frame, so an error before it prints only its one line
+            bar = tqdm(total=p.total, unit="frame", desc=video.name, dynamic_ncols=True, file=sys.stderr)
         bar.n = p.done
         bar.set_postfix_str(f"{p.fps:.1f} frames/s", refresh=False)
         bar.refresh()
 
-    with stop:
-        result = analyze(video, csv_path, options, progress=progress, cancelled=stop, keep_table=False)
-    bar.close()
+    try:
+        with stop:
+            result = analyze(video, csv_path, options, progress=progress, cancelled=stop, keep_table=False)
+    finally:
+        if bar is not None:
+            bar.close()
 
     lines = [f"wrote {result.csv_path} ({result.frames} frames, {result.frames_with_face} with a face)"]
     if result.cancelled:

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from affectstudio.core.errors import AffectStudioError
 from affectstudio.core.model.checkpoint import LoadedModel
 
 log = logging.getLogger(__name__)
@@ -39,9 +40,20 @@ class Predictions:
 def pick_device(requested: str = "auto") -> torch.device:
     """`auto` prefers cuda, then Apple's mps, then the CPU; anything else is taken as given."""
     if requested != "auto":
-        device = torch.device(requested)
+        try:
+            device = torch.device(requested)
+        except RuntimeError:
+            raise AffectStudioError(
+                None, f"unknown device '{requested}' (use auto, cpu, cuda, cuda:N or mps)"
+            ) from None
         if device.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError("device 'cuda' was requested but no CUDA GPU is available")
+            raise AffectStudioError(None, f"device '{requested}' was requested but no CUDA GPU is available")
+        if device.type == "mps" and not (
+            getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()
+        ):
+            raise AffectStudioError(
+                None, "device 'mps' was requested but Apple's Metal backend is not available"
+            )
         return device
     if torch.cuda.is_available():
         return torch.device("cuda")
