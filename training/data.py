@@ -70,7 +70,8 @@ class LabelTable:
         )
 
 
-def _empty_labels(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def empty_labels(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(va, expr, au) arrays for n frames, every label the "missing" sentinel."""
     va = np.full((n, 2), INVALID_VA, dtype=np.float32)
     expr = np.full(n, INVALID_EXPR, dtype=np.int64)
     au = np.full((n, len(ACTION_UNITS)), INVALID_AU, dtype=np.float32)
@@ -155,7 +156,7 @@ def read_affwild_annotations(
             lines.append(number)
     if not images:
         raise AnnotationError(path, "no annotated images in the file")
-    va, expr, au = _empty_labels(len(images))
+    va, expr, au = empty_labels(len(images))
     for i, (valence, arousal, expression, aus) in enumerate(rows):
         va[i] = (valence, arousal)
         expr[i] = expression
@@ -221,7 +222,7 @@ def read_csv_dataset(
     if not records:
         raise AnnotationError(path, "no labelled images in the file")
     images = []
-    va, expr, au = _empty_labels(len(records))
+    va, expr, au = empty_labels(len(records))
     for i, (row, number) in enumerate(records):
         if not row.get("image"):
             raise AnnotationError(path, f"line {number}: empty image path")

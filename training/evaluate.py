@@ -16,10 +16,10 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from affectstudio.core.errors import CheckpointError
+from affectstudio.core.errors import AnnotationError, CheckpointError
 from affectstudio.core.labels import TASKS
 from training.atomic import write_text_atomic
-from training.data import IMAGES_DIR, TEST_LIST_FILE, LabelTable, _empty_labels, load_split, read_test_list
+from training.data import IMAGES_DIR, TEST_LIST_FILE, LabelTable, empty_labels, load_split, read_test_list
 from training.dataset import FaceDataset
 from training.metrics import score
 from training.transforms import eval_transform
@@ -127,8 +127,12 @@ def write_submission(
     if missing:
         raise CheckpointError(loaded.path, f"a submission needs all three tasks; this model lacks {missing}")
     dataset = Path(dataset)
-    images = read_test_list(test_list or dataset / TEST_LIST_FILE)
-    table = LabelTable(dataset / IMAGES_DIR, images, *_empty_labels(len(images)), source=str(test_list))
+    test_list = Path(test_list) if test_list else dataset / TEST_LIST_FILE
+    images = read_test_list(test_list)
+    table = LabelTable(dataset / IMAGES_DIR, images, *empty_labels(len(images)), source=str(test_list))
+    missing = next((image for image in images if not (table.root / image).is_file()), None)
+    if missing is not None:
+        raise AnnotationError(test_list, f"image {table.root / missing} does not exist")
     torch_device = resolve_device(device)
     loaded.model.to(torch_device)
     outputs = predict(loaded.model, table, loaded.config.preprocessing, torch_device, batch_size)
