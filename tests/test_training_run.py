@@ -49,10 +49,10 @@ def _state(run_dir):
 )
 def test_stage_one_freezes_parameters_and_batchnorm_statistics(dataset, tmp_path, trainable, frozen):
     data, init = dataset
-    stage = StageConfig("classifier", epochs=1, lr=1e-3, trainable=trainable)
-    config = small_config(data.root, tmp_path / "run", init, [stage], batch_size=4)
-    result = train(config, max_steps=2)
-    assert result.cancelled
+    stage = StageConfig("classifier", epochs=2, lr=1e-3, trainable=trainable)
+    config = small_config(data.root, tmp_path / "run", init, [stage])
+    result = train(config, max_steps=4)  # 3 steps per epoch: crosses a validation pass
+    assert result.cancelled and len(result.history) == 1
     before = torch.load(init, map_location="cpu", weights_only=True)["state_dict"]
     after = _state(tmp_path / "run")["model"]
     for key, value in before.items():

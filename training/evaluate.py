@@ -51,7 +51,7 @@ def predict(
     mixed_precision: bool = False,
 ) -> Outputs:
     """Network outputs for every image of the table, in eval mode, in table order."""
-    was_training = model.training
+    modes = [(module, module.training) for module in model.modules()]  # frozen parts stay in eval mode
     model.eval()
     loader = DataLoader(
         FaceDataset(table, eval_transform(preprocessing)),
@@ -70,7 +70,8 @@ def predict(
             expr.append(out.expr_logits.float().cpu().numpy())
         if out.au_logits is not None:
             au.append(torch.sigmoid(out.au_logits.float()).cpu().numpy())
-    model.train(was_training)
+    for module, training in modes:
+        module.train(training)
     return Outputs(*(np.concatenate(x) if x else None for x in (va, expr, au)))
 
 
