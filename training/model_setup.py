@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from affectstudio.core.errors import CheckpointError
+from affectstudio.core.errors import AffectStudioError, CheckpointError
 from affectstudio.core.model.network import DDAMFN
 from training.config import TrainConfig
 from training.transforms import DEFAULT_PREPROCESSING
@@ -42,7 +42,13 @@ def build_model(config: TrainConfig) -> tuple[DDAMFN, dict, str]:
     model = new_network(config)
     if config.init in ("", "none"):
         return model, dict(DEFAULT_PREPROCESSING), f"random initialisation (seed {config.seed})"
-    initial = load_initial(config.init)
+    try:
+        initial = load_initial(config.init)
+    except AffectStudioError as error:
+        hint = 'set `init` to a checkpoint file, an installed model name, or "none" (random initialisation)'
+        raise type(error)(
+            error.path, f"cannot load the initial model '{config.init}': {error.problem}; {hint}"
+        ) from None
     source = initial.model.state_dict()
     target = model.state_dict()
     for part in config.init_parts:

@@ -34,7 +34,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from affectstudio.core.errors import AffectStudioError
 from affectstudio.core.labels import TASKS
+from affectstudio.core.model.registry import ModelRegistry
 from affectstudio.core.paths import data_dir
 from training.config import STOCK_INIT, TrainConfig, paper_stages
 from training.data import is_affwild_folder
@@ -105,7 +107,7 @@ class TrainingPage(QWidget):
         form.addRow("Tasks", tasks_row)
         self.init_model = QComboBox()
         self.init_model.setEditable(True)
-        self.init_model.addItems([STOCK_INIT, "none"])
+        self.init_model.addItems([STOCK_INIT, "none", *self._installed_models()])
         form.addRow("Start from", self.init_model)
         self.stage1 = QComboBox()
         self.stage1.addItems(list(STAGE1_CHOICES))
@@ -173,6 +175,14 @@ class TrainingPage(QWidget):
         layout.addWidget(self.status)
         layout.addLayout(plots, 1)
         layout.addWidget(self.log)
+
+    @staticmethod
+    def _installed_models() -> list[str]:
+        """Installed models one can fine-tune further (a broken registry must not break the page)."""
+        try:
+            return [entry.name for entry in ModelRegistry().list() if entry.name != STOCK_INIT]
+        except AffectStudioError:
+            return []
 
     def _browse(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Dataset folder", self.dataset_edit.text())
