@@ -118,10 +118,13 @@ class _Run:
         self.model.to(self.device)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp)
         self.optimizer = None
+        self.dataset = FaceDataset(data.train, train_transform(self.preprocessing, config.augmentation))
+        self.loss_fn = MultiTaskLoss(config.tasks, config.loss_weights)
         stages = config.stages
-        steps_per_epoch = len(EpochBatches(len(data.train), config.batch_size, 0, 0))
-        total_steps = steps_per_epoch * sum(s.epochs for s in stages)
-        position = (0, 0, 0)
+        self.total_steps = len(EpochBatches(len(data.train), config.batch_size, 0, 0)) * sum(
+            s.epochs for s in stages
+        )
+        position = (0, 0, 0)  # (stage, epoch within the stage, step within the epoch) to start at
         self.global_step, self.epoch_sums, self.best, self.history = 0, {}, {"P": None}, []
         if state is not None:
             self.model.load_state_dict(state["model"])
@@ -137,86 +140,95 @@ class _Run:
             train_frames=len(data.train),
             threshold_frames=len(data.holdout),
             validation_frames=len(data.validation),
-            total_steps=total_steps,
+            total_steps=self.total_steps,
             resumed_at_step=self.global_step,
             curation=data.report.to_dict(),
         )
-        loss_fn = MultiTaskLoss(config.tasks, config.loss_weights)
-        dataset = FaceDataset(data.train, train_transform(self.preprocessing, config.augmentation))
-        timer = _Eta(total_steps - self.global_step, sum(s.epochs for s in stages) - len(self.history))
-        steps_this_call = 0
+        self.timer = _Eta(
+            self.total_steps - self.global_step, sum(s.epochs for s in stages) - len(self.history)
+        )
+        self.steps_left = max_steps
         for stage_index in range(position[0], len(stages)):
             stage = stages[stage_index]
             self.optimizer = make_optimizer(self.model, stage)
             if state is not None and stage_index == position[0] and state["optimizer"] is not None:
                 self.optimizer.load_state_dict(state["optimizer"])
-            loss_fn.attention_weight = stage.attention_weight
-            first_epoch = position[1] if stage_index == position[0] else 0
+            self.loss_fn.attention_weight = stage.attention_weight
             offset = sum(s.epochs for s in stages[:stage_index])
-            for epoch in range(first_epoch, stage.epochs):
-                epoch_id = offset + epoch
+            for epoch in range(position[1] if stage_index == position[0] else 0, stage.epochs):
                 start_step = position[2] if (stage_index, epoch) == position[:2] else 0
-                if start_step == 0:
-                    self.epoch_sums = {}
-                batches = EpochBatches(len(dataset), config.batch_size, config.seed, epoch_id, start_step)
-                loader = DataLoader(
-                    dataset,
-                    batch_sampler=batches,
-                    num_workers=config.num_workers,
-                    pin_memory=self.device.type == "cuda",
-                )
-                set_train_mode(self.model, stage)
-                started = time.perf_counter()
-                for step, (images, va, expr, au, _) in enumerate(loader, start=start_step):
-                    tick = time.perf_counter()
-                    parts = self.train_step(loss_fn, images, va, expr, au)
-                    for name, value in parts.items():
-                        self.epoch_sums[name] = self.epoch_sums.get(name, 0.0) + value
-                    self.epoch_sums["steps"] = self.epoch_sums.get("steps", 0) + 1
-                    self.global_step += 1
-                    steps_this_call += 1
-                    timer.step_done(time.perf_counter() - tick)
-                    self.emit(
-                        "step",
-                        stage=stage.name,
-                        epoch=epoch_id + 1,
-                        step=step + 1,
-                        steps=batches.total,
-                        global_step=self.global_step,
-                        total_steps=total_steps,
-                        images_per_s=round(len(images) / max(time.perf_counter() - tick, 1e-9), 2),
-                        eta_s=round(timer.eta(), 1),
-                        **{f"loss_{k}" if k != "total" else "loss": round(v, 6) for k, v in parts.items()},
-                    )
-                    if self.cancelled() or (max_steps is not None and steps_this_call >= max_steps):
-                        self.save_state(stage_index, epoch, step + 1)  # resumes at the next step
-                        self.emit("stopped", global_step=self.global_step, run_dir=str(self.run_dir))
-                        return RunResult(self.run_dir, True, self.history)
-                    if config.checkpoint_every_steps and (step + 1) % config.checkpoint_every_steps == 0:
-                        self.save_state(stage_index, epoch, step + 1)
-                self.end_epoch(stage_index, stage.name, epoch, epoch_id, data, started, timer)
+                if not self.run_epoch(stage_index, epoch, offset + epoch, start_step):
+                    self.emit("stopped", global_step=self.global_step, run_dir=str(self.run_dir))
+                    return RunResult(self.run_dir, True, self.history)
+                self.end_epoch(stage_index, epoch, offset + epoch, data)
         return finish_run(self, data)
 
-    def train_step(self, loss_fn: MultiTaskLoss, images, va, expr, au) -> dict[str, float]:
+    def run_epoch(self, stage_index: int, epoch: int, epoch_id: int, start_step: int) -> bool:
+        """Train one epoch from `start_step`; False when stopped (state saved to resume at the next step)."""
+        config, stage = self.config, self.config.stages[stage_index]
+        if start_step == 0:
+            self.epoch_sums = {}
+        batches = EpochBatches(len(self.dataset), config.batch_size, config.seed, epoch_id, start_step)
+        loader = DataLoader(
+            self.dataset,
+            batch_sampler=batches,
+            num_workers=config.num_workers,
+            pin_memory=self.device.type == "cuda",
+        )
+        set_train_mode(self.model, stage)
+        self.epoch_started = last = time.perf_counter()
+        for step, (images, va, expr, au, _) in enumerate(loader, start=start_step):
+            parts = self.train_step(images, va, expr, au)
+            for name, value in parts.items():
+                self.epoch_sums[name] = self.epoch_sums.get(name, 0.0) + value
+            self.epoch_sums["steps"] = self.epoch_sums.get("steps", 0) + 1
+            self.global_step += 1
+            now = time.perf_counter()
+            seconds, last = now - last, now  # includes waiting for the data
+            self.timer.step_done(seconds)
+            self.emit(
+                "step",
+                stage=stage.name,
+                epoch=epoch_id + 1,
+                step=step + 1,
+                steps=batches.total,
+                global_step=self.global_step,
+                total_steps=self.total_steps,
+                images_per_s=round(len(images) / max(seconds, 1e-9), 2),
+                eta_s=round(self.timer.eta(), 1),
+                **{f"loss_{k}" if k != "total" else "loss": round(v, 6) for k, v in parts.items()},
+            )
+            if self.steps_left is not None:
+                self.steps_left -= 1
+            if self.cancelled() or (self.steps_left is not None and self.steps_left <= 0):
+                self.save_state(stage_index, epoch, step + 1)
+                return False
+            if config.checkpoint_every_steps and (step + 1) % config.checkpoint_every_steps == 0:
+                self.save_state(stage_index, epoch, step + 1)
+        return True
+
+    def train_step(self, images, va, expr, au) -> dict[str, float]:
         device = self.device
         with torch.autocast(device.type, dtype=torch.float16, enabled=self.amp):
             output = self.model(images.to(device, non_blocking=True))
-        loss, parts = loss_fn(output, va.to(device), expr.to(device), au.to(device))
+        loss, parts = self.loss_fn(output, va.to(device), expr.to(device), au.to(device))
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
         self.scaler.step(self.optimizer)
         self.scaler.update()
         return {"total": float(loss.detach()), **parts}
 
-    def end_epoch(self, stage_index, stage_name, epoch, epoch_id, data, started, timer) -> None:
-        train_seconds = time.perf_counter() - started
+    def end_epoch(self, stage_index: int, epoch: int, epoch_id: int, data) -> None:
+        """Validate, keep a copy of the weights when P improved, write the summary row and the state."""
+        stage_name = self.config.stages[stage_index].name
+        train_seconds = time.perf_counter() - self.epoch_started
         tick = time.perf_counter()
         outputs = predict(
             self.model, data.validation, self.preprocessing, self.device, 2 * self.config.batch_size,
             self.config.num_workers, self.amp,
         )  # fmt: skip
         metrics = score_outputs(outputs, data.validation, self.config.tasks, 0.5)
-        timer.validation_done(time.perf_counter() - tick)
+        self.timer.validation_done(time.perf_counter() - tick)
         steps = max(self.epoch_sums.get("steps", 0), 1)
         row = {"stage": stage_name, "epoch": epoch_id + 1}
         row |= {("train_loss" if k == "total" else f"train_loss_{k}"): v / steps
