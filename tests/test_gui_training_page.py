@@ -65,7 +65,7 @@ def test_page_runs_training_and_installs_the_model(page, tiny, qtbot):
     with qtbot.waitSignal(page.model_installed, timeout=300_000) as installed:
         page.start({"num_workers": 0})
     assert installed.args == ["gui-tiny"]
-    qtbot.waitUntil(lambda: not page.is_running(), timeout=30_000)
+    qtbot.waitUntil(lambda: not page.is_running(), timeout=300_000)
     kinds = [e["event"] for e in events]
     assert kinds[0] == "start" and kinds[-1] == "done" and kinds.count("epoch") == 2
     steps = [e for e in events if e["event"] == "step"]
@@ -85,7 +85,7 @@ def test_cancel_stops_the_run_resumably(page, tiny, qtbot):
         page.event_received, timeout=300_000, check_params_cb=lambda e: e["event"] == "step"
     ):
         page.start({"num_workers": 0})
-    with qtbot.waitSignal(page.run_finished, timeout=120_000) as finished:
+    with qtbot.waitSignal(page.run_finished, timeout=300_000) as finished:
         page.cancel()
     assert finished.args == ["stopped"]
     assert (page.run_dir / "state.pt").is_file() and "--resume" in page.status.text()
@@ -97,7 +97,7 @@ def test_a_bad_dataset_is_reported(page, tmp_path, qtbot):
     page.dataset_edit.setText(str(tmp_path / "missing"))
     assert page.dataset_kind.text() == "folder not found"
     page.init_model.setCurrentText("none")
-    with qtbot.waitSignal(page.run_finished, timeout=120_000) as finished:
+    with qtbot.waitSignal(page.run_finished, timeout=300_000) as finished:
         page.start()
     assert finished.args == ["failed"]
     assert "dataset folder not found" in page.status.text()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,12 @@ from training.curation import CURATIONS
 GROUPS = ("features", "attention", "gdconv", "classifier")
 # The registry name of the stock DDAMFN++ AffectNet-8 checkpoint the paper starts from.
 STOCK_INIT = "ddamfn-affectnet8"
+
+
+def registry_name(text: str) -> str:
+    """A valid registry name (letters, digits, '.', '_', '-'; at most 64) from a run name or folder."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-._")[:56]
+    return name or "trained-model"
 
 
 @dataclass

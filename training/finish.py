@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from typing import TYPE_CHECKING
 
 import torch
 
 from affectstudio.core.labels import ACTION_UNITS, DEFAULT_AU_THRESHOLD, TASKS
 from training.atomic import write_text_atomic
+from training.config import registry_name
 from training.evaluate import predict, score_outputs
 from training.thresholds import tune_au_thresholds
 
@@ -37,12 +37,6 @@ def _recipe(config) -> dict:
             for s in config.stages
         ],
     }  # fmt: skip
-
-
-def registry_name(text: str) -> str:
-    """A valid registry name (letters, digits, '.', '_', '-'; at most 64) from a run name or folder."""
-    name = re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-._")[:56]
-    return name or "trained-model"
 
 
 def _free_name(registry, name: str) -> str:

@@ -38,7 +38,7 @@ from affectstudio.core.errors import AffectStudioError
 from affectstudio.core.labels import TASKS
 from affectstudio.core.model.registry import ModelRegistry
 from affectstudio.core.paths import data_dir
-from training.config import STOCK_INIT, TrainConfig, paper_stages
+from training.config import STOCK_INIT, TrainConfig, paper_stages, registry_name
 from training.data import is_affwild_folder
 
 # The folder holding the `training` package, put on the child's PYTHONPATH.
@@ -222,7 +222,7 @@ class TrainingPage(QWidget):
         if self.is_running():
             return
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-        name = self.model_name.text().strip() or f"trained-{stamp}"
+        name = registry_name(self.model_name.text().strip() or f"trained-{stamp}")
         self.run_dir = data_dir() / "training-runs" / f"{name}-{stamp}"
         self.run_dir.mkdir(parents=True, exist_ok=True)
         config = self.build_config(self.run_dir)
