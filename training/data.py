@@ -134,7 +134,7 @@ def read_affwild_annotations(
     images: list[str] = []
     rows: list[tuple[float, float, int, list[float]]] = []
     lines: list[int] = []
-    with path.open(newline="", encoding="utf-8") as handle:
+    with path.open(newline="", encoding="utf-8-sig") as handle:
         for number, fields in enumerate(csv.reader(handle), start=1):
             if not fields or all(not f.strip() for f in fields):
                 continue
@@ -173,7 +173,7 @@ def read_test_list(path: str | Path) -> list[str]:
     if not path.is_file():
         raise AnnotationError(path, "test list not found")
     images = []
-    with path.open(newline="", encoding="utf-8") as handle:
+    with path.open(newline="", encoding="utf-8-sig") as handle:
         for number, fields in enumerate(csv.reader(handle), start=1):
             if not fields or not fields[0].strip():
                 continue
@@ -198,7 +198,7 @@ def read_csv_dataset(
     if not path.is_file():
         raise AnnotationError(path, "dataset CSV not found")
     root = Path(images_root) if images_root is not None else path.parent
-    with path.open(newline="", encoding="utf-8") as handle:
+    with path.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(row for row in handle if not row.startswith("#"))
         columns = [c.strip() for c in reader.fieldnames or []]
         if "image" not in columns:
