@@ -91,3 +91,20 @@ def test_init_from_a_stock_checkpoint_copies_backbone_heads_and_gdconv(conforman
             assert torch.equal(value, reference[key]), key
     assert state["classifier.expr.weight"].shape == (8, 512)  # a new head, not the stock fc
     assert preprocessing["mean"] == pytest.approx([0.485, 0.456, 0.406]) and "copied" in source
+
+
+def test_text_progress_of_a_whole_tiny_run(tmp_path, tiny, capsys):
+    path = tmp_path / "run.toml"
+    path.write_text(
+        f'init = "none"\nbatch_size = 4\nnum_workers = 0\noutput = "out"\nname = "cli-tiny"\n'
+        f'[data]\nroot = "{tiny.root}"\ncuration = "masked"\n'
+        '[[stages]]\nname = "classifier"\nepochs = 1\nlr = 1e-3\ntrainable = ["classifier"]\n'
+    )
+    assert main([str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "training on cpu" in out and "ETA 0:00:00" in out
+    assert "epoch 1 [classifier]: train loss" in out and "P " in out
+    assert "installed as 'cli-tiny'" in out
+    assert main(["evaluate", "cli-tiny", "--data", str(tiny.root)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["model"] == "cli-tiny" and report["frames"] == 4
