@@ -93,6 +93,7 @@ def test_init_from_a_stock_checkpoint_copies_backbone_heads_and_gdconv(conforman
     assert preprocessing["mean"] == pytest.approx([0.485, 0.456, 0.406]) and "copied" in source
 
 
+@pytest.mark.slow
 def test_text_progress_of_a_whole_tiny_run(tmp_path, tiny, capsys):
     path = tmp_path / "run.toml"
     path.write_text(
