@@ -1,0 +1,129 @@
+"""`affectstudio analyze VIDEO`: per-frame predictions to CSV (+ JSON sidecar and a PNG of the traces)."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from pathlib import Path
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    parser = sub.add_parser("analyze", help="analyse a video headless: per-frame CSV, JSON sidecar, PNG plot")
+    parser.add_argument("video", nargs="?", help="video file (any format FFmpeg decodes)")
+    parser.add_argument("--sample", action="store_true", help="analyse the bundled sample video")
+    parser.add_argument("-o", "--output", help="CSV path, or a folder for <video name>.csv (default: .)")
+    parser.add_argument(
+        "-m", "--model", help="installed model name or checkpoint path (default model if unset)"
+    )
+    parser.add_argument("--device", default="auto", help="auto (cuda, mps, cpu), cpu, cuda, cuda:1, mps")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument(
+        "--detect-every", type=int, default=1, metavar="N", help="detect faces every N frames"
+    )
+    parser.add_argument("--face-range", choices=["full", "short"], default="full", help="MediaPipe model")
+    parser.add_argument("--min-confidence", type=float, default=0.5, help="face detection threshold")
+    parser.add_argument("--faces", choices=["largest", "all"], default="largest", help="which face tracks")
+    parser.add_argument("--no-plot", action="store_true", help="skip the PNG plot of the traces")
+    parser.add_argument("--plain", action="store_true", help="plain PyTorch instead of the fast CPU path")
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    from affectstudio.core.errors import AffectStudioError
+    from affectstudio.core.sample import sample_video_path
+
+    if args.sample == bool(args.video):
+        raise AffectStudioError(None, "give either a VIDEO or --sample")
+    video = sample_video_path() if args.sample else Path(args.video)
+    csv_path = _output_path(video, args.output)
+
+    from tqdm import tqdm
+
+    from affectstudio.core.analysis import AnalysisOptions, analyze
+
+    options = AnalysisOptions(
+        model=args.model,
+        device=args.device,
+        batch_size=args.batch_size,
+        detect_every=args.detect_every,
+        face_range=args.face_range,
+        min_confidence=args.min_confidence,
+        faces=args.faces,
+        fast=not args.plain,
+    )
+    stop = _StopOnInterrupt()
+    bar = tqdm(total=None, unit="frame", desc=video.name, dynamic_ncols=True, file=sys.stderr)
+
+    def progress(p) -> None:
+        bar.total = p.total
+        bar.n = p.done
+        bar.set_postfix_str(f"{p.fps:.1f} frames/s", refresh=False)
+        bar.refresh()
+
+    with stop:
+        result = analyze(video, csv_path, options, progress=progress, cancelled=stop, keep_table=False)
+    bar.close()
+
+    lines = [f"wrote {result.csv_path} ({result.frames} frames, {result.frames_with_face} with a face)"]
+    if result.cancelled:
+        lines.append("stopped early: the CSV holds the frames analysed so far (sidecar says complete: false)")
+    if result.frames_with_face == 0:
+        lines.append(f"warning: {video}: no face found in any analysed frame; every row is empty")
+    if result.untrained_tasks:
+        heads = ", ".join(result.untrained_tasks)
+        lines.append(
+            f"warning: model '{result.model_name}' has untrained heads ({heads}): their predictions are "
+            "not meaningful. Install a trained model: affectstudio models --help"
+        )
+    if not args.no_plot and result.frames_with_face:
+        from affectstudio.core.report import plot_traces
+
+        lines.append(f"wrote {plot_traces(result.csv_path, result.csv_path.with_suffix('.png'))}")
+    lines.append(
+        f"speed: {result.timings['frames_per_s']} frames/s on {result.timings.get('device', '')}".rstrip()
+    )
+    print("\n".join(lines))
+    return 130 if result.cancelled else 0
+
+
+def _output_path(video: Path, output: str | None) -> Path:
+    if output is None:
+        return Path.cwd() / f"{video.stem}.csv"
+    path = Path(output)
+    if path.suffix.lower() == ".csv":
+        return path
+    return path / f"{video.stem}.csv"
+
+
+class _StopOnInterrupt:
+    """First Ctrl-C asks the pipeline to stop after the current batch (keeping what was done); a second
+    one interrupts at once."""
+
+    def __init__(self):
+        self.requested = False
+        self._previous = None
+
+    def __call__(self) -> bool:
+        return self.requested
+
+    def _handle(self, signum, frame) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        print("\nstopping after the current batch (Ctrl-C again to abort)", file=sys.stderr)
+
+    def __enter__(self):
+        if threading_is_main():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+
+def threading_is_main() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
