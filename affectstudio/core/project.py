@@ -89,22 +89,34 @@ class Annotation:
 
 
 def encode_frame(frame: pd.DataFrame) -> bytes:
-    """Columns as a compressed npz; text columns become fixed-width unicode so no pickle is ever needed."""
+    """Columns as a compressed npz, no pickle ever: text becomes fixed-width unicode, nullable integers
+    (the AU activations, missing where there is no face) become float with NaN and are restored on load."""
     arrays = {}
     for index, column in enumerate(frame.columns):
-        values = frame[column].to_numpy()
-        if values.dtype == object:
-            values = values.astype(str)
-        arrays[f"{index:04d}_{column}"] = values
+        series = frame[column]
+        if isinstance(series.dtype, pd.api.extensions.ExtensionDtype) and series.dtype.kind in "iu":
+            tag, values = str(series.dtype), series.to_numpy(dtype=np.float64, na_value=np.nan)
+        elif series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
+            tag, values = "str", series.fillna("").to_numpy().astype(str)
+        else:
+            tag, values = "", series.to_numpy()
+        arrays[f"{index:04d}|{tag}|{column}"] = values
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **arrays)
     return buffer.getvalue()
 
 
 def decode_frame(blob: bytes) -> pd.DataFrame:
+    columns = {}
     with np.load(io.BytesIO(blob), allow_pickle=False) as archive:
-        names = sorted(archive.files)
-        return pd.DataFrame({name[5:]: archive[name] for name in names})
+        for key in sorted(archive.files):
+            _, tag, column = key.split("|", 2)
+            values = archive[key]
+            if tag and tag != "str":
+                columns[column] = pd.array(values, dtype="Float64").astype(tag)
+            else:
+                columns[column] = values
+    return pd.DataFrame(columns)
 
 
 class ProjectStore:

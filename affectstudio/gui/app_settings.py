@@ -8,12 +8,12 @@ read or delete one plain file.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
 
-from affectstudio.core.labels import ACTION_UNITS, DEFAULT_AU_THRESHOLD
+from affectstudio.core.labels import ACTION_UNITS
 
 MAX_RECENT = 10
 
@@ -40,7 +40,6 @@ class AnalysisSettings:
     face_range: str = "full"
     faces: str = "largest"
     smoothing: int = 15  # frames; 1 = off
-    au_thresholds: list[float] = field(default_factory=lambda: [DEFAULT_AU_THRESHOLD] * len(ACTION_UNITS))
 
     def analysis_key(self) -> tuple:
         """The fields that change what the analysis produces (as opposed to how it is shown)."""
@@ -80,11 +79,7 @@ class AppSettings:
             default = getattr(defaults, item.name)
             raw = self._qs.value(f"analysis/{item.name}", default)
             try:
-                if isinstance(default, list):
-                    raw = [float(x) for x in (raw if isinstance(raw, list) else [raw])]
-                    values[item.name] = raw if len(raw) == len(default) else default
-                else:
-                    values[item.name] = type(default)(raw)
+                values[item.name] = type(default)(raw)
             except (TypeError, ValueError):
                 values[item.name] = default  # a hand-edited file with a bad value: fall back, don't crash
         return AnalysisSettings(**values)
@@ -92,6 +87,21 @@ class AppSettings:
     def set_analysis(self, settings: AnalysisSettings) -> None:
         for item in fields(AnalysisSettings):
             self._qs.setValue(f"analysis/{item.name}", getattr(settings, item.name))
+
+    def au_thresholds(self, model_digest: str) -> list[float] | None:
+        """The user's thresholds for one model (None: use the checkpoint's own)."""
+        raw = self._qs.value(f"au_thresholds/{model_digest[:16]}")
+        try:
+            values = [float(x) for x in raw] if isinstance(raw, list) else None
+        except (TypeError, ValueError):
+            return None
+        return values if values is not None and len(values) == len(ACTION_UNITS) else None
+
+    def set_au_thresholds(self, model_digest: str, values: list[float] | None) -> None:
+        if values is None:
+            self._qs.remove(f"au_thresholds/{model_digest[:16]}")
+        else:
+            self._qs.setValue(f"au_thresholds/{model_digest[:16]}", [float(v) for v in values])
 
     def flag(self, key: str, default: bool) -> bool:
         value = self._qs.value(f"view/{key}", default)

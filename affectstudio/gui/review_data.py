@@ -13,12 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from affectstudio.core.labels import ACTION_UNITS, DEFAULT_AU_THRESHOLD, EXPRESSIONS
-
-EXPR_COLUMNS = [f"expr_{name}" for name in EXPRESSIONS]
-AU_PROB_COLUMNS = [f"{au}_prob" for au in ACTION_UNITS]
-AU_ACTIVE_COLUMNS = [f"{au}_active" for au in ACTION_UNITS]
-BOX_COLUMNS = ["x0", "y0", "x1", "y1"]
+from affectstudio.core.labels import ACTION_UNITS, DEFAULT_AU_THRESHOLD
+from affectstudio.core.results import AU_PROB_COLUMNS, BOX_COLUMNS, EXPR_COLUMNS
 
 
 @dataclass
@@ -37,23 +33,6 @@ class TrackArrays:
             return np.full(shape, np.nan, dtype=np.float32)
 
         return cls(nan(frames, 2), nan(frames, 8), nan(frames, 12), nan(frames, 4), nan(frames))
-
-
-def smooth(values: np.ndarray, window: int) -> np.ndarray:
-    """Centred moving average along axis 0 that skips NaN (a missing face does not drag the mean to 0)."""
-    if window <= 1 or len(values) == 0:
-        return values
-    valid = ~np.isnan(values)
-    filled = np.where(valid, values, 0.0).astype(np.float64)
-    pad = ((window // 2 + 1, window - window // 2 - 1),) + ((0, 0),) * (values.ndim - 1)
-    sums = np.cumsum(np.pad(filled, pad), axis=0)
-    counts = np.cumsum(np.pad(valid.astype(np.float64), pad), axis=0)
-    total = sums[window:] - sums[:-window]
-    count = counts[window:] - counts[:-window]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out = total / count
-    out[~valid] = np.nan  # never invent values where there was no face
-    return out.astype(values.dtype)
 
 
 @dataclass

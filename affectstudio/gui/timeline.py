@@ -17,7 +17,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
 
 from affectstudio.core.labels import ACTION_UNITS, EXPRESSIONS
-from affectstudio.gui.review_data import TrackArrays, au_active, smooth, top_expression
+from affectstudio.core.results import smooth
+from affectstudio.gui.review_data import TrackArrays, au_active, top_expression
 
 VALENCE_COLOUR = "#42a5f5"
 AROUSAL_COLOUR = "#ef5350"
@@ -104,6 +105,7 @@ class TimelinePanel(pg.GraphicsLayoutWidget):
         self.setBackground("#1e1e1e")
         self.ci.layout.setSpacing(2)
         self.duration = 1.0
+        self._timestamps = np.zeros(0)
         self.va_plot = self._add_plot(0, "Valence / arousal", bottom_axis=False)
         self.va_plot.setYRange(-1.05, 1.05, padding=0)
         self.va_plot.getAxis("left").setTicks([[(-1, "-1"), (0, "0"), (1, "1")]])
