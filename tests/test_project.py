@@ -10,7 +10,13 @@ import pandas as pd
 import pytest
 
 from affectstudio.core.errors import AffectStudioError
-from affectstudio.core.project import ProjectError, ProjectStore, decode_frame, encode_frame, video_fingerprint
+from affectstudio.core.project import (
+    ProjectError,
+    ProjectStore,
+    decode_frame,
+    encode_frame,
+    video_fingerprint,
+)
 
 
 def result_rows(frames: int = 6) -> pd.DataFrame:
@@ -43,7 +49,7 @@ def test_fingerprint_follows_content_not_name(tmp_path, sample_video):
 
 
 def test_fingerprint_of_missing_file_names_it(tmp_path):
-    with pytest.raises(AffectStudioError, match="missing.mp4"):
+    with pytest.raises(AffectStudioError, match=r"missing\.mp4"):
         video_fingerprint(tmp_path / "missing.mp4")
 
 
@@ -99,5 +105,5 @@ def test_a_write_interrupted_mid_transaction_leaves_the_old_state(tmp_path):
 def test_a_file_that_is_not_a_project_raises_project_error(tmp_path):
     bad = tmp_path / "bad.sqlite3"
     bad.write_bytes(b"this is not sqlite" * 100)
-    with pytest.raises(ProjectError, match="bad.sqlite3"):
+    with pytest.raises(ProjectError, match=r"bad\.sqlite3"):
         ProjectStore(bad)

@@ -64,7 +64,9 @@ def video_fingerprint(path: str | Path) -> str:
                 handle.seek(offset)
                 digest.update(handle.read(SAMPLE_BYTES))
     except OSError as error:
-        raise ProjectError(path, f"cannot read the video to fingerprint it ({error.strerror or error})") from error
+        raise ProjectError(
+            path, f"cannot read the video to fingerprint it ({error.strerror or error})"
+        ) from error
     return digest.hexdigest()
 
 
@@ -175,7 +177,8 @@ class ProjectStore:
 
     def load_results(self, video_hash: str, model_digest: str) -> CachedResult | None:
         row = self._db.execute(
-            "SELECT model_name, untrained_tasks, created, data FROM results WHERE video_hash=? AND model_digest=?",
+            "SELECT model_name, untrained_tasks, created, data FROM results"
+            " WHERE video_hash=? AND model_digest=?",
             (video_hash, model_digest),
         ).fetchone()
         if row is None:
@@ -226,7 +229,8 @@ class ProjectStore:
 
     def annotations(self, video_hash: str) -> list[Annotation]:
         rows = self._db.execute(
-            "SELECT id, track_id, start_frame, stop_frame, expression, valence, arousal, note FROM annotations"
+            "SELECT id, track_id, start_frame, stop_frame, expression, valence, arousal, note"
+            " FROM annotations"
             " WHERE video_hash=? ORDER BY start_frame, id",
             (video_hash,),
         )

@@ -155,7 +155,9 @@ class AnalysisController(QObject):
         if not result.cancelled and result.table is not None:
             key = cache_key(self.loaded.digest, self.settings)
             self.store.remember_video(job.video_hash, job.path, result.frames, 0.0)
-            self.store.save_results(job.video_hash, key, result.model_name, result.table.df, result.untrained_tasks)
+            self.store.save_results(
+                job.video_hash, key, result.model_name, result.table.df, result.untrained_tasks
+            )
         self.finished.emit(result)
 
     def _analysis_failed(self, thread: TaskThread, message: str) -> None:

@@ -88,7 +88,9 @@ class MainWindow(QMainWindow):
         if shortcut is not None:
             keys = shortcut if isinstance(shortcut, list) else [shortcut]
             action.setShortcuts([QKeySequence(k) for k in keys])
-        action.setToolTip(f"{tip or text} ({action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)})")
+        action.setToolTip(
+            f"{tip or text} ({action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)})"
+        )
         action.triggered.connect(slot)
         self.addAction(action)
         return action
@@ -102,9 +104,15 @@ class MainWindow(QMainWindow):
         self.act_play = self._action("▶", self.toggle_play, "Space", "Play / pause")
         self.act_back = self._action("◀|", lambda: step(-1), "Left", "One frame back")
         self.act_forward = self._action("|▶", lambda: step(1), "Right", "One frame forward")
-        self.act_back_s = self._action("◀◀ 1s", lambda: self.step_seconds(-1), "Shift+Left", "One second back")
-        self.act_forward_s = self._action("1s ▶▶", lambda: self.step_seconds(1), "Shift+Right", "One second on")
-        self.act_jump_back = self._action("−N", lambda: step(-self.playback.jump.value()), "PgUp", "Jump back")
+        self.act_back_s = self._action(
+            "◀◀ 1s", lambda: self.step_seconds(-1), "Shift+Left", "One second back"
+        )
+        self.act_forward_s = self._action(
+            "1s ▶▶", lambda: self.step_seconds(1), "Shift+Right", "One second on"
+        )
+        self.act_jump_back = self._action(
+            "−N", lambda: step(-self.playback.jump.value()), "PgUp", "Jump back"
+        )
         self.act_jump = self._action("+N", lambda: step(self.playback.jump.value()), "PgDown", "Jump forward")
         self.act_home = self._action("First frame", lambda: self.seek(0), "Home")
         self.act_end = self._action("Last frame", lambda: self.seek(len(self.timestamps) - 1), "End")
@@ -143,8 +151,16 @@ class MainWindow(QMainWindow):
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
         self.playback = PlaybackBar(
-            [self.act_play, None, self.act_jump_back, self.act_back_s, self.act_back, self.act_forward,
-             self.act_forward_s, self.act_jump]
+            [
+                self.act_play,
+                None,
+                self.act_jump_back,
+                self.act_back_s,
+                self.act_back,
+                self.act_forward,
+                self.act_forward_s,
+                self.act_jump,
+            ]
         )
         layout.addWidget(self.playback)
         layout.addWidget(self.main_split, 1)
@@ -192,13 +208,31 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.act_quit)
         play = menu.addMenu("&Playback")
-        for action in (self.act_play, self.act_back, self.act_forward, self.act_back_s, self.act_forward_s,
-                       self.act_jump_back, self.act_jump, self.act_home, self.act_end, self.act_faster,
-                       self.act_slower, self.act_goto):
+        for action in (
+            self.act_play,
+            self.act_back,
+            self.act_forward,
+            self.act_back_s,
+            self.act_forward_s,
+            self.act_jump_back,
+            self.act_jump,
+            self.act_home,
+            self.act_end,
+            self.act_faster,
+            self.act_slower,
+            self.act_goto,
+        ):
             play.addAction(action)
         view = menu.addMenu("&View")
-        for action in (self.act_boxes, self.act_rename, self.act_zoom_in, self.act_zoom_out, self.act_zoom_all,
-                       self.act_pan_left, self.act_pan_right):
+        for action in (
+            self.act_boxes,
+            self.act_rename,
+            self.act_zoom_in,
+            self.act_zoom_out,
+            self.act_zoom_all,
+            self.act_pan_left,
+            self.act_pan_right,
+        ):
             view.addAction(action)
         analysis = menu.addMenu("&Analysis")
         analysis.addAction(self.act_reanalyse)
@@ -247,6 +281,8 @@ class MainWindow(QMainWindow):
         self.settings.add_recent(path)
         self.setWindowTitle(f"{path.name} — AffectStudio")
         self.data = ReviewData(timestamps)
+        if self.controller.loaded is not None:
+            self.data.untrained_tasks = list(self.controller.loaded.config.untrained_tasks)
         self.track = None
         self.track_names = self.store.track_names(video_hash)
         self.track_box.clear()
@@ -339,7 +375,7 @@ class MainWindow(QMainWindow):
             self.toggle_play()
 
     def _play_tick(self) -> None:
-        start_frame, start_time = self._play_origin
+        _, start_time = self._play_origin
         seconds = start_time + self._play_clock.elapsed() / 1000 * self.playback.speed_value
         frame = frame_at(self.timestamps, seconds)
         if frame != self.current_frame:
@@ -394,7 +430,9 @@ class MainWindow(QMainWindow):
         if result is None:
             self.status_label.setText("Results loaded from the project cache")
         elif result.cancelled:
-            self.status_label.setText(f"Analysis cancelled after {result.frames} frames (partial results shown)")
+            self.status_label.setText(
+                f"Analysis cancelled after {result.frames} frames (partial results shown)"
+            )
         else:
             self.status_label.setText(
                 f"Analysed {result.frames} frames in {result.seconds:.1f} s "
@@ -458,7 +496,9 @@ class MainWindow(QMainWindow):
             return
         if not isinstance(name, str):
             current = self.track_box.currentText()
-            name, ok = QInputDialog.getText(self, "Rename track", f"Name for face track #{self.track}:", text=current)
+            name, ok = QInputDialog.getText(
+                self, "Rename track", f"Name for face track #{self.track}:", text=current
+            )
             if not ok:
                 return
         self.store.rename_track(self.video_hash, self.track, name)

@@ -64,7 +64,9 @@ def au_image(au: np.ndarray, thresholds) -> np.ndarray:
 
 class TimeAxis(pg.AxisItem):
     def tickStrings(self, values, scale, spacing):
-        return [f"{int(v // 60)}:{v % 60:0{5 if spacing < 1 else 2}.{2 if spacing < 1 else 0}f}" for v in values]
+        return [
+            f"{int(v // 60)}:{v % 60:0{5 if spacing < 1 else 2}.{2 if spacing < 1 else 0}f}" for v in values
+        ]
 
 
 class SeekViewBox(pg.ViewBox):
@@ -220,7 +222,9 @@ class TimelinePanel(pg.GraphicsLayoutWidget):
         """factor < 1 zooms in around `centre` (the playhead by default)."""
         start, stop = self.view_range()
         centre = self.playheads[0].value() if centre is None else centre
-        self.va_plot.setXRange(centre - (centre - start) * factor, centre + (stop - centre) * factor, padding=0)
+        self.va_plot.setXRange(
+            centre - (centre - start) * factor, centre + (stop - centre) * factor, padding=0
+        )
 
     def pan(self, fraction: float) -> None:
         start, stop = self.view_range()

@@ -98,7 +98,8 @@ class PlaybackBar(QWidget):
 
     def show_position(self, frame: int, seconds: float, total: int, duration: float) -> None:
         self.position.setText(
-            f"frame {frame:>{len(str(total))}d} / {total - 1}   {format_time(seconds)} / {format_time(duration)}"
+            f"frame {frame:>{len(str(total))}d} / {total - 1}   "
+            f"{format_time(seconds)} / {format_time(duration)}"
         )
 
     def _goto(self) -> None:

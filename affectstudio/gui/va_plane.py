@@ -37,7 +37,9 @@ class VAPlane(QWidget):
             text.setPos(x, y)
             self.plot.addItem(text)
         self.trail = pg.ScatterPlotItem(size=7, pen=None)
-        self.point = pg.ScatterPlotItem(size=14, pen=pg.mkPen("#ffffff", width=1.5), brush=pg.mkBrush("#ffd54f"))
+        self.point = pg.ScatterPlotItem(
+            size=14, pen=pg.mkPen("#ffffff", width=1.5), brush=pg.mkBrush("#ffd54f")
+        )
         self.plot.addItem(self.trail)
         self.plot.addItem(self.point)
         self.values = QLabel()

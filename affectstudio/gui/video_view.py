@@ -85,7 +85,9 @@ class VideoView(QWidget):
         painter.setFont(font)
         for track, box in self._faces:
             x0, y0, x1, y1 = (float(v) for v in box)
-            rect = QRectF(target.x() + x0 * scale, target.y() + y0 * scale, (x1 - x0) * scale, (y1 - y0) * scale)
+            rect = QRectF(
+                target.x() + x0 * scale, target.y() + y0 * scale, (x1 - x0) * scale, (y1 - y0) * scale
+            )
             colour = track_colour(track)
             selected = track == self.selected_track
             painter.setPen(QPen(colour, 3 if selected else 1.5, Qt.PenStyle.SolidLine))
@@ -93,8 +95,12 @@ class VideoView(QWidget):
             painter.drawRect(rect)
             label = self._names.get(track, f"#{track}")
             metrics = painter.fontMetrics()
-            tag = QRectF(rect.x(), rect.y() - metrics.height() - 2, metrics.horizontalAdvance(label) + 8,
-                         metrics.height() + 2)
+            tag = QRectF(
+                rect.x(),
+                rect.y() - metrics.height() - 2,
+                metrics.horizontalAdvance(label) + 8,
+                metrics.height() + 2,
+            )
             if tag.y() < target.y():
                 tag.moveTop(rect.y())
             painter.fillRect(tag, colour)
