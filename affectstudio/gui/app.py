@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 
 from PySide6.QtCore import QTimer
-from PySide6.QtGui import QIcon
+from PySide6.QtGui import QColor, QIcon, QPalette
 from PySide6.QtWidgets import QApplication
 
 from affectstudio import __version__
@@ -23,15 +23,40 @@ def make_app(argv: list[str] | None = None) -> QApplication:
     app.setApplicationVersion(__version__)
     app.setOrganizationName("AffectStudio")
     app.setWindowIcon(QIcon(str(icon_path())))
+    app.setStyle("Fusion")
+    app.setPalette(dark_palette())
     return app
+
+
+def dark_palette() -> QPalette:
+    """A dark Fusion palette, so the window chrome matches the dark plots and the video."""
+    palette = QPalette()
+    colours = {
+        QPalette.ColorRole.Window: "#2b2b2b",
+        QPalette.ColorRole.WindowText: "#e0e0e0",
+        QPalette.ColorRole.Base: "#1e1e1e",
+        QPalette.ColorRole.AlternateBase: "#262626",
+        QPalette.ColorRole.Text: "#e0e0e0",
+        QPalette.ColorRole.Button: "#353535",
+        QPalette.ColorRole.ButtonText: "#e0e0e0",
+        QPalette.ColorRole.Highlight: "#2f6ea5",
+        QPalette.ColorRole.HighlightedText: "#ffffff",
+        QPalette.ColorRole.ToolTipBase: "#3c3c3c",
+        QPalette.ColorRole.ToolTipText: "#e0e0e0",
+        QPalette.ColorRole.PlaceholderText: "#8a8a8a",
+        QPalette.ColorRole.Link: "#64b5f6",
+    }
+    for role, colour in colours.items():
+        palette.setColor(role, QColor(colour))
+    for role in (QPalette.ColorRole.WindowText, QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText):
+        palette.setColor(QPalette.ColorGroup.Disabled, role, QColor("#777777"))
+    return palette
 
 
 def run_app(video: str | None = None) -> int:
     """Open the main window (on `video` if given) and run until it closes; returns the exit status."""
-    import pyqtgraph as pg
 
     app = make_app()
-    pg.setConfigOptions(antialias=False, imageAxisOrder="col-major")
     from affectstudio.gui.main_window import MainWindow
 
     window = MainWindow()

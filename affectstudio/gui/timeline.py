@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtGui import QFont
 
 from affectstudio.core.labels import ACTION_UNITS, EXPRESSIONS
 from affectstudio.core.results import smooth
@@ -160,6 +161,9 @@ class TimelinePanel(pg.GraphicsLayoutWidget):
         plot.setMenuEnabled(False)
         plot.hideButtons()
         plot.getAxis("left").setWidth(AXIS_WIDTH)
+        tick_font = QFont()
+        tick_font.setPointSizeF(7.5)
+        plot.getAxis("left").setStyle(tickFont=tick_font, tickTextOffset=3)
         plot.getAxis("left").setLabel(title, **{"font-size": "8pt"})
         plot.getAxis("bottom").setStyle(showValues=bottom_axis)
         if not bottom_axis:

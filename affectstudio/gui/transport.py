@@ -76,7 +76,7 @@ class PlaybackBar(QWidget):
         layout.addWidget(QLabel("Go to"))
         self.goto = QLineEdit()
         self.goto.setPlaceholderText("frame or 1:02.5")
-        self.goto.setMaximumWidth(120)
+        self.goto.setMinimumWidth(130)
         self.goto.returnPressed.connect(self._goto)
         layout.addWidget(self.goto)
         layout.addStretch(1)
