@@ -157,6 +157,7 @@ def test_face_boxes_toggle_and_layout_persist(qtbot, sample_video):
     qtbot.addWidget(first)
     first.resize(900, 640)
     first.show()
+    qtbot.waitExposed(first)
     qtbot.keyClick(first, Qt.Key.Key_B)
     assert not first.video.show_boxes
     first.main_split.setSizes([200, 400])

@@ -27,6 +27,15 @@ class VideoJob:
     video_hash: str
 
 
+# Models loaded in this process, by registry name: a window (or a second one) reuses them instead of
+# reading and building the network again. `forget_loaded_models` drops them after the registry changes.
+_LOADED: dict[str | None, object] = {}
+
+
+def forget_loaded_models() -> None:
+    _LOADED.clear()
+
+
 def cache_key(model_digest: str, settings: AnalysisSettings) -> str:
     return (
         f"{model_digest}|every={settings.detect_every}|conf={settings.min_confidence:g}"
@@ -66,9 +75,11 @@ class AnalysisController(QObject):
         name = settings.model or None
 
         def load(state: TaskState):
-            from affectstudio.core.model.registry import ModelRegistry
+            if name not in _LOADED:
+                from affectstudio.core.model.registry import ModelRegistry
 
-            return ModelRegistry().load(name)
+                _LOADED[name] = ModelRegistry().load(name)
+            return _LOADED[name]
 
         thread = self._start(TaskThread("model-loader", load, self))
         thread.done.connect(lambda loaded: self._model_loaded(thread, loaded))

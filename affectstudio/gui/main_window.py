@@ -73,6 +73,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._connect()
         self._restore_layout()
+        self.video.setFocus()
         self._play_clock = QElapsedTimer()
         self._play_timer = QTimer(self)
         self._play_timer.setTimerType(Qt.TimerType.PreciseTimer)

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from affectstudio.core.errors import AffectStudioError
 from affectstudio.core.labels import ACTION_UNITS, DEFAULT_AU_THRESHOLD
+from affectstudio.gui.analysis_controller import forget_loaded_models
 from affectstudio.gui.app_settings import AnalysisSettings
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -145,6 +146,7 @@ class SettingsDialog(QDialog):
         except AffectStudioError as error:
             self.window_.show_error("Cannot import the model", str(error))
             return
+        forget_loaded_models()
         self._fill_models(entry.name)
 
     def _analysis_page(self, settings: AnalysisSettings) -> QWidget:
@@ -235,8 +237,12 @@ class SettingsDialog(QDialog):
             label.setWordWrap(True)
             return label
         page = TrainingPage(self)
-        page.model_installed.connect(lambda name: self._fill_models(self._chosen_model()))
+        page.model_installed.connect(self._model_installed)
         return page
+
+    def _model_installed(self, name: str) -> None:
+        forget_loaded_models()
+        self._fill_models(name)
 
     # result -------------------------------------------------------------------------------------------
     def _chosen_model(self) -> str:

@@ -26,6 +26,7 @@ class VideoView(QWidget):
         super().__init__(parent)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(240, 160)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # keeps keyboard focus off the text boxes
         self._image: QImage | None = None
         self._index = -1
         self._painted = -1
