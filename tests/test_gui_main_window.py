@@ -20,9 +20,18 @@ def assert_no_threads_left(window: MainWindow) -> None:
     assert [t.name for t in threading.enumerate() if not t.daemon] == ["MainThread"]
 
 
+def no_auto_analysis() -> AppSettings:
+    """Settings with automatic analysis off: these tests are about review, not the engine."""
+    settings = AppSettings()
+    options = settings.analysis()
+    options.auto_analyse = False
+    settings.set_analysis(options)
+    return settings
+
+
 @pytest.fixture
 def window(qtbot):
-    win = MainWindow()
+    win = MainWindow(no_auto_analysis())
     qtbot.addWidget(win)
     win.resize(1100, 760)
     win.show()

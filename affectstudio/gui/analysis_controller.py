@@ -51,6 +51,7 @@ class AnalysisController(QObject):
     rows = Signal(object)  # pd.DataFrame, a batch of result rows (cached results arrive as one batch)
     finished = Signal(object)  # AnalysisResult, or None for results served from the cache
     failed = Signal(str)
+    not_analysed = Signal()  # nothing cached and automatic analysis is off
 
     def __init__(self, store: ProjectStore, parent=None):
         super().__init__(parent)
@@ -107,14 +108,16 @@ class AnalysisController(QObject):
             self._serve(self._job)
 
     def reanalyse(self) -> None:
-        """Run the analysis again even though results are cached (after a detection setting changed)."""
+        """Run the analysis now, even if results are cached or automatic analysis is off."""
         if self._job is not None and self.loaded is not None:
             self.cancel()
             self._start_analysis(self._job)
 
     def _serve(self, job: VideoJob) -> None:
         cached = self.store.load_results(job.video_hash, cache_key(self.loaded.digest, self.settings))
-        if cached is None:
+        if cached is None and not self.settings.auto_analyse:
+            self.not_analysed.emit()
+        elif cached is None:
             self._start_analysis(job)
         else:
             self.rows.emit(cached.frame)

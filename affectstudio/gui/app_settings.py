@@ -40,6 +40,7 @@ class AnalysisSettings:
     face_range: str = "full"
     faces: str = "largest"
     smoothing: int = 15  # frames; 1 = off
+    auto_analyse: bool = True  # analyse on open when nothing is cached (off: review and annotate only)
 
     def analysis_key(self) -> tuple:
         """The fields that change what the analysis produces (as opposed to how it is shown)."""
@@ -79,7 +80,10 @@ class AppSettings:
             default = getattr(defaults, item.name)
             raw = self._qs.value(f"analysis/{item.name}", default)
             try:
-                values[item.name] = type(default)(raw)
+                if isinstance(default, bool):
+                    values[item.name] = raw if isinstance(raw, bool) else str(raw).lower() == "true"
+                else:
+                    values[item.name] = type(default)(raw)
             except (TypeError, ValueError):
                 values[item.name] = default  # a hand-edited file with a bad value: fall back, don't crash
         return AnalysisSettings(**values)

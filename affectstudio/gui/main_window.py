@@ -128,7 +128,7 @@ class MainWindow(QMainWindow):
         self.act_boxes = self._action("Face boxes", self._toggle_boxes, "B")
         self.act_boxes.setCheckable(True)
         self.act_boxes.setChecked(self.settings.flag("show_boxes", True))
-        self.act_reanalyse = self._action("Analyse again", self.controller.reanalyse, "Ctrl+R")
+        self.act_reanalyse = self._action("Analyse", self.controller.reanalyse, "Ctrl+R")
         self.act_cancel = self._action("Cancel analysis", self.cancel_analysis, "Esc")
         self.act_shortcuts = self._action("Keyboard shortcuts", self.show_shortcuts, "F1")
         self.act_rename = self._action("Rename track…", self.rename_track, "F2")
@@ -254,6 +254,7 @@ class MainWindow(QMainWindow):
         c.rows.connect(self._rows_arrived)
         c.finished.connect(self._analysis_finished)
         c.failed.connect(self._analysis_failed)
+        c.not_analysed.connect(lambda: self.status_label.setText("Not analysed yet: Analysis > Analyse (Ctrl+R)"))
 
     # opening ------------------------------------------------------------------------------------------
     def choose_video(self) -> None:

@@ -11,6 +11,7 @@ from dataclasses import replace
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -182,6 +183,9 @@ class SettingsDialog(QDialog):
         self.faces.addItems(["largest", "all"])
         self.faces.setCurrentText(settings.faces)
         form.addRow("Faces to analyse", self.faces)
+        self.auto_analyse = QCheckBox("Analyse a video when it is opened (if no results are cached)")
+        self.auto_analyse.setChecked(settings.auto_analyse)
+        form.addRow("", self.auto_analyse)
         return page
 
     def _display_page(self, settings: AnalysisSettings) -> QWidget:
@@ -260,6 +264,7 @@ class SettingsDialog(QDialog):
             face_range=self.face_range.currentText(),
             faces=self.faces.currentText(),
             smoothing=self.smoothing.value(),
+            auto_analyse=self.auto_analyse.isChecked(),
         )
         return settings, [round(box.value(), 2) for box in self.threshold_boxes]
 
