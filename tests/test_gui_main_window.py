@@ -35,7 +35,8 @@ def window(qtbot):
     qtbot.addWidget(win)
     win.resize(1100, 760)
     win.show()
-    qtbot.waitExposed(win)
+    win.activateWindow()
+    qtbot.waitActive(win)
     yield win
     win.close()
     assert_no_threads_left(win)
@@ -166,7 +167,8 @@ def test_face_boxes_toggle_and_layout_persist(qtbot, sample_video):
     qtbot.addWidget(first)
     first.resize(900, 640)
     first.show()
-    qtbot.waitExposed(first)
+    first.activateWindow()
+    qtbot.waitActive(first)
     qtbot.keyClick(first, Qt.Key.Key_B)
     assert not first.video.show_boxes
     first.main_split.setSizes([200, 400])
