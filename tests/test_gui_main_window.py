@@ -87,7 +87,7 @@ def test_keyboard_navigation_is_frame_exact(window, qtbot, sample_video):
     fps = window.info.fps
 
     def key(k, mod=Qt.KeyboardModifier.NoModifier):
-        return show_frame(window, qtbot, lambda: qtbot.keyClick(window, k, mod))
+        return show_frame(window, qtbot, lambda: qtbot.keyClick(window.video, k, mod))
 
     assert key(Qt.Key.Key_Right) == 1
     assert key(Qt.Key.Key_Right) == 2
@@ -97,10 +97,10 @@ def test_keyboard_navigation_is_frame_exact(window, qtbot, sample_video):
     assert key(Qt.Key.Key_Right) == 119  # clamped
     assert key(Qt.Key.Key_Home) == 0
     assert key(Qt.Key.Key_PageDown) == 10
-    qtbot.keyClick(window, Qt.Key.Key_Up)
+    qtbot.keyClick(window.video, Qt.Key.Key_Up)
     assert window.playback.speed_value == 1.5
-    qtbot.keyClick(window, Qt.Key.Key_Down)
-    qtbot.keyClick(window, Qt.Key.Key_Down)
+    qtbot.keyClick(window.video, Qt.Key.Key_Down)
+    qtbot.keyClick(window.video, Qt.Key.Key_Down)
     assert window.playback.speed_value == 0.5
     assert f"{window.timestamps[10]:06.3f}"[-6:] in window.playback.position.text()
 
@@ -120,10 +120,10 @@ def test_frames_shown_are_the_frames_asked_for(window, qtbot, sample_video):
 
 def test_play_advances_and_space_pauses(window, qtbot, sample_video):
     open_and_wait(window, qtbot, sample_video)
-    qtbot.keyClick(window, Qt.Key.Key_Space)
+    qtbot.keyClick(window.video, Qt.Key.Key_Space)
     assert window.playing
     qtbot.waitUntil(lambda: window.video.index >= 8, timeout=5000)
-    qtbot.keyClick(window, Qt.Key.Key_Space)
+    qtbot.keyClick(window.video, Qt.Key.Key_Space)
     assert not window.playing
     stopped = window.current_frame
     qtbot.wait(200)
@@ -169,7 +169,7 @@ def test_face_boxes_toggle_and_layout_persist(qtbot, sample_video):
     first.show()
     first.activateWindow()
     qtbot.waitActive(first)
-    qtbot.keyClick(first, Qt.Key.Key_B)
+    qtbot.keyClick(first.video, Qt.Key.Key_B)
     assert not first.video.show_boxes
     first.main_split.setSizes([200, 400])
     sizes = first.main_split.sizes()
