@@ -169,7 +169,7 @@ def test_face_boxes_toggle_and_layout_persist(qtbot, sample_video):
     first.show()
     first.activateWindow()
     qtbot.waitActive(first)
-    qtbot.keyClick(first.video, Qt.Key.Key_B)
+    first.act_boxes.trigger()
     assert not first.video.show_boxes
     first.main_split.setSizes([200, 400])
     sizes = first.main_split.sizes()
