@@ -165,7 +165,7 @@ def test_a_video_that_cannot_be_opened_shows_an_error_and_the_app_keeps_running(
 def test_face_boxes_toggle_and_layout_persist(qtbot, sample_video):
     first = MainWindow()
     qtbot.addWidget(first)
-    first.resize(900, 640)
+    first.resize(720, 520)
     first.show()
     first.activateWindow()
     qtbot.waitActive(first)
@@ -179,7 +179,7 @@ def test_face_boxes_toggle_and_layout_persist(qtbot, sample_video):
     qtbot.addWidget(second)
     second.show()
     assert not second.act_boxes.isChecked()
-    assert second.size().width() == 900 and second.main_split.sizes() == sizes
+    assert second.size() == first.size() and second.main_split.sizes() == sizes
     second.close()
     assert_no_threads_left(second)
 
