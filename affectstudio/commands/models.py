@@ -1,0 +1,110 @@
+"""`affectstudio models list | import FILE | fetch NAME | remove NAME | default NAME`: installed models."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+TASK_NAMES = {"va": "valence/arousal", "expr": "expression", "au": "action units"}
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    parser = sub.add_parser(
+        "models",
+        help="list / import / fetch / remove installed models, choose the default",
+        description="Manage the models in the AffectStudio data folder. With none installed, analysis uses "
+        "an untrained network whose predictions are not meaningful.",
+    )
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    actions.add_parser("list", help="installed models (and the ones fetch can download)")
+    importing = actions.add_parser("import", help="install a checkpoint file (ours or a stock DDAMFN .pth)")
+    importing.add_argument("file", help="checkpoint file")
+    importing.add_argument("--name", help="name to install it under (default: from the file name)")
+    importing.add_argument("--replace", action="store_true", help="replace a model of the same name")
+    fetching = actions.add_parser("fetch", help="download and install a released model")
+    fetching.add_argument("name", help="model name (see `affectstudio models list`)")
+    fetching.add_argument("--base-url", help="download from this mirror instead of the default location")
+    removing = actions.add_parser("remove", help="uninstall a model")
+    removing.add_argument("name")
+    default = actions.add_parser("default", help="use this model when none is named ('untrained' allowed)")
+    default.add_argument("name")
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    from affectstudio.core.model.registry import ModelRegistry
+
+    registry = ModelRegistry(base_url=getattr(args, "base_url", None))
+    if args.action == "list":
+        return _list(registry)
+    if args.action == "import":
+        entry = registry.import_file(args.file, name=args.name, replace_existing=args.replace)
+        print(f"installed '{entry.name}' ({_heads(entry.config)})" + (" [default]" if entry.default else ""))
+        return 0
+    if args.action == "fetch":
+        entry = _fetch(registry, args.name)
+        print(f"installed '{entry.name}' ({_heads(entry.config)})" + (" [default]" if entry.default else ""))
+        return 0
+    if args.action == "remove":
+        registry.remove(args.name)
+        default = registry.default_name()
+        now = f"'{default}'" if default not in (None, "untrained") else "the untrained network"
+        print(f"removed '{args.name}'; default model is now {now}")
+        return 0
+    registry.set_default(args.name)
+    print(f"default model is now '{args.name}'")
+    return 0
+
+
+def _list(registry) -> int:
+    entries, problems = registry.scan()
+    default = registry.default_name()
+    for entry in entries:
+        marker = "*" if entry.default else " "
+        data = entry.config.provenance.get("training_data") or "unknown data"
+        print(f"{marker} {entry.name:<28} {_heads(entry.config)}; trained on {data}")
+    if not entries:
+        print("no models installed")
+    if default is None or default == "untrained":
+        print("default: the untrained network (fixed seed): its predictions are not meaningful")
+    for problem in problems:
+        print(f"warning: {problem}", file=sys.stderr)
+    installed = {entry.name for entry in entries}
+    missing = [name for name in registry.available() if name not in installed]
+    if missing:
+        print(f"available to fetch: {', '.join(missing)}  (affectstudio models fetch NAME)")
+    return 0
+
+
+def _fetch(registry, name: str):
+    from tqdm import tqdm
+
+    bars = []  # created on the first progress report, so an unknown name prints only its error
+
+    def progress(done: int, total: int) -> None:
+        if not bars:
+            bar = tqdm(unit="B", unit_scale=True, unit_divisor=1024, desc=name, file=sys.stderr, leave=False)
+            bars.append(bar)
+        bars[0].total = total or None
+        bars[0].n = done
+        bars[0].refresh()
+
+    try:
+        return registry.fetch(name, progress=progress)
+    finally:
+        for bar in bars:
+            bar.close()
+
+
+def _heads(config) -> str:
+    """Which task heads are trained, in words ('expression trained; valence/arousal, ... untrained')."""
+    trained = [TASK_NAMES[t] for t in config.tasks if t not in config.untrained_tasks]
+    untrained = [TASK_NAMES[t] for t in config.untrained_tasks]
+    parts = []
+    if trained:
+        parts.append(", ".join(trained) + " trained")
+    if untrained:
+        parts.append(", ".join(untrained) + " UNTRAINED")
+    if config.untrained_expressions:
+        parts.append("no " + "/".join(config.untrained_expressions) + " class")
+    return "; ".join(parts)

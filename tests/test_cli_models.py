@@ -1,0 +1,108 @@
+"""`affectstudio models ...` run in-process: output, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from model_server import serving
+
+from affectstudio.cli import main
+from affectstudio.core.model import download
+from affectstudio.core.model.download import CatalogEntry, git_blob_id
+from affectstudio.core.model.registry import ModelRegistry
+
+
+@pytest.fixture(autouse=True)
+def _no_proxy(monkeypatch):
+    for var in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(var, raising=False)
+
+
+@pytest.fixture(scope="module")
+def stock_file(conformance_dir):
+    return conformance_dir / "ddamfn_affectnet8_layout.pth"
+
+
+def cli(capsys, *argv):
+    code = main(["models", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_line_error(err: str, *fragments: str) -> None:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("affectstudio: error: "), err
+    assert "Traceback" not in err
+    assert all(fragment in lines[0] for fragment in fragments), lines[0]
+
+
+def test_list_when_nothing_is_installed(capsys):
+    code, out, _ = cli(capsys, "list")
+    assert code == 0
+    assert "no models installed" in out and "untrained" in out and "not meaningful" in out
+    assert "ddamfn-affectnet8, ddamfn-affectnet7, ddamfn-rafdb" in out
+
+
+def test_import_list_default_remove(capsys, stock_file):
+    code, out, _ = cli(capsys, "import", str(stock_file), "--name", "stock8")
+    assert code == 0 and "installed 'stock8'" in out and "UNTRAINED" in out and "[default]" in out
+    code, out, _ = cli(capsys, "list")
+    assert code == 0 and out.splitlines()[0].startswith("* stock8") and "AffectNet-8" in out
+
+    code, _, err = cli(capsys, "import", str(stock_file), "--name", "stock8")
+    assert code == 2
+    assert_one_line_error(err, "already installed")
+
+    assert cli(capsys, "default", "untrained")[:2] == (0, "default model is now 'untrained'\n")
+    assert ModelRegistry().load().is_untrained
+    code, _, err = cli(capsys, "default", "ghost")
+    assert code == 2
+    assert_one_line_error(err, "no installed model named 'ghost'")
+
+    code, out, _ = cli(capsys, "remove", "stock8")
+    assert code == 0 and "removed 'stock8'" in out
+    assert ModelRegistry().list() == []
+
+
+@pytest.mark.parametrize("content", [b"", b"hello, not a model\n", b"PK\x03\x04truncated zip"])
+def test_bad_file_exits_2_with_one_clear_line(capsys, tmp_path, content):
+    bad = tmp_path / "bad model.pth"
+    bad.write_bytes(content)
+    code, out, err = cli(capsys, "import", str(bad))
+    assert code == 2 and out == ""
+    assert_one_line_error(err, str(bad))
+    assert os.listdir(ModelRegistry().root) == []
+
+
+def test_missing_file(capsys, tmp_path):
+    code, _, err = cli(capsys, "import", str(tmp_path / "absent.pt"))
+    assert code == 2
+    assert_one_line_error(err, "absent.pt", "not found")
+
+
+def test_fetch_unknown_name(capsys):
+    code, _, err = cli(capsys, "fetch", "nope")
+    assert code == 2
+    assert_one_line_error(err, "unknown model 'nope'")
+
+
+def test_fetch_rejects_a_file_that_is_not_the_released_one(capsys, stock_file, monkeypatch):
+    """The real catalog entry, served a different file: the blob id check refuses it."""
+    entry = download.CATALOG[0]
+    with serving({entry.file: stock_file.read_bytes()}) as server:
+        monkeypatch.setenv(download.BASE_URL_ENV, server.url("good"))
+        code, out, err = cli(capsys, "fetch", entry.name)
+    assert code == 2 and out == ""
+    assert_one_line_error(err.split("\r")[-1], "corrupted", entry.blob_id)
+    assert os.listdir(ModelRegistry().root) == []
+
+
+def test_fetch_installs_with_progress(capsys, stock_file, monkeypatch):
+    entry = CatalogEntry("ddamfn-mirror", stock_file.name, git_blob_id(stock_file), "AffectNet-8", "test")
+    monkeypatch.setattr(download, "CATALOG", (entry,))
+    with serving({entry.file: stock_file.read_bytes()}) as server:
+        code, out, err = cli(capsys, "fetch", entry.name, "--base-url", server.url("good"))
+    assert code == 0 and "installed 'ddamfn-mirror'" in out
+    assert "ddamfn-mirror" in err and "M" in err  # the tqdm bar, in (scaled) bytes
+    assert [e.name for e in ModelRegistry().list()] == ["ddamfn-mirror"]

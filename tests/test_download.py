@@ -1,0 +1,105 @@
+"""The verified downloader against a local HTTP server: success, corruption, truncation, retries."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+
+import pytest
+from model_server import serving
+
+from affectstudio.core.errors import RegistryError
+from affectstudio.core.model import download
+from affectstudio.core.model.download import download_verified, git_blob_id
+
+CONTENT = bytes(range(256)) * 1000  # 256 kB, several chunks
+FAST = {"backoff_s": 0.01, "timeout_s": 5.0}
+
+
+@pytest.fixture(autouse=True)
+def _no_proxy(monkeypatch):
+    for var in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(var, raising=False)
+
+
+@pytest.fixture(scope="module")
+def server():
+    with serving({"model file+.pth": CONTENT}) as running:
+        yield running
+
+
+@pytest.fixture
+def blob_id(tmp_path):
+    path = tmp_path / "reference"
+    path.write_bytes(CONTENT)
+    return git_blob_id(path)
+
+
+def test_blob_id_matches_git(tmp_path):
+    if shutil.which("git") is None:
+        pytest.skip("git not installed")
+    path = tmp_path / "f.bin"
+    path.write_bytes(CONTENT)
+    expected = subprocess.run(["git", "hash-object", str(path)], capture_output=True, text=True, check=True)
+    assert git_blob_id(path) == expected.stdout.strip()
+
+
+def test_good_download_reports_progress(server, blob_id, tmp_path):
+    calls = []
+    url = server.url("good") + "model%20file%2B.pth"
+    temp = download_verified(url, tmp_path / "models", blob_id, lambda d, t: calls.append((d, t)), **FAST)
+    assert temp.read_bytes() == CONTENT
+    assert temp.parent == tmp_path / "models" and temp.name.endswith(".partial")
+    assert calls[0] == (0, len(CONTENT)) and calls[-1] == (len(CONTENT), len(CONTENT))
+    assert [d for d, _ in calls] == sorted(d for d, _ in calls)
+
+
+@pytest.mark.parametrize(
+    ("mode", "message"),
+    [("corrupt", "corrupted"), ("truncated", "truncated"), ("missing", "HTTP 404")],
+)
+def test_failures_leave_nothing_behind(server, blob_id, tmp_path, mode, message):
+    folder = tmp_path / "models"
+    with pytest.raises(RegistryError, match=message) as info:
+        download_verified(server.url(mode) + "model%20file%2B.pth", folder, blob_id, **FAST)
+    assert "\n" not in str(info.value)
+    assert os.listdir(folder) == []
+
+
+def test_truncated_download_is_retried_then_fails(server, blob_id, tmp_path):
+    url = server.url("truncated") + "model%20file%2B.pth"
+    before = server.requests["/truncated/model%20file%2B.pth"]
+    with pytest.raises(RegistryError, match="after 3 attempts"):
+        download_verified(url, tmp_path, blob_id, attempts=3, **FAST)
+    assert server.requests["/truncated/model%20file%2B.pth"] - before == 3
+
+
+def test_server_errors_are_retried(server, blob_id, tmp_path):
+    url = server.url("flaky") + "model%20file%2B.pth"
+    temp = download_verified(url, tmp_path, blob_id, attempts=3, **FAST)
+    assert temp.read_bytes() == CONTENT
+    assert server.requests["/flaky/model%20file%2B.pth"] == 3
+
+
+def test_unreachable_server(tmp_path, blob_id):
+    with pytest.raises(RegistryError, match="after 2 attempts"):
+        download_verified("http://127.0.0.1:9/x.pth", tmp_path / "dl", blob_id, attempts=2, **FAST)
+    assert os.listdir(tmp_path / "dl") == []
+
+
+def test_base_url_override(monkeypatch):
+    entry = download.CATALOG[0]
+    assert download.entry_url(entry).startswith(download.DEFAULT_BASE_URL)
+    monkeypatch.setenv(download.BASE_URL_ENV, "http://127.0.0.1:1/models")
+    assert download.entry_url(entry) == f"http://127.0.0.1:1/models/{entry.file}"
+    assert download.entry_url(entry, "http://h/x/").startswith("http://h/x/")
+
+
+def test_catalog_names_the_three_released_checkpoints():
+    assert [e.name for e in download.CATALOG] == ["ddamfn-affectnet8", "ddamfn-affectnet7", "ddamfn-rafdb"]
+    assert all(len(e.blob_id) == 40 for e in download.CATALOG)
+    assert download.entry_url(download.CATALOG[0]) == (
+        "https://github.com/SainingZhang/DDAMFN/raw/main/DDAMFN%2B%2B/checkpoints_ver2.0/"
+        "affecnet8_epoch25_acc0.6469.pth"
+    )
