@@ -67,8 +67,21 @@ def test_position_parsing():
 
 def test_empty_window_has_the_keyboard_shortcuts(window):
     keys = {a.shortcut().toString() for a in window.actions()}
-    for key in ("Space", "Left", "Right", "Shift+Left", "Shift+Right", "Up", "Down", "Home", "End",
-                "Ctrl+O", "Ctrl+E", "Ctrl+,", "F1"):
+    for key in (
+        "Space",
+        "Left",
+        "Right",
+        "Shift+Left",
+        "Shift+Right",
+        "Up",
+        "Down",
+        "Home",
+        "End",
+        "Ctrl+O",
+        "Ctrl+E",
+        "Ctrl+,",
+        "F1",
+    ):
         assert key in keys, key
     window.step(1)  # no video: navigation is a no-op, not an error
     assert window.errors == []
@@ -92,7 +105,9 @@ def test_keyboard_navigation_is_frame_exact(window, qtbot, sample_video):
     assert key(Qt.Key.Key_Right) == 1
     assert key(Qt.Key.Key_Right) == 2
     assert key(Qt.Key.Key_Left) == 1
-    assert key(Qt.Key.Key_Right, Qt.KeyboardModifier.ShiftModifier) == frame_at(window.timestamps, 1 / fps + 1)
+    assert key(Qt.Key.Key_Right, Qt.KeyboardModifier.ShiftModifier) == frame_at(
+        window.timestamps, 1 / fps + 1
+    )
     assert key(Qt.Key.Key_End) == 119
     assert key(Qt.Key.Key_Right) == 119  # clamped
     assert key(Qt.Key.Key_Home) == 0
@@ -147,13 +162,16 @@ def test_click_on_the_timeline_seeks_the_video(window, qtbot, sample_video):
     open_and_wait(window, qtbot, sample_video)
     timeline = window.timeline
     point = timeline.mapFromScene(timeline.va_plot.vb.mapViewToScene(QPointF(2.0, 0.0)))
-    show_frame(window, qtbot, lambda: qtbot.mouseClick(timeline.viewport(), Qt.MouseButton.LeftButton, pos=point))
+    show_frame(
+        window, qtbot, lambda: qtbot.mouseClick(timeline.viewport(), Qt.MouseButton.LeftButton, pos=point)
+    )
     assert abs(window.current_frame - frame_at(window.timestamps, 2.0)) <= 1
     assert window.timeline.playheads[0].value() == pytest.approx(window.timestamps[window.current_frame])
 
 
-def test_a_video_that_cannot_be_opened_shows_an_error_and_the_app_keeps_running(window, qtbot, tmp_path,
-                                                                                 sample_video):
+def test_a_video_that_cannot_be_opened_shows_an_error_and_the_app_keeps_running(
+    window, qtbot, tmp_path, sample_video
+):
     bad = tmp_path / "broken.mp4"
     bad.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"garbage" * 500)
     assert not window.open_video(bad)

@@ -14,18 +14,9 @@ from pathlib import Path
 from PySide6.QtCore import QByteArray, QSettings
 
 from affectstudio.core.labels import ACTION_UNITS
+from affectstudio.core.paths import data_dir
 
 MAX_RECENT = 10
-
-
-def data_dir() -> Path:
-    """Same rule as the engine: AFFECTSTUDIO_DATA_DIR, else the platform's user data folder."""
-    override = os.environ.get("AFFECTSTUDIO_DATA_DIR")
-    if override:
-        return Path(override)
-    from platformdirs import user_data_dir
-
-    return Path(user_data_dir("affectstudio", appauthor=False))
 
 
 @dataclass

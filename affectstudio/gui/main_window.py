@@ -30,9 +30,10 @@ from PySide6.QtWidgets import (
 
 from affectstudio.core.errors import AffectStudioError
 from affectstudio.core.labels import ACTION_UNITS, DEFAULT_AU_THRESHOLD
+from affectstudio.core.paths import data_dir
 from affectstudio.core.project import ProjectError, ProjectStore, video_fingerprint
 from affectstudio.gui.analysis_controller import AnalysisController
-from affectstudio.gui.app_settings import AppSettings, data_dir
+from affectstudio.gui.app_settings import AppSettings
 from affectstudio.gui.frame_grabber import FrameGrabber
 from affectstudio.gui.review_data import ReviewData
 from affectstudio.gui.timeline import TimelinePanel
@@ -254,7 +255,9 @@ class MainWindow(QMainWindow):
         c.rows.connect(self._rows_arrived)
         c.finished.connect(self._analysis_finished)
         c.failed.connect(self._analysis_failed)
-        c.not_analysed.connect(lambda: self.status_label.setText("Not analysed yet: Analysis > Analyse (Ctrl+R)"))
+        c.not_analysed.connect(
+            lambda: self.status_label.setText("Not analysed yet: Analysis > Analyse (Ctrl+R)")
+        )
 
     # opening ------------------------------------------------------------------------------------------
     def choose_video(self) -> None:
