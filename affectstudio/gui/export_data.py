@@ -44,9 +44,9 @@ def export_table(
     if track is not None:
         mine = inside[inside["track_id"] == track]
         missing = np.setdiff1d(inside["frame"].unique(), mine["frame"].to_numpy())
-        blanks = inside[inside["frame"].isin(missing)].drop_duplicates("frame").copy()
-        blanks.loc[:, [c for c in COLUMNS if c not in ("frame", "time")]] = np.nan
+        blanks = inside[inside["frame"].isin(missing)].drop_duplicates("frame")[["frame", "time"]].copy()
         blanks["track_id"] = NO_FACE
+        blanks = blanks.reindex(columns=COLUMNS)
         blanks["expression"] = ""
         inside = pd.concat([mine, blanks]).sort_values("frame", kind="stable")
     table = ResultTable(inside[COLUMNS].reset_index(drop=True), metadata)
@@ -68,6 +68,7 @@ def _smoothed(rows: pd.DataFrame, window: int) -> pd.DataFrame:
     """Per track, a moving average over frames of VA and all probabilities."""
     out = rows.copy()
     value_columns = ["valence", "arousal", *EXPR_COLUMNS, *AU_PROB_COLUMNS]
+    out[value_columns] = out[value_columns].astype(np.float64)
     for track in out["track_id"].unique():
         if track == NO_FACE:
             continue

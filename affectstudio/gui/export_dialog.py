@@ -173,7 +173,7 @@ class ExportDialog(QDialog):
         item = self.window_.timeline.ci
         partial = path.with_name(f".{path.stem}.partial{path.suffix}")
         if path.suffix.lower() == ".svg":
-            exporters.SVGExporter(item).export(str(partial))
+            self._render_svg(partial)
         else:
             exporter = exporters.ImageExporter(item)
             exporter.parameters()["width"] = max(1600, int(item.boundingRect().width()))
@@ -181,6 +181,27 @@ class ExportDialog(QDialog):
         _replace_into(partial, path)
         self.message.setText(f"Wrote {path}")
         return path
+
+    def _render_svg(self, path: Path) -> None:
+        """Vector SVG of the timelines through Qt's own SVG painter.
+
+        pyqtgraph's SVGExporter post-processes Qt's SVG and fails on the path syntax Qt 6 writes for some
+        items (legend boxes), so we paint the scene into a QSvgGenerator directly instead.
+        """
+        from PySide6.QtCore import QRectF, QSize
+        from PySide6.QtGui import QPainter
+        from PySide6.QtSvg import QSvgGenerator
+
+        view = self.window_.timeline
+        source = QRectF(view.viewport().rect())
+        generator = QSvgGenerator()
+        generator.setFileName(str(path))
+        generator.setSize(QSize(int(source.width()), int(source.height())))
+        generator.setViewBox(source)
+        generator.setTitle(f"{self.stem} timelines")
+        painter = QPainter(generator)
+        view.render(painter, source, source.toRect())
+        painter.end()
 
     def export_summary(self, path: str | Path | None = None) -> Path | None:
         path = Path(path) if path else self._ask("Export summary", "-summary.pdf", "PDF (*.pdf)")

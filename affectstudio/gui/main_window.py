@@ -523,9 +523,7 @@ class MainWindow(QMainWindow):
     def show_settings(self) -> None:
         from affectstudio.gui.settings_dialog import SettingsDialog
 
-        dialog = SettingsDialog(self)
-        dialog.applied.connect(self.apply_settings)
-        self._open_dialog(dialog)
+        self._open_dialog(SettingsDialog(self))
 
     def show_export(self) -> None:
         from affectstudio.gui.export_dialog import ExportDialog

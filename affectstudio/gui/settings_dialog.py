@@ -73,6 +73,7 @@ class SettingsDialog(QDialog):
         layout.addLayout(body, 1)
         layout.addWidget(buttons)
         self.resize(720, 480)
+        self.applied.connect(window.apply_settings)
 
     def _add_page(self, title: str, page: QWidget) -> None:
         self.pages.addItem(QListWidgetItem(title))
