@@ -16,6 +16,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QGraphicsItem
 
 from affectstudio.core.labels import ACTION_UNITS, EXPRESSIONS
 from affectstudio.core.results import smooth
@@ -113,6 +114,9 @@ class TimelinePanel(pg.GraphicsLayoutWidget):
         self.va_plot.setYRange(-1.05, 1.05, padding=0)
         self.va_plot.getAxis("left").setTicks([[(-1, "-1"), (0, "0"), (1, "1")]])
         self.va_plot.addItem(pg.InfiniteLine(0, angle=0, pen=pg.mkPen("#555555", width=1)))
+        # Set on the plot, not the curves: PlotItem.addItem imposes the plot's own settings on each curve.
+        self.va_plot.setClipToView(True)
+        self.va_plot.setDownsampling(auto=True, mode="peak")
         self.raw_curves = []
         self.smooth_curves = []
         for colour, name in ((VALENCE_COLOUR, "valence"), (AROUSAL_COLOUR, "arousal")):
@@ -120,8 +124,8 @@ class TimelinePanel(pg.GraphicsLayoutWidget):
             raw.setOpacity(0.35)
             fine = pg.PlotDataItem(pen=pg.mkPen(colour, width=1.6), connect="finite", name=name)
             for curve in (raw, fine):
-                curve.setClipToView(True)
-                curve.setDownsampling(auto=True, method="peak")
+                curve.opts["autoDownsampleFactor"] = 1.5  # peak mode keeps min and max: ~3 points per pixel
+                curve.curve.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
                 self.va_plot.addItem(curve)
             self.raw_curves.append(raw)
             self.smooth_curves.append(fine)
