@@ -147,8 +147,9 @@ class MainWindow(QMainWindow):
         self.main_split = QSplitter(Qt.Orientation.Vertical)
         self.main_split.addWidget(self.top_split)
         self.main_split.addWidget(self.timeline)
-        self.main_split.setStretchFactor(0, 4)
-        self.main_split.setStretchFactor(1, 5)
+        self.main_split.setStretchFactor(0, 1)
+        self.main_split.setStretchFactor(1, 1)
+        self.main_split.setSizes([380, 420])
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -540,7 +541,8 @@ class MainWindow(QMainWindow):
 
     def _open_dialog(self, dialog) -> None:
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        self._dialogs = [d for d in self._dialogs if d.isVisible()] + [dialog]
+        self._dialogs.append(dialog)  # the open dialogs (tests reach them here)
+        dialog.destroyed.connect(lambda: self._dialogs.remove(dialog))
         dialog.open()
 
     def apply_settings(self, new, thresholds: list[float]) -> None:

@@ -39,6 +39,15 @@ DEVICES = ("auto", "cpu", "cuda", "mps")
 CHECKPOINT_FILTER = "Checkpoints (*.pt *.pth *.pth.tar *.ckpt);;All files (*)"
 
 
+def _default_name() -> str:
+    from affectstudio.core.model.registry import ModelRegistry
+
+    try:
+        return ModelRegistry().default_name() or "untrained"
+    except AffectStudioError:
+        return "unreadable registry settings"
+
+
 class SettingsDialog(QDialog):
     applied = Signal(object, list)  # AnalysisSettings, AU thresholds
 
@@ -49,7 +58,8 @@ class SettingsDialog(QDialog):
         self.loaded = window.controller.loaded
         settings: AnalysisSettings = window.analysis_settings
         self.pages = QListWidget()
-        self.pages.setMaximumWidth(140)
+        self.pages.setMaximumWidth(150)
+        self.pages.setSpacing(3)
         self.stack = QStackedWidget()
         self.pages.currentRowChanged.connect(self.stack.setCurrentIndex)
         self._add_page("Model", self._model_page(settings))
@@ -106,7 +116,7 @@ class SettingsDialog(QDialog):
 
         self.models.clear()
         self._entries = {"": None}
-        self.models.addItem(QListWidgetItem("(default model)"))
+        self.models.addItem(QListWidgetItem(f"(default model: {_default_name()})"))
         try:
             entries = ModelRegistry().list()
         except AffectStudioError as error:
@@ -165,11 +175,13 @@ class SettingsDialog(QDialog):
         self.detect_every = QSpinBox()
         self.detect_every.setRange(1, 60)
         self.detect_every.setValue(settings.detect_every)
+        self.detect_every.setPrefix("every ")
         self.detect_every.setSuffix(" frames")
+        self.detect_every.setSpecialValueText("every frame")
         self.detect_every.setToolTip(
             "Run the face detector every N frames; the tracker carries boxes between"
         )
-        form.addRow("Detection stride", self.detect_every)
+        form.addRow("Detect faces", self.detect_every)
         self.min_confidence = QDoubleSpinBox()
         self.min_confidence.setRange(0.05, 0.99)
         self.min_confidence.setSingleStep(0.05)
@@ -240,6 +252,7 @@ class SettingsDialog(QDialog):
         except ImportError as error:
             label = QLabel(f"Training is not available in this build ({error}).")
             label.setWordWrap(True)
+            label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
             return label
         page = TrainingPage(self)
         page.model_installed.connect(self._model_installed)

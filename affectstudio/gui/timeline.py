@@ -117,6 +117,8 @@ class TimelinePanel(pg.GraphicsLayoutWidget):
         # Set on the plot, not the curves: PlotItem.addItem imposes the plot's own settings on each curve.
         self.va_plot.setClipToView(True)
         self.va_plot.setDownsampling(auto=True, mode="peak")
+        legend = self.va_plot.addLegend(offset=(4, 2), labelTextSize="8pt")  # before the curves it lists
+        legend.setBrush(pg.mkBrush(30, 30, 30, 160))
         self.raw_curves = []
         self.smooth_curves = []
         for colour, name in ((VALENCE_COLOUR, "valence"), (AROUSAL_COLOUR, "arousal")):
@@ -129,8 +131,6 @@ class TimelinePanel(pg.GraphicsLayoutWidget):
                 self.va_plot.addItem(curve)
             self.raw_curves.append(raw)
             self.smooth_curves.append(fine)
-        legend = self.va_plot.addLegend(offset=(4, 2), labelTextSize="8pt")
-        legend.setBrush(pg.mkBrush(30, 30, 30, 160))
         self.expr_plot = self._add_plot(1, "Expressions", bottom_axis=False)
         self.expr_image = pg.ImageItem(autoDownsample=True)
         self.expr_plot.addItem(self.expr_image)
@@ -145,6 +145,11 @@ class TimelinePanel(pg.GraphicsLayoutWidget):
         self.ci.layout.setRowStretchFactor(0, 3)
         self.ci.layout.setRowStretchFactor(1, 2)
         self.ci.layout.setRowStretchFactor(2, 3)
+        # Room for one readable label per heat-map row (12 AUs, 8 expressions + the top band).
+        self.ci.layout.setRowMinimumHeight(0, 90)
+        self.ci.layout.setRowMinimumHeight(1, 9 * 11 + 8)
+        self.ci.layout.setRowMinimumHeight(2, 12 * 11 + 30)
+        self.setMinimumHeight(90 + 9 * 11 + 8 + 12 * 11 + 30 + 12)
         self.playheads = []
         self.notices = {}
         for task, plot in (("va", self.va_plot), ("expr", self.expr_plot), ("au", self.au_plot)):
