@@ -13,11 +13,21 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 
 
+@pytest.fixture(scope="session")
+def _session_cache_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("affectstudio-cache")
+
+
 @pytest.fixture(autouse=True)
-def _isolated_data_dir(tmp_path_factory, monkeypatch):
-    """Point the model registry, caches and settings at a throwaway folder for every test."""
+def _isolated_data_dir(tmp_path_factory, monkeypatch, _session_cache_dir):
+    """Point the model registry and settings at a throwaway folder for every test.
+
+    The cache (compiled fast-path models) is shared by the session: it is derived data, and rebuilding
+    it for every test would only cost time.
+    """
     data = tmp_path_factory.mktemp("affectstudio-data")
     monkeypatch.setenv("AFFECTSTUDIO_DATA_DIR", str(data))
+    monkeypatch.setenv("AFFECTSTUDIO_CACHE_DIR", str(_session_cache_dir))
     return data
 
 

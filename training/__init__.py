@@ -1,1 +1,1 @@
-"""Training for the DDAMFN multi-task network: the paper's s-Aff-Wild2 recipe, as a library plus a thin CLI."""
+"""Training for the DDAMFN multi-task network: the paper's s-Aff-Wild2 recipe, a library plus a thin CLI."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 from pathlib import Path
@@ -30,6 +31,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's C++ INFO/WARNING lines are not for users
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from affectstudio.core.errors import AffectStudioError
     from affectstudio.core.sample import sample_video_path
 
@@ -53,17 +56,22 @@ def run(args: argparse.Namespace) -> int:
         fast=not args.plain,
     )
     stop = _StopOnInterrupt()
-    bar = tqdm(total=None, unit="frame", desc=video.name, dynamic_ncols=True, file=sys.stderr)
+    bar = None
 
     def progress(p) -> None:
-        bar.total = p.total
+        nonlocal bar
+        if bar is None:  # made on the first frame, so an error before it prints only its one line
+            bar = tqdm(total=p.total, unit="frame", desc=video.name, dynamic_ncols=True, file=sys.stderr)
         bar.n = p.done
         bar.set_postfix_str(f"{p.fps:.1f} frames/s", refresh=False)
         bar.refresh()
 
-    with stop:
-        result = analyze(video, csv_path, options, progress=progress, cancelled=stop, keep_table=False)
-    bar.close()
+    try:
+        with stop:
+            result = analyze(video, csv_path, options, progress=progress, cancelled=stop, keep_table=False)
+    finally:
+        if bar is not None:
+            bar.close()
 
     lines = [f"wrote {result.csv_path} ({result.frames} frames, {result.frames_with_face} with a face)"]
     if result.cancelled:
@@ -80,9 +88,7 @@ def run(args: argparse.Namespace) -> int:
         from affectstudio.core.report import plot_traces
 
         lines.append(f"wrote {plot_traces(result.csv_path, result.csv_path.with_suffix('.png'))}")
-    lines.append(
-        f"speed: {result.timings['frames_per_s']} frames/s on {result.timings.get('device', '')}".rstrip()
-    )
+    lines.append(f"speed: {result.timings['frames_per_s']} frames/s ({result.backend} on {result.device})")
     print("\n".join(lines))
     return 130 if result.cancelled else 0
 

@@ -8,6 +8,7 @@ is available, and it is checked against the plain path when it is built.
 
 from __future__ import annotations
 
+import copy
 import logging
 from dataclasses import dataclass
 
@@ -15,6 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from affectstudio.core.errors import AffectStudioError
 from affectstudio.core.model.checkpoint import LoadedModel
 
 log = logging.getLogger(__name__)
@@ -38,9 +40,20 @@ class Predictions:
 def pick_device(requested: str = "auto") -> torch.device:
     """`auto` prefers cuda, then Apple's mps, then the CPU; anything else is taken as given."""
     if requested != "auto":
-        device = torch.device(requested)
+        try:
+            device = torch.device(requested)
+        except RuntimeError:
+            raise AffectStudioError(
+                None, f"unknown device '{requested}' (use auto, cpu, cuda, cuda:N or mps)"
+            ) from None
         if device.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError("device 'cuda' was requested but no CUDA GPU is available")
+            raise AffectStudioError(None, f"device '{requested}' was requested but no CUDA GPU is available")
+        if device.type == "mps" and not (
+            getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()
+        ):
+            raise AffectStudioError(
+                None, "device 'mps' was requested but Apple's Metal backend is not available"
+            )
         return device
     if torch.cuda.is_available():
         return torch.device("cuda")
@@ -62,9 +75,10 @@ class InferenceEngine:
         self._mean = torch.tensor(prep["mean"], dtype=torch.float32).view(1, 3, 1, 1)
         self._std = torch.tensor(prep["std"], dtype=torch.float32).view(1, 3, 1, 1)
         self.half = self.device.type == "cuda"
-        model = loaded.model.eval().to(self.device)
+        model = loaded.model.eval()
         if self.device.type != "cpu":
-            model = model.to(memory_format=torch.channels_last)
+            # A copy, so the caller's float32 CPU model stays usable (the GUI reuses it).
+            model = copy.deepcopy(model).to(self.device, memory_format=torch.channels_last)
             if self.half:
                 model = model.half()
         self._model = model

@@ -162,7 +162,11 @@ class FaceTracker:
     """
 
     def __init__(
-        self, detector: FaceDetector, detect_every: int = 1, iou_threshold: float = 0.3, max_missed: int = 10
+        self,
+        detector: FaceDetector | None = None,
+        detect_every: int = 1,
+        iou_threshold: float = 0.3,
+        max_missed: int = 10,
     ):
         if detect_every < 1:
             raise ValueError(f"detect_every must be at least 1, not {detect_every}")
@@ -180,13 +184,24 @@ class FaceTracker:
         self._next_id = 0
 
     def process(self, image: np.ndarray) -> list[Face]:
-        """The faces in this frame, ordered by track id; call once per frame, in order."""
+        """Detect (when due) and track: the faces in this frame, ordered by track id. Call once per frame."""
+        return self.update(self.detector.detect(image) if self.detection_due() else None)
+
+    def detection_due(self) -> bool:
+        """Whether the detector should run on the next frame (every `detect_every`-th frame)."""
+        return (self._frame + 1) % self.detect_every == 0
+
+    def update(self, detections: list[tuple[Box, float]] | None) -> list[Face]:
+        """Advance one frame with the detector's output for it, or None for a frame between detections.
+
+        Split from `process` so detection can run on several frames at once (in a thread pool) while
+        tracking, which needs the frames in order, stays sequential and cheap.
+        """
         self._frame += 1
-        if self._frame % self.detect_every:
+        if detections is None:
             live = [t for t in self._tracks if t.last_matched == self._last_detection]
             return [Face(t.track_id, t.box, t.score, detected=False) for t in live]
         self._last_detection = self._frame
-        detections = self.detector.detect(image)
         matched = self._match(detections)
         self._tracks = [t for t in self._tracks if self._frame - t.last_matched <= self.max_missed]
         faces = [Face(t.track_id, t.box, t.score, detected=True) for t in matched]

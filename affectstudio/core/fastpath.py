@@ -14,6 +14,7 @@ a fixed batch when it is built; if it disagrees (or OpenVINO is missing), the en
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,7 +79,7 @@ def build(model: nn.Module, loaded, input_size: int) -> FastPath | None:
             "CPU",
             {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "f32", "CACHE_DIR": str(folder)},
         )
-    except Exception as error:  # noqa: BLE001 - any conversion failure means: stay on eager
+    except Exception as error:
         log.warning("OpenVINO could not compile the network (%s); using eager PyTorch", error)
         return None
     fast = FastPath("openvino-f32", compiled, wrapped.present)
@@ -90,7 +91,8 @@ def build(model: nn.Module, loaded, input_size: int) -> FastPath | None:
 
 def _convert(ov, wrapped: nn.Module, input_size: int, xml: Path):
     example = torch.zeros(1, 3, input_size, input_size)
-    with torch.no_grad():
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # OpenVINO traces with torch.jit, which now warns it is deprecated
         ov_model = ov.convert_model(wrapped, example_input=example, input=[(-1, 3, input_size, input_size)])
     partial = xml.with_name(xml.stem + ".partial.xml")
     ov.save_model(ov_model, partial, compress_to_fp16=False)

@@ -1,0 +1,99 @@
+"""End-to-end `analyze` speed and memory on talking-head videos made from the sample clip.
+
+    python -m benchmarks.bench_analyze [--seconds 60] [--memory 1 10] [--detect-every 1]
+
+1. Speed: a 640x360 30 fps H.264 video of --seconds; prints decode-only frames/s, `analyze` frames/s
+   (fast path and, for reference, plain PyTorch) and their ratio to decoding alone.
+2. Memory: `affectstudio analyze` in a child process on videos of each --memory length (minutes); prints
+   its peak RSS and projects to one hour. Results stream to disk, so the peak must not grow with length.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from affectstudio.core.analysis import AnalysisOptions, analyze
+from affectstudio.core.video import VideoReader
+from benchmarks.bench_decode_detect import make_talking_head
+
+
+def decode_fps(path: Path) -> float:
+    with VideoReader(path) as reader:
+        started = time.perf_counter()
+        count = sum(1 for _ in reader)
+    return count / (time.perf_counter() - started)
+
+
+def peak_rss_mb(video: Path, out: Path) -> float:
+    code = (
+        "import resource, sys\n"
+        "from affectstudio.cli import main\n"
+        f"rc = main(['analyze', {str(video)!r}, '-o', {str(out)!r}, '--no-plot'])\n"
+        "print('PEAK_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+        "sys.exit(rc)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    line = next(x for x in result.stdout.splitlines() if x.startswith("PEAK_KB"))
+    return int(line.split()[1]) / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--memory", type=float, nargs="*", default=[1, 10], help="video lengths in minutes")
+    parser.add_argument("--detect-every", type=int, default=1)
+    parser.add_argument("--face-range", default="full")
+    parser.add_argument("--plain", action="store_true", help="also time plain PyTorch")
+    parser.add_argument("--size", default="640x360", help="WIDTHxHEIGHT of the speed video")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--detect-workers", type=int, default=0, help="0 = half the CPU cores")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        size = tuple(int(v) for v in args.size.split("x"))
+        video = tmp / f"talking_head_{args.size}.mp4"
+        make_talking_head(video, size, args.seconds, gop=60)
+        decode = decode_fps(video)
+        print(f"{args.size} 30 fps, {args.seconds:.0f} s: decode only {decode:.0f} frames/s")
+        variants = [("fast", True)] + ([("plain", False)] if args.plain else [])
+        for label, fast in variants:
+            options = AnalysisOptions(
+                fast=fast,
+                detect_every=args.detect_every,
+                face_range=args.face_range,
+                batch_size=32 if args.device in ("auto", "cpu") else 256,
+                device=args.device,
+                detect_workers=args.detect_workers,
+            )
+            result = analyze(video, tmp / f"{label}.csv", options, keep_table=False)
+            fps = result.timings["frames_per_s"]
+            print(
+                f"analyze ({label}, {result.backend} on {result.device}, detect every {args.detect_every}, "
+                f"{args.face_range} range): "
+                f"{fps:.1f} frames/s = {fps / 30:.2f}x real time = {fps / decode:.3f} of decode-only speed; "
+                f"setup {result.timings['setup_s']:.1f} s, faces in {result.frames_with_face}/{result.frames}"
+            )
+        peaks = []
+        for minutes in args.memory:
+            long_video = tmp / f"talking_head_{minutes:g}min.mp4"
+            make_talking_head(long_video, (640, 360), minutes * 60, gop=60)
+            peak = peak_rss_mb(long_video, tmp / "mem")
+            peaks.append((minutes, peak))
+            print(f"peak RSS of `affectstudio analyze` on {minutes:g} min: {peak:.0f} MB")
+            long_video.unlink()
+        if len(peaks) >= 2:
+            (m0, p0), (m1, p1) = peaks[0], peaks[-1]
+            slope = (p1 - p0) / (m1 - m0)
+            print(f"growth {slope:.2f} MB/min -> projected peak for 60 min: {p1 + slope * (60 - m1):.0f} MB")
+    print(f"(this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB peak)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,146 @@
+"""The analysis pipeline end to end, on the real sample video with the real detector and network."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from affectstudio.core.analysis import AnalysisOptions, analyze
+from affectstudio.core.engine import InferenceEngine
+from affectstudio.core.errors import CheckpointError, VideoError
+from affectstudio.core.faces import FaceDetector, FaceTracker, crop_face
+from affectstudio.core.model.checkpoint import untrained_model
+from affectstudio.core.results import AU_PROB_COLUMNS, EXPR_COLUMNS, NO_FACE, ResultTable
+from affectstudio.core.video import VideoReader
+from tests.videos import write_frames
+
+
+@pytest.fixture(scope="module")
+def loaded():
+    return untrained_model(seed=1)
+
+
+@pytest.fixture(scope="module")
+def sample_run(sample_video, loaded, tmp_path_factory):
+    out = tmp_path_factory.mktemp("run") / "sample.csv"
+    batches = []
+    progress = []
+    result = analyze(
+        sample_video,
+        out,
+        AnalysisOptions(batch_size=16, fast=False),
+        loaded=loaded,
+        on_rows=batches.append,
+        progress=progress.append,
+    )
+    return result, batches, progress
+
+
+def test_every_frame_is_a_row_with_a_tracked_face(sample_run):
+    result, batches, progress = sample_run
+    table = ResultTable.from_csv(result.csv_path)
+    assert table.df["frame"].tolist() == list(range(120))
+    assert (table.df["track_id"] == 0).all()
+    assert result.frames == 120 and result.frames_with_face == 120 and not result.cancelled
+    assert sum(len(b) for b in batches) == 120, "the GUI receives every row while the analysis runs"
+    assert progress[-1].done == progress[-1].total == 120
+    np.testing.assert_allclose(table.df[EXPR_COLUMNS].sum(axis=1), 1, atol=1e-4)
+
+
+def test_csv_and_sidecar_say_which_model_and_that_it_is_untrained(sample_run, loaded):
+    result, _, _ = sample_run
+    table = ResultTable.from_csv(result.csv_path)
+    assert table.metadata["model_digest"] == loaded.digest
+    assert table.metadata["untrained_tasks"] == ["va", "expr", "au"]
+    assert "not meaningful" in table.metadata["warning"]
+    sidecar = json.loads(result.sidecar_path.read_text())
+    assert sidecar["complete"] is True and sidecar["frames_analysed"] == 120
+    assert sidecar["au_thresholds"] == [0.5] * 12
+    assert sidecar["timings"]["frames_per_s"] > 0
+
+
+def test_rows_equal_an_independent_frame_by_frame_computation(sample_run, sample_video, loaded):
+    """Threads and batching must not mix frames up: recompute frames 0, 57 and 119 on their own."""
+    result, _, _ = sample_run
+    table = ResultTable.from_csv(result.csv_path)
+    engine = InferenceEngine(loaded, "cpu", fast=False)
+    with VideoReader(sample_video) as reader, FaceDetector() as detector:
+        tracker = FaceTracker(detector)
+        for frame in reader:
+            faces = tracker.process(frame.image)
+            if frame.index in (0, 57, 119):
+                expected = engine.predict(crop_face(frame.image, faces[0].box)[None])
+                row = table.df.iloc[frame.index]
+                np.testing.assert_allclose(
+                    row[EXPR_COLUMNS].to_numpy(float), expected.expr_probs[0], atol=1e-4
+                )
+                np.testing.assert_allclose(
+                    row[AU_PROB_COLUMNS].to_numpy(float), expected.au_probs[0], atol=1e-4
+                )
+                np.testing.assert_allclose([row.valence, row.arousal], expected.va[0], atol=1e-4)
+
+
+def test_cancel_keeps_what_was_done(sample_video, loaded, tmp_path):
+    calls = []
+    result = analyze(
+        sample_video,
+        tmp_path / "part.csv",
+        AnalysisOptions(batch_size=8, fast=False),
+        loaded=loaded,
+        cancelled=lambda: calls.append(1) or len(calls) >= 2,
+    )
+    assert result.cancelled and 0 < result.frames < 120
+    table = ResultTable.from_csv(result.csv_path)
+    assert table.df["frame"].tolist() == list(range(result.frames))
+    assert json.loads(result.sidecar_path.read_text())["complete"] is False
+
+
+def test_video_without_faces_keeps_every_frame_as_an_empty_row(loaded, tmp_path):
+    ramp = np.linspace(40, 200, 128, dtype=np.uint8)[None, :, None]
+    frames = [np.broadcast_to(ramp + i, (96, 128, 3)).copy() for i in range(10)]
+    video = write_frames(tmp_path / "noise.mp4", frames)
+    result = analyze(video, tmp_path / "noise.csv", AnalysisOptions(fast=False), loaded=loaded)
+    df = ResultTable.from_csv(result.csv_path).df
+    assert result.frames_with_face == 0 and len(df) == 10
+    assert (df["track_id"] == NO_FACE).all() and df["valence"].isna().all()
+
+
+def test_all_faces_gives_one_row_per_track(sample_video, loaded, tmp_path):
+    with VideoReader(sample_video) as reader:
+        frames = [np.hstack([f.image, f.image]) for f in reader.frames(0, 12)]
+    frames = [f[:, : f.shape[1] // 2 * 2] for f in frames]  # H.264 wants an even width
+    video = write_frames(tmp_path / "two.mp4", frames)
+    all_faces = analyze(video, None, AnalysisOptions(faces="all", fast=False), loaded=loaded)
+    largest = analyze(video, None, AnalysisOptions(faces="largest", fast=False), loaded=loaded)
+    assert all_faces.table.tracks() == [0, 1]
+    assert len(all_faces.table) == 24 and len(largest.table) == 12
+    assert all_faces.csv_path is None
+
+
+def test_detect_every_n_frames_still_covers_every_frame(sample_video, loaded):
+    result = analyze(sample_video, None, AnalysisOptions(detect_every=5, fast=False), loaded=loaded)
+    assert result.table.df["frame"].tolist() == list(range(120))
+    assert (result.table.df["track_id"] == 0).all()
+
+
+def test_bad_inputs_raise_clear_errors_and_write_nothing(tmp_path, loaded):
+    with pytest.raises(VideoError, match=r"missing\.mp4"):
+        analyze(tmp_path / "missing.mp4", tmp_path / "a.csv", loaded=loaded)
+    text = tmp_path / "notes.mp4"
+    text.write_text("not a video")
+    with pytest.raises(VideoError, match=r"notes\.mp4"):
+        analyze(text, tmp_path / "b.csv", loaded=loaded)
+    bad_model = tmp_path / "model.pt"
+    bad_model.write_bytes(b"\x00" * 100)
+    video = write_frames(tmp_path / "v.mp4", [np.zeros((64, 64, 3), np.uint8)] * 2)
+    with pytest.raises(CheckpointError, match=r"model\.pt"):
+        analyze(video, tmp_path / "c.csv", AnalysisOptions(model=str(bad_model)))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.pt", "notes.mp4", "v.mp4"]
+
+
+def test_on_rows_frames_are_the_csv_rows(sample_run):
+    result, batches, _ = sample_run
+    streamed = pd.concat(batches, ignore_index=True)
+    table = ResultTable.from_csv(result.csv_path)
+    np.testing.assert_allclose(streamed["valence"], table.df["valence"], atol=1e-5)

@@ -1,0 +1,78 @@
+"""`affectstudio analyze` as a user runs it: output files, one-line errors, Ctrl-C keeps what was done."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from affectstudio.cli import main
+from affectstudio.core.results import ResultTable
+from affectstudio.core.video import VideoReader
+from tests.videos import write_frames
+
+
+def test_sample_run_writes_csv_sidecar_and_plot(tmp_path, capsys):
+    assert main(["analyze", "--sample", "-o", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["carphone_pristine.csv", "carphone_pristine.json", "carphone_pristine.png"]
+    assert "untrained" in out and "120 frames, 120 with a face" in out
+    assert len(ResultTable.from_csv(tmp_path / "carphone_pristine.csv")) == 120
+    assert (tmp_path / "carphone_pristine.png").read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["analyze", "{tmp}/missing.mp4"], "missing.mp4: file not found"),
+        (["analyze", "{tmp}/notes.mp4"], "notes.mp4"),
+        (["analyze"], "give either a VIDEO or --sample"),
+        (["analyze", "{tmp}/v.mp4", "--model", "{tmp}/broken.pt"], "broken.pt"),
+        (["analyze", "{tmp}/v.mp4", "--model", "no-such-model"], "no-such-model"),
+        (["analyze", "{tmp}/v.mp4", "--device", "cuda:7"], "cuda:7"),
+    ],
+)
+def test_user_errors_are_one_line_and_exit_2(tmp_path, capsys, args, message):
+    (tmp_path / "notes.mp4").write_text("this is not a video")
+    (tmp_path / "broken.pt").write_bytes(b"PK\x03\x04 truncated")
+    write_frames(tmp_path / "v.mp4", [np.zeros((64, 64, 3), np.uint8)] * 2)
+    code = main([a.format(tmp=tmp_path) for a in args])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert len(err.splitlines()) == 1 and err.startswith("affectstudio: error: ") and message in err
+    assert not list(tmp_path.glob("*.csv*")), "a failed run leaves no CSV behind"
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_cleanly_and_keeps_the_frames_done(sample_video, tmp_path):
+    with VideoReader(sample_video) as reader:
+        frames = [f.image[:, :192] for f in reader]
+    video = write_frames(tmp_path / "long.mp4", frames * 8)  # 960 frames
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    child = subprocess.Popen(
+        [sys.executable, "-m", "affectstudio", "analyze", str(video), "-o", str(out), "--batch-size", "8"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    partial = out / "long.csv.partial"
+    deadline = time.monotonic() + 120
+    while not (partial.exists() and partial.stat().st_size > 4000) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    child.send_signal(signal.SIGINT)
+    stdout, stderr = child.communicate(timeout=120)
+    assert child.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    table = ResultTable.from_csv(out / "long.csv")
+    assert 0 < len(table) < 960
+    assert table.df["frame"].tolist() == list(range(len(table)))
+    sidecar = json.loads((out / "long.json").read_text())
+    assert sidecar["complete"] is False and sidecar["frames_analysed"] == len(table)
+    assert "stopped early" in stdout

@@ -1,0 +1,92 @@
+import numpy as np
+import pytest
+import torch
+
+from affectstudio.core.engine import InferenceEngine, pick_device
+from affectstudio.core.errors import AffectStudioError
+from affectstudio.core.model.checkpoint import untrained_model
+from affectstudio.core.model.network import DDAMFN
+
+
+@pytest.fixture(scope="module")
+def loaded():
+    return untrained_model(seed=3)
+
+
+@pytest.fixture(scope="module")
+def crops():
+    return np.random.default_rng(0).integers(0, 256, (11, 112, 112, 3), dtype=np.uint8)
+
+
+def test_plain_engine_matches_the_network_with_checkpoint_preprocessing(loaded, crops):
+    engine = InferenceEngine(loaded, "cpu", batch_size=4, fast=False)
+    got = engine.predict(crops)  # 11 crops in batches of 4, 4, 3
+
+    mean = torch.tensor(loaded.config.preprocessing["mean"]).view(1, 3, 1, 1)
+    std = torch.tensor(loaded.config.preprocessing["std"]).view(1, 3, 1, 1)
+    x = (torch.from_numpy(crops).permute(0, 3, 1, 2).float() / 255 - mean) / std
+    with torch.no_grad():
+        out = loaded.model.eval()(x)
+    np.testing.assert_allclose(got.va, out.va.numpy(), atol=1e-6)
+    np.testing.assert_allclose(got.expr_probs, out.expr_logits.softmax(1).numpy(), atol=1e-6)
+    np.testing.assert_allclose(got.au_probs, out.au_logits.sigmoid().numpy(), atol=1e-6)
+    assert len(got) == 11
+    np.testing.assert_allclose(got.expr_probs.sum(1), 1, atol=1e-5)
+
+
+def test_fast_path_matches_plain_path(loaded, crops):
+    fast = InferenceEngine(loaded, "cpu", batch_size=8, fast=True)
+    plain = InferenceEngine(loaded, "cpu", batch_size=8, fast=False)
+    assert fast.backend == "openvino-f32", "the fast CPU path should build here"
+    a, b = fast.predict(crops), plain.predict(crops)
+    for name in ("va", "expr_probs", "au_probs"):
+        assert np.abs(getattr(a, name) - getattr(b, name)).max() < 1e-4, name
+
+
+def test_fast_path_reuses_its_cached_conversion(loaded, tmp_path, monkeypatch):
+    monkeypatch.setenv("AFFECTSTUDIO_CACHE_DIR", str(tmp_path))
+    InferenceEngine(loaded, "cpu", fast=True)
+    cached = sorted(p.name for p in (tmp_path / "openvino").glob("*.xml"))
+    assert len(cached) == 1 and loaded.digest[:32] in cached[0]
+    InferenceEngine(loaded, "cpu", fast=True)
+    assert sorted(p.name for p in (tmp_path / "openvino").glob("*.xml")) == cached
+
+
+def test_missing_heads_give_none(crops):
+    from affectstudio.core.model.config import LoadedModel
+
+    base = untrained_model()
+    model = DDAMFN(tasks=("expr",), hidden=None)
+    only_expr = LoadedModel(
+        model=model.eval(), config=base.config, name="expr-only", path=None, digest="x" * 64
+    )
+    for fast in (False, True):
+        out = InferenceEngine(only_expr, "cpu", fast=fast).predict(crops[:3])
+        assert out.va is None and out.au_probs is None and out.expr_probs.shape == (3, 8)
+
+
+def test_input_size_from_checkpoint_config_resizes(loaded, crops):
+    engine = InferenceEngine(loaded, "cpu", fast=False)
+    big = np.repeat(np.repeat(crops[:2], 2, axis=1), 2, axis=2)  # 224x224 crops
+    assert engine.preprocess(big).shape == (2, 3, 112, 112)
+
+
+def test_device_choice():
+    assert pick_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert pick_device("cpu").type == "cpu"
+    with pytest.raises(AffectStudioError, match="unknown device"):
+        pick_device("tpu7")
+    if not torch.cuda.is_available():
+        with pytest.raises(AffectStudioError, match="no CUDA GPU"):
+            pick_device("cuda")
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_gpu_half_precision_matches_cpu(loaded, crops):
+    gpu = InferenceEngine(loaded, "cuda", batch_size=8)
+    assert gpu.half and gpu.backend == "eager"
+    a = gpu.predict(crops)
+    b = InferenceEngine(loaded, "cpu", fast=False).predict(crops)
+    assert np.abs(a.expr_probs - b.expr_probs).max() < 2e-2
+    assert loaded.model.training is False and next(loaded.model.parameters()).dtype == torch.float32
