@@ -45,7 +45,9 @@ window.close()
 
 def percentiles(values: list[float]) -> str:
     ms = np.asarray(values) * 1000
-    return f"p50 {np.percentile(ms, 50):6.1f} ms   p95 {np.percentile(ms, 95):6.1f} ms   max {ms.max():6.1f} ms"
+    return (
+        f"p50 {np.percentile(ms, 50):6.1f} ms   p95 {np.percentile(ms, 95):6.1f} ms   max {ms.max():6.1f} ms"
+    )
 
 
 def time_to_first_window(runs: int, data_dir: Path) -> None:
@@ -53,11 +55,14 @@ def time_to_first_window(runs: int, data_dir: Path) -> None:
     env = {**os.environ, "AFFECTSTUDIO_DATA_DIR": str(data_dir), "PYTHONPATH": str(REPO)}
     for _ in range(runs):
         start = time.time()
-        out = subprocess.run([sys.executable, "-c", FIRST_WINDOW_CHILD], capture_output=True, text=True, env=env,
-                             check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", FIRST_WINDOW_CHILD], capture_output=True, text=True, env=env, check=True
+        )
         times.append(float(out.stdout.strip().splitlines()[-1]) - start)
-    print(f"time to first window (process start -> window exposed), {runs} runs: "
-          f"median {np.median(times):.2f} s, best {min(times):.2f} s, worst {max(times):.2f} s")
+    print(
+        f"time to first window (process start -> window exposed), {runs} runs: "
+        f"median {np.median(times):.2f} s, best {min(times):.2f} s, worst {max(times):.2f} s"
+    )
 
 
 def make_video(path: Path, width: int, height: int, gop: int, loops: int = 3) -> Path:
@@ -73,7 +78,12 @@ def make_video(path: Path, width: int, height: int, gop: int, loops: int = 3) ->
         stream = out.add_stream("libx264", rate=rate)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         stream.codec_context.gop_size = gop
-        stream.options = {"preset": "veryfast", "crf": "23", "keyint_min": str(min(gop, 25)), "sc_threshold": "0"}
+        stream.options = {
+            "preset": "veryfast",
+            "crf": "23",
+            "keyint_min": str(min(gop, 25)),
+            "sc_threshold": "0",
+        }
         for _ in range(loops):
             for image in frames:
                 frame = av.VideoFrame.from_ndarray(image, format="rgb24").reformat(width, height)
@@ -86,10 +96,10 @@ def seek_latency(app, video: Path, seeks: int, seed: int = 0) -> list[float]:
     """Click random points of the timeline; time from the click to the new frame painted."""
     from PySide6.QtCore import QPointF, Qt
     from PySide6.QtTest import QTest
+    from test_gui_main_window import no_auto_analysis
 
     from affectstudio.gui.main_window import MainWindow
     from affectstudio.gui.transport import frame_at
-    from test_gui_main_window import no_auto_analysis
 
     window = MainWindow(no_auto_analysis())
     window.resize(1280, 860)
@@ -127,10 +137,10 @@ def playhead_redraw(app, frames: int, moves: int) -> None:
     """Move the playhead over an hour of results; time each move plus the synchronous repaint."""
     from gui_helpers import synthetic_rows
     from PySide6.QtTest import QTest
+    from test_gui_main_window import no_auto_analysis
 
     from affectstudio.gui.main_window import MainWindow
     from affectstudio.gui.review_data import ReviewData
-    from test_gui_main_window import no_auto_analysis
 
     fps = 30.0
     stamps = np.arange(frames) / fps
@@ -181,8 +191,10 @@ def main() -> None:
             for gop in (30, 250):
                 video = make_video(tmp / f"sample_{height}p_gop{gop}.mp4", width, height, gop)
                 latencies = seek_latency(app, video, seeks)
-                print(f"seek latency {width}x{height}, keyframe every {gop:3d} frames, {len(latencies)} seeks: "
-                      f"{percentiles(latencies)}")
+                print(
+                    f"seek latency {width}x{height}, keyframe every {gop:3d} frames, {len(latencies)} seeks: "
+                    f"{percentiles(latencies)}"
+                )
         print("playhead redraw with 108,000 frames (1 h at 30 fps):")
         playhead_redraw(app, 108_000, moves)
     sys.stdout.flush()

@@ -208,3 +208,6 @@ def test_shortcuts_sheet_lists_every_shortcut(window, qtbot):
     texts = {sheet.table.item(r, 0).text() for r in range(sheet.table.rowCount())}
     assert {"Space", "Shift+Left", "Ctrl+E"} <= texts
     sheet.close()
+    qtbot.waitUntil(lambda: not window._dialogs)  # deleted on close and forgotten
+    window.show_shortcuts()  # a second dialog after the first was deleted
+    assert window._dialogs[-1].isVisible()

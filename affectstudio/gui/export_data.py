@@ -110,28 +110,37 @@ def summarize(va: np.ndarray, expr: np.ndarray, au: np.ndarray, thresholds, seco
     return Summary(len(va), with_face, seconds, share, float(mean[0]), float(mean[1]), rate)
 
 
-def summary_html(summary: Summary, title: str, notes: list[str]) -> str:
+TASK_NAMES = {"va": "valence/arousal", "expr": "expression", "au": "action-unit"}
+
+
+def summary_html(summary: Summary, title: str, untrained: list[str]) -> str:
     """The one-page summary as simple HTML (QTextDocument renders it to PDF)."""
 
-    def bar(fraction: float, colour: str) -> str:
-        width = max(1, round(fraction * 220))
-        cell = f'<td bgcolor="{colour}" width={width} height=9></td>'
-        return f"<table cellspacing=0 cellpadding=0><tr>{cell}</tr></table>"
+    def rows(values: dict[str, float], colour: str) -> str:
+        out = []
+        for name, fraction in values.items():
+            width = max(1, round(fraction * 300))
+            cell = f'<td bgcolor="{colour}" width={width} height=10></td>'
+            bar = f"<table cellspacing=0 cellpadding=0><tr>{cell}</tr></table>"
+            out.append(
+                f"<tr><td width=110>{name}</td><td width=60 align=right>{fraction * 100:.1f}%</td>"
+                f"<td width=320>{bar}</td></tr>"
+            )
+        return "".join(out)
 
-    expr_rows = "".join(
-        f"<tr><td>{name}</td><td align=right>{share * 100:5.1f}%</td><td>{bar(share, '#1e88e5')}</td></tr>"
-        for name, share in summary.expression_share.items()
+    notes = "".join(
+        f"<p style='color:#b00020'>The {TASK_NAMES[task]} head of this model is untrained: "
+        "its figures are not meaningful.</p>"
+        for task in untrained
     )
-    au_rows = "".join(
-        f"<tr><td>{name}</td><td align=right>{rate * 100:5.1f}%</td><td>{bar(rate, '#43a047')}</td></tr>"
-        for name, rate in summary.au_rate.items()
-    )
-    note_html = "".join(f"<p style='color:#b00020'>{note}</p>" for note in notes)
+    share = summary.frames_with_face / max(1, summary.frames) * 100
     return f"""<h2>{title}</h2>
-<p>{summary.frames} frames ({summary.seconds:.1f} s), {summary.frames_with_face} with a face
-({summary.frames_with_face / max(1, summary.frames) * 100:.1f}%).</p>{note_html}
+<p>{summary.frames} frames ({summary.seconds:.1f} s),
+{summary.frames_with_face} with a face ({share:.1f}%).</p>
+{notes}
 <h3>Mean valence / arousal</h3>
 <p>valence <b>{summary.mean_valence:+.3f}</b> &nbsp;&nbsp; arousal <b>{summary.mean_arousal:+.3f}</b></p>
-<table width=100%><tr><td valign=top width=50%>
-<h3>Expression time share</h3><table cellspacing=3>{expr_rows}</table></td>
-<td valign=top><h3>AU activation rate</h3><table cellspacing=3>{au_rows}</table></td></tr></table>"""
+<h3>Expression time share (most probable expression per frame)</h3>
+<table cellspacing=2>{rows(summary.expression_share, "#1e88e5")}</table>
+<h3>AU activation rate (share of face frames at or over the AU's threshold)</h3>
+<table cellspacing=2>{rows(summary.au_rate, "#43a047")}</table>"""

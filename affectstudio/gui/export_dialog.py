@@ -85,6 +85,9 @@ class ExportDialog(QDialog):
         grid.addWidget(self.first_time, 3, 1)
         grid.addWidget(QLabel("to"), 3, 2)
         grid.addWidget(self.last_time, 3, 3)
+        for box in (self.first_time, self.last_time):
+            box.setEnabled(False)
+        self.by_time.toggled.connect(self._range_kind_changed)
         csv_button = QPushButton("Export CSV…")
         csv_button.clicked.connect(lambda: self.export_csv())
         grid.addWidget(csv_button, 4, 3)
@@ -108,6 +111,12 @@ class ExportDialog(QDialog):
         layout.addWidget(plots_box)
         layout.addWidget(self.message)
         layout.addWidget(buttons)
+
+    def _range_kind_changed(self, by_time: bool) -> None:
+        for box in (self.first_time, self.last_time):
+            box.setEnabled(by_time)
+        for box in (self.first_frame, self.last_frame):
+            box.setEnabled(not by_time)
 
     def _group(self, *buttons: QRadioButton) -> None:
         group = QButtonGroup(self)
@@ -217,10 +226,6 @@ class ExportDialog(QDialog):
         stamps = window.timestamps
         seconds = float(stamps[last] - stamps[first]) if last > first else 0.0
         summary = summarize(arrays.va[span], arrays.expr[span], arrays.au[span], window.thresholds, seconds)
-        notes = [
-            f"The {task} head of this model is untrained: its figures are not meaningful."
-            for task in window.data.untrained_tasks
-        ]
         name = window.track_box.currentText()
         title = f"{window.video_path.name if window.video_path else ''} · {name} · frames {first}-{last}"
         partial = path.with_name(f".{path.stem}.partial.pdf")
@@ -233,7 +238,7 @@ class ExportDialog(QDialog):
             )
         )
         document = QTextDocument()
-        document.setHtml(summary_html(summary, title, notes))
+        document.setHtml(summary_html(summary, title, window.data.untrained_tasks))
         document.print_(writer)
         del writer  # finishes the file
         _replace_into(partial, path)
