@@ -33,6 +33,12 @@ from affectstudio.core.labels import ACTION_UNITS, DEFAULT_AU_THRESHOLD
 from affectstudio.core.paths import data_dir
 from affectstudio.core.project import ProjectError, ProjectStore, video_fingerprint
 from affectstudio.gui.analysis_controller import AnalysisController
+from affectstudio.gui.annotations import (
+    AnnotationDialog,
+    AnnotationList,
+    annotation_label,
+    write_abaw_annotations,
+)
 from affectstudio.gui.app_settings import AppSettings
 from affectstudio.gui.frame_grabber import FrameGrabber
 from affectstudio.gui.review_data import ReviewData
@@ -64,6 +70,7 @@ class MainWindow(QMainWindow):
         self.current_frame = 0
         self.track: int | None = None
         self.track_names: dict[int, str] = {}
+        self.marks: list[int | None] = [None, None]  # in and out points of the span being annotated
         self.thresholds = [DEFAULT_AU_THRESHOLD] * len(ACTION_UNITS)
         self.errors: list[tuple[str, str]] = []  # every error shown, for the status bar tooltip and tests
         self._dialogs: list[QWidget] = []
@@ -133,15 +140,27 @@ class MainWindow(QMainWindow):
         self.act_cancel = self._action("Cancel analysis", self.cancel_analysis, "Esc")
         self.act_shortcuts = self._action("Keyboard shortcuts", self.show_shortcuts, "F1")
         self.act_rename = self._action("Rename track…", self.rename_track, "F2")
+        self.act_mark_in = self._action("Mark in point", self.mark_in, "[", "Start of the span to annotate")
+        self.act_mark_out = self._action("Mark out point", self.mark_out, "]", "End of the span to annotate")
+        self.act_annotate = self._action("Annotate span…", self.annotate, "A", "Label the marked span")
+        self.act_export_annotations = self._action("Export annotations (ABAW)…", self.export_annotations)
 
     def _build_ui(self) -> None:
         self.video = VideoView()
         self.video.show_boxes = self.act_boxes.isChecked()
         self.va_plane = VAPlane()
+        self.annotation_list = AnnotationList()
+        self.annotation_list.seek_requested.connect(self.seek)
+        self.annotation_list.remove_requested.connect(self.remove_annotation)
+        self.side_split = QSplitter(Qt.Orientation.Vertical)
+        self.side_split.addWidget(self.va_plane)
+        self.side_split.addWidget(self.annotation_list)
+        self.side_split.setStretchFactor(0, 3)
+        self.side_split.setStretchFactor(1, 1)
         self.timeline = TimelinePanel()
         self.top_split = QSplitter(Qt.Orientation.Horizontal)
         self.top_split.addWidget(self.video)
-        self.top_split.addWidget(self.va_plane)
+        self.top_split.addWidget(self.side_split)
         self.top_split.setStretchFactor(0, 3)
         self.top_split.setStretchFactor(1, 1)
         self.main_split = QSplitter(Qt.Orientation.Vertical)
@@ -206,6 +225,7 @@ class MainWindow(QMainWindow):
         self.recent_menu = file_menu.addMenu("Open &recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         file_menu.addAction(self.act_export)
+        file_menu.addAction(self.act_export_annotations)
         file_menu.addSeparator()
         file_menu.addAction(self.act_settings)
         file_menu.addSeparator()
@@ -237,6 +257,9 @@ class MainWindow(QMainWindow):
             self.act_pan_right,
         ):
             view.addAction(action)
+        annotate = menu.addMenu("A&nnotate")
+        for action in (self.act_mark_in, self.act_mark_out, self.act_annotate, self.act_export_annotations):
+            annotate.addAction(action)
         analysis = menu.addMenu("&Analysis")
         analysis.addAction(self.act_reanalyse)
         analysis.addAction(self.act_cancel)
@@ -299,7 +322,9 @@ class MainWindow(QMainWindow):
         self.grabber.failed.connect(lambda message: self.show_error("Cannot decode frame", message))
         self.grabber.start()
         self.video.clear("Decoding…")
+        self.marks = [None, None]
         self.refresh_plots()
+        self.refresh_annotations()
         self.seek(0)
         self.controller.open_video(path, video_hash)
         return True
@@ -511,6 +536,71 @@ class MainWindow(QMainWindow):
         self._fill_tracks()
         self.refresh_plots()
 
+    # annotation -------------------------------------------------------------------------------------
+    def mark_in(self) -> None:
+        self._set_marks(self.current_frame, self.marks[1])
+
+    def mark_out(self) -> None:
+        self._set_marks(
+            self.marks[0] if self.marks[0] is not None else self.current_frame, self.current_frame
+        )
+
+    def _set_marks(self, first: int | None, last: int | None) -> None:
+        if self.video_path is None:
+            return
+        if first is not None and last is not None and last < first:
+            first, last = last, first
+        self.marks = [first, last]
+        stamps = self.timestamps
+        self.timeline.set_selection(
+            None if first is None else float(stamps[first]), None if last is None else float(stamps[last])
+        )
+
+    def annotate(self, values: dict | None = None) -> None:
+        """Label the marked span (or the current frame); `values` skips the dialog (scripts, tests)."""
+        if self.video_path is None:
+            return
+        if not isinstance(values, dict):
+            first = self.marks[0] if self.marks[0] is not None else self.current_frame
+            last = self.marks[1] if self.marks[1] is not None else first
+            dialog = AnnotationDialog(first, last, len(self.timestamps), self)
+            dialog.accepted.connect(lambda: self.annotate(dialog.values()))
+            self._open_dialog(dialog)
+            return
+        track = self.track if self.track is not None else -1
+        self.store.add_annotation(self.video_hash, track, **values)
+        self._set_marks(None, None)
+        self.refresh_annotations()
+
+    def remove_annotation(self, annotation_id: int) -> None:
+        self.store.remove_annotation(annotation_id)
+        self.refresh_annotations()
+
+    def refresh_annotations(self) -> None:
+        annotations = self.store.annotations(self.video_hash) if self.video_path else []
+        stamps = self.timestamps
+        step = float(np.median(np.diff(stamps))) if len(stamps) > 1 else 0.0
+        self.timeline.set_annotations(
+            [
+                (float(stamps[a.start_frame]), float(stamps[a.stop_frame]) + step, annotation_label(a))
+                for a in annotations
+            ]
+        )
+        self.annotation_list.show_annotations(annotations, stamps)
+
+    def export_annotations(self, path: str | Path | None = None) -> Path | None:
+        if self.video_path is None or not self.store.annotations(self.video_hash):
+            self.show_error("Nothing to export", "Annotate a span first: [ and ] mark it, A labels it.")
+            return None
+        if not isinstance(path, (str, Path)):
+            start = self.video_path.with_name(f"{self.video_path.stem}_annotations.txt")
+            path, _ = QFileDialog.getSaveFileName(self, "Export annotations", str(start), "Text (*.txt)")
+            if not path:
+                return None
+        written = write_abaw_annotations(path, self.video_path.stem, self.store.annotations(self.video_hash))
+        self.status_label.setText(f"Wrote annotations to {written}")
+        return written
+
     # dialogs ------------------------------------------------------------------------------------------
     def show_error(self, title: str, message: str) -> None:
         """A window-modal message that does not block the event loop (the app keeps running)."""
@@ -574,7 +664,11 @@ class MainWindow(QMainWindow):
         geometry = self.settings.layout("geometry")
         if geometry is None or not self.restoreGeometry(geometry):
             self.resize(1280, 820)
-        for key, splitter in (("main_split", self.main_split), ("top_split", self.top_split)):
+        for key, splitter in (
+            ("main_split", self.main_split),
+            ("top_split", self.top_split),
+            ("side_split", self.side_split),
+        ):
             state = self.settings.layout(key)
             if state is not None:
                 splitter.restoreState(state)
@@ -588,6 +682,7 @@ class MainWindow(QMainWindow):
         self.settings.set_layout("window_state", self.saveState())
         self.settings.set_layout("main_split", self.main_split.saveState())
         self.settings.set_layout("top_split", self.top_split.saveState())
+        self.settings.set_layout("side_split", self.side_split.saveState())
         self.settings.sync()
         self._close_video()
         self.controller.shutdown()

@@ -163,6 +163,14 @@ class TimelinePanel(pg.GraphicsLayoutWidget):
             self.notices[task] = notice
         for plot in (self.expr_plot, self.au_plot):
             plot.setXLink(self.va_plot)
+        self._annotation_items: list = []
+        self.selection = pg.LinearRegionItem(
+            movable=False,
+            brush=pg.mkBrush(255, 213, 79, 45),
+            pen=pg.mkPen(PLAYHEAD_COLOUR, style=Qt.PenStyle.DashLine),
+        )
+        self.selection.hide()
+        self.va_plot.addItem(self.selection, ignoreBounds=True)
 
     def _add_plot(self, row: int, title: str, bottom_axis: bool) -> pg.PlotItem:
         axes = {"bottom": TimeAxis("bottom")}
@@ -222,6 +230,33 @@ class TimelinePanel(pg.GraphicsLayoutWidget):
                     item.setOpacity(0.15 if greyed else (0.35 if item in self.raw_curves else 1.0))
             text = f"The {names[task]} head of this model is untrained{reason}: its output is not meaningful"
             self.notices[task].setText(text if greyed else "")
+
+    def set_annotations(self, spans: list[tuple[float, float, str]]) -> None:
+        """Shade annotated spans (start s, end s, label) on the valence/arousal plot."""
+        for item in self._annotation_items:
+            self.va_plot.removeItem(item)
+        self._annotation_items = []
+        for start, stop, label in spans:
+            region = pg.LinearRegionItem(
+                (start, stop),
+                movable=False,
+                brush=pg.mkBrush(255, 255, 255, 28),
+                pen=pg.mkPen(255, 255, 255, 90),
+            )
+            text = pg.TextItem(label, color="#e0e0e0", anchor=(0, 0))
+            text.setPos(start, 1.0)
+            for item in (region, text):
+                item.setZValue(-5)
+                self.va_plot.addItem(item, ignoreBounds=True)
+                self._annotation_items.append(item)
+
+    def set_selection(self, start: float | None, stop: float | None) -> None:
+        """The in/out span being marked for a new annotation (None hides it)."""
+        if start is None:
+            self.selection.hide()
+            return
+        self.selection.setRegion((start, stop if stop is not None else start))
+        self.selection.show()
 
     def set_playhead(self, seconds: float) -> None:
         for line in self.playheads:
