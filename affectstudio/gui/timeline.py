@@ -220,15 +220,19 @@ class TimelinePanel(pg.GraphicsLayoutWidget):
             self.au_image.setRect(QRectF(0, 0, self.duration, len(ACTION_UNITS)))
         self.set_untrained(untrained)
 
-    def set_untrained(self, untrained: list[str], reason: str = "") -> None:
+    def set_untrained(self, untrained: list[str]) -> None:
         """Grey out plots of heads the model never learned, and say why."""
         names = {"va": "valence/arousal", "expr": "expression", "au": "action-unit"}
-        for task, plot in (("va", self.va_plot), ("expr", self.expr_plot), ("au", self.au_plot)):
+        data_items = {
+            "va": [*self.raw_curves, *self.smooth_curves],
+            "expr": [self.expr_image],
+            "au": [self.au_image],
+        }
+        for task, items in data_items.items():
             greyed = task in untrained
-            for item in plot.items:
-                if item not in self.playheads:
-                    item.setOpacity(0.15 if greyed else (0.35 if item in self.raw_curves else 1.0))
-            text = f"The {names[task]} head of this model is untrained{reason}: its output is not meaningful"
+            for item in items:
+                item.setOpacity(0.15 if greyed else (0.35 if item in self.raw_curves else 1.0))
+            text = f"The {names[task]} head of this model is untrained: its output is not meaningful"
             self.notices[task].setText(text if greyed else "")
 
     def set_annotations(self, spans: list[tuple[float, float, str]]) -> None:
