@@ -89,6 +89,7 @@ class MainWindow(QMainWindow):
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setSingleShot(True)
         self._refresh_timer.timeout.connect(self.refresh_plots)
+        self._last_refresh = QElapsedTimer()
         self.controller.load_model(self.analysis_settings)
 
     # construction -------------------------------------------------------------------------------------
@@ -455,8 +456,13 @@ class MainWindow(QMainWindow):
             return
         if self.data.add_rows(rows):
             self._fill_tracks()
-        if not self._refresh_timer.isActive():
-            self._refresh_timer.start(PLOT_REFRESH_MS)
+        # Redraw at once when the last redraw is old enough, else once the interval is up: batches can
+        # arrive many times a second and each redraw re-reads every frame of the plots.
+        since = self._last_refresh.elapsed() if self._last_refresh.isValid() else PLOT_REFRESH_MS
+        if since >= PLOT_REFRESH_MS:
+            self.refresh_plots()
+        elif not self._refresh_timer.isActive():
+            self._refresh_timer.start(PLOT_REFRESH_MS - since)
 
     def _analysis_finished(self, result) -> None:
         self._set_busy(False)
@@ -493,6 +499,7 @@ class MainWindow(QMainWindow):
 
     def refresh_plots(self) -> None:
         """Redraw the timelines and VA panel from the current data (rows, track, smoothing, thresholds)."""
+        self._last_refresh.start()
         arrays = self._track_arrays()
         untrained = self.data.untrained_tasks if self.data else []
         self.timeline.set_track(arrays, self.analysis_settings.smoothing, self.thresholds, untrained)
