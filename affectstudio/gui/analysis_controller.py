@@ -1,0 +1,199 @@
+"""Gets results for the open video: from the project cache when it has them, else by running the analysis.
+
+Sequence for one video: load the model (once, in a thread: this is also where torch and MediaPipe first get
+imported, so the window never waits for them) -> look up the cache under (video fingerprint, cache key) ->
+emit the cached rows, or start `analyze` in a thread whose batches of rows stream out as they finish.
+Starting a new job cancels the old one (DESIGN convention 2); `shutdown()` stops everything and waits.
+
+The cache key is the model's weight digest plus the options that change which faces are found, so a
+different detection stride or confidence is never served stale results.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from affectstudio.core.project import ProjectStore
+from affectstudio.gui.app_settings import AnalysisSettings
+from affectstudio.gui.tasks import TaskState, TaskThread
+
+
+@dataclass(frozen=True)
+class VideoJob:
+    path: Path
+    video_hash: str
+
+
+# Models loaded in this process, by registry name: a window (or a second one) reuses them instead of
+# reading and building the network again. `forget_loaded_models` drops them after the registry changes.
+_LOADED: dict[str | None, object] = {}
+
+
+def forget_loaded_models() -> None:
+    _LOADED.clear()
+
+
+def cache_key(model_digest: str, settings: AnalysisSettings) -> str:
+    return (
+        f"{model_digest}|every={settings.detect_every}|conf={settings.min_confidence:g}"
+        f"|range={settings.face_range}|faces={settings.faces}"
+    )
+
+
+class AnalysisController(QObject):
+    model_ready = Signal(object)  # LoadedModel
+    model_failed = Signal(str)
+    started = Signal()
+    progress = Signal(object)  # Progress
+    rows = Signal(object)  # pd.DataFrame, a batch of result rows (cached results arrive as one batch)
+    finished = Signal(object)  # AnalysisResult, or None for results served from the cache
+    failed = Signal(str)
+    not_analysed = Signal()  # nothing cached and automatic analysis is off
+
+    def __init__(self, store: ProjectStore, parent=None):
+        super().__init__(parent)
+        self.store = store
+        self.loaded = None  # LoadedModel once ready
+        self.settings = AnalysisSettings()
+        self._model_thread: TaskThread | None = None
+        self._analysis: TaskThread | None = None
+        self._job: VideoJob | None = None
+        self._old_threads: list[TaskThread] = []
+
+    @property
+    def running(self) -> bool:
+        return self._analysis is not None and self._analysis.isRunning()
+
+    # model --------------------------------------------------------------------------------------------
+    def load_model(self, settings: AnalysisSettings) -> None:
+        """Load the model the settings name, in a thread; results are (re)requested once it is ready."""
+        self.settings = settings
+        self.cancel()
+        self.loaded = None
+        name = settings.model or None
+
+        def load(state: TaskState):
+            if name not in _LOADED:
+                from affectstudio.core.model.registry import ModelRegistry
+
+                _LOADED[name] = ModelRegistry().load(name)
+            return _LOADED[name]
+
+        thread = self._start(TaskThread("model-loader", load, self))
+        thread.done.connect(lambda loaded: self._model_loaded(thread, loaded))
+        thread.failed.connect(lambda message, _user: self._model_failed(thread, message))
+        self._model_thread = thread
+        thread.start()
+
+    def _model_failed(self, thread: TaskThread, message: str) -> None:
+        if thread is self._model_thread:
+            self.model_failed.emit(message)
+
+    def _model_loaded(self, thread: TaskThread, loaded) -> None:
+        if thread is not self._model_thread:
+            return  # a newer model was asked for meanwhile
+        self.loaded = loaded
+        self.model_ready.emit(loaded)
+        if self._job is not None:
+            self._serve(self._job)
+
+    # results ------------------------------------------------------------------------------------------
+    def open_video(self, path: Path, video_hash: str) -> None:
+        self.cancel()
+        self._job = VideoJob(Path(path), video_hash)
+        if self.loaded is not None:
+            self._serve(self._job)
+
+    def reanalyse(self) -> None:
+        """Run the analysis now, even if results are cached or automatic analysis is off."""
+        if self._job is not None and self.loaded is not None:
+            self.cancel()
+            self._start_analysis(self._job)
+
+    def _serve(self, job: VideoJob) -> None:
+        cached = self.store.load_results(job.video_hash, cache_key(self.loaded.digest, self.settings))
+        if cached is None and not self.settings.auto_analyse:
+            self.not_analysed.emit()
+        elif cached is None:
+            self._start_analysis(job)
+        else:
+            self.rows.emit(cached.frame)
+            self.finished.emit(None)
+
+    def _start_analysis(self, job: VideoJob) -> None:
+        from affectstudio.core.analysis import AnalysisOptions, analyze
+
+        settings, loaded = self.settings, self.loaded
+        options = AnalysisOptions(
+            model=settings.model or None,
+            device=settings.device,
+            batch_size=settings.batch_size,
+            detect_every=settings.detect_every,
+            face_range=settings.face_range,
+            min_confidence=settings.min_confidence,
+            faces=settings.faces,
+        )
+
+        def run(state: TaskState):
+            return analyze(
+                job.path,
+                None,
+                options,
+                progress=state.progress,
+                cancelled=state.cancelled,
+                on_rows=state.partial,
+                loaded=loaded,
+                keep_table=True,
+            )
+
+        thread = self._start(TaskThread("analysis", run, self))
+        thread.progress.connect(self.progress)
+        thread.partial.connect(self._rows_arrived)
+        thread.done.connect(lambda result: self._analysis_done(job, thread, result))
+        thread.failed.connect(lambda message, _user: self._analysis_failed(thread, message))
+        self._analysis = thread
+        self.started.emit()
+        thread.start()
+
+    def _rows_arrived(self, frame) -> None:
+        if self.sender() is self._analysis:  # a cancelled job's last batch must not leak into the new one
+            self.rows.emit(frame)
+
+    def _analysis_done(self, job: VideoJob, thread: TaskThread, result) -> None:
+        if thread is not self._analysis:
+            return
+        self._analysis = None
+        if not result.cancelled and result.table is not None:
+            key = cache_key(self.loaded.digest, self.settings)
+            self.store.remember_video(job.video_hash, job.path, result.frames, 0.0)
+            self.store.save_results(
+                job.video_hash, key, result.model_name, result.table.df, result.untrained_tasks
+            )
+        self.finished.emit(result)
+
+    def _analysis_failed(self, thread: TaskThread, message: str) -> None:
+        if thread is self._analysis:
+            self._analysis = None
+            self.failed.emit(message)
+
+    # threads ------------------------------------------------------------------------------------------
+    def _start(self, thread: TaskThread) -> TaskThread:
+        self._old_threads = [old for old in self._old_threads if old.isRunning()]
+        self._old_threads.append(thread)
+        return thread
+
+    def cancel(self) -> None:
+        if self._analysis is not None:
+            self._analysis.cancel()
+            self._analysis = None
+
+    def shutdown(self) -> None:
+        """Stop every thread this controller started and wait for them (window close, tests)."""
+        self._job = None
+        for thread in self._old_threads:
+            thread.stop()
+        self._old_threads = []
+        self._analysis = None

@@ -1,0 +1,246 @@
+"""Export: per-frame CSV (tracks, raw/smoothed, frame or time range), the plots as PNG/SVG, a summary PDF.
+
+Every `export_*` method takes an optional path (the dialog asks for one when it is not given), writes
+atomically (temp file in the same folder, then `os.replace`) and returns the path written.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from PySide6.QtCore import QMarginsF
+from PySide6.QtGui import QPageLayout, QPageSize, QPdfWriter, QTextDocument
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QRadioButton,
+    QSpinBox,
+    QVBoxLayout,
+)
+
+from affectstudio.gui.export_data import export_table, summarize, summary_html
+from affectstudio.gui.transport import frame_at
+
+
+def _replace_into(partial: Path, path: Path) -> Path:
+    with open(partial, "rb+") as handle:
+        os.fsync(handle.fileno())
+    os.replace(partial, path)
+    return path
+
+
+class ExportDialog(QDialog):
+    def __init__(self, window, parent=None):
+        super().__init__(parent or window)
+        self.setWindowTitle("Export")
+        self.window_ = window
+        frames = len(window.timestamps)
+        self.stem = window.video_path.stem if window.video_path else "affect"
+
+        csv_box = QGroupBox("Per-frame CSV")
+        grid = QGridLayout(csv_box)
+        self.all_tracks = QRadioButton("All face tracks")
+        self.selected_track = QRadioButton(
+            f"Selected track only ({window.track_box.currentText() or 'none'})"
+        )
+        self.selected_track.setEnabled(window.track is not None)
+        self.all_tracks.setChecked(True)
+        self._group(self.all_tracks, self.selected_track)
+        grid.addWidget(self.all_tracks, 0, 0)
+        grid.addWidget(self.selected_track, 0, 1, 1, 3)
+        self.raw = QRadioButton("Raw values")
+        self.smoothed = QRadioButton(f"Smoothed ({window.analysis_settings.smoothing} frames)")
+        self.raw.setChecked(True)
+        self._group(self.raw, self.smoothed)
+        grid.addWidget(self.raw, 1, 0)
+        grid.addWidget(self.smoothed, 1, 1, 1, 3)
+        self.by_frame = QRadioButton("Frames")
+        self.by_time = QRadioButton("Time (s)")
+        self.by_frame.setChecked(True)
+        self._group(self.by_frame, self.by_time)
+        self.first_frame, self.last_frame = QSpinBox(), QSpinBox()
+        for box, value in ((self.first_frame, 0), (self.last_frame, frames - 1)):
+            box.setRange(0, max(0, frames - 1))
+            box.setValue(value)
+        duration = window.timeline.duration
+        self.first_time, self.last_time = QDoubleSpinBox(), QDoubleSpinBox()
+        for box, value in ((self.first_time, 0.0), (self.last_time, duration)):
+            box.setRange(0.0, duration)
+            box.setDecimals(3)
+            box.setValue(value)
+        grid.addWidget(self.by_frame, 2, 0)
+        grid.addWidget(self.first_frame, 2, 1)
+        grid.addWidget(QLabel("to"), 2, 2)
+        grid.addWidget(self.last_frame, 2, 3)
+        grid.addWidget(self.by_time, 3, 0)
+        grid.addWidget(self.first_time, 3, 1)
+        grid.addWidget(QLabel("to"), 3, 2)
+        grid.addWidget(self.last_time, 3, 3)
+        for box in (self.first_time, self.last_time):
+            box.setEnabled(False)
+        self.by_time.toggled.connect(self._range_kind_changed)
+        csv_button = QPushButton("Export CSV…")
+        csv_button.clicked.connect(lambda: self.export_csv())
+        grid.addWidget(csv_button, 4, 3)
+
+        plots_box = QGroupBox("Plots and summary")
+        row = QHBoxLayout(plots_box)
+        for text, slot in (
+            ("Timelines as PNG…", lambda: self.export_plots(suffix=".png")),
+            ("Timelines as SVG…", lambda: self.export_plots(suffix=".svg")),
+            ("One-page summary (PDF)…", lambda: self.export_summary()),
+        ):
+            button = QPushButton(text)
+            button.clicked.connect(slot)
+            row.addWidget(button)
+        self.message = QLabel("")
+        self.message.setWordWrap(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(csv_box)
+        layout.addWidget(plots_box)
+        layout.addWidget(self.message)
+        layout.addWidget(buttons)
+
+    def _range_kind_changed(self, by_time: bool) -> None:
+        for box in (self.first_time, self.last_time):
+            box.setEnabled(by_time)
+        for box in (self.first_frame, self.last_frame):
+            box.setEnabled(not by_time)
+
+    def _group(self, *buttons: QRadioButton) -> None:
+        group = QButtonGroup(self)
+        for button in buttons:
+            group.addButton(button)
+
+    def _ask(self, title: str, suffix: str, filter_: str) -> Path | None:
+        start = (
+            self.window_.video_path.parent if self.window_.video_path else Path.home()
+        ) / f"{self.stem}{suffix}"
+        path, _ = QFileDialog.getSaveFileName(self, title, str(start), filter_)
+        return Path(path) if path else None
+
+    def frame_range(self) -> tuple[int, int]:
+        if self.by_frame.isChecked():
+            first, last = self.first_frame.value(), self.last_frame.value()
+        else:
+            stamps = self.window_.timestamps
+            first, last = frame_at(stamps, self.first_time.value()), frame_at(stamps, self.last_time.value())
+        return min(first, last), max(first, last)
+
+    def _metadata(self) -> dict:
+        window = self.window_
+        loaded = window.controller.loaded
+        return {
+            "video": str(window.video_path),
+            "model": loaded.name if loaded else None,
+            "model_digest": loaded.digest if loaded else None,
+            "untrained_tasks": list(window.data.untrained_tasks),
+            "au_thresholds": list(window.thresholds),
+            "exported_by": "affectstudio gui",
+        }
+
+    # exports ------------------------------------------------------------------------------------------
+    def export_csv(self, path: str | Path | None = None) -> Path | None:
+        path = Path(path) if path else self._ask("Export CSV", ".csv", "CSV (*.csv)")
+        if path is None:
+            return None
+        window = self.window_
+        first, last = self.frame_range()
+        table = export_table(
+            window.data.rows(),
+            window.thresholds,
+            track=window.track if self.selected_track.isChecked() else None,
+            first=first,
+            last=last,
+            smoothing=window.analysis_settings.smoothing if self.smoothed.isChecked() else 1,
+            metadata=self._metadata(),
+        )
+        table.to_csv(path)  # atomic inside ResultTable
+        self.message.setText(f"Wrote {len(table)} rows to {path}")
+        return path
+
+    def export_plots(self, path: str | Path | None = None, suffix: str = ".png") -> Path | None:
+        import pyqtgraph.exporters as exporters
+
+        if path is None:
+            kind = suffix.lstrip(".").upper()
+            path = self._ask(f"Export timelines as {kind}", suffix, f"{kind} (*{suffix})")
+            if path is None:
+                return None
+        path = Path(path)
+        item = self.window_.timeline.ci
+        partial = path.with_name(f".{path.stem}.partial{path.suffix}")
+        if path.suffix.lower() == ".svg":
+            self._render_svg(partial)
+        else:
+            exporter = exporters.ImageExporter(item)
+            exporter.parameters()["width"] = max(1600, int(item.boundingRect().width()))
+            exporter.export(str(partial))
+        _replace_into(partial, path)
+        self.message.setText(f"Wrote {path}")
+        return path
+
+    def _render_svg(self, path: Path) -> None:
+        """Vector SVG of the timelines through Qt's own SVG painter.
+
+        pyqtgraph's SVGExporter post-processes Qt's SVG and fails on the path syntax Qt 6 writes for some
+        items (legend boxes), so we paint the scene into a QSvgGenerator directly instead.
+        """
+        from PySide6.QtCore import QRectF, QSize
+        from PySide6.QtGui import QPainter
+        from PySide6.QtSvg import QSvgGenerator
+
+        view = self.window_.timeline
+        source = QRectF(view.viewport().rect())
+        generator = QSvgGenerator()
+        generator.setFileName(str(path))
+        generator.setSize(QSize(int(source.width()), int(source.height())))
+        generator.setViewBox(source)
+        generator.setTitle(f"{self.stem} timelines")
+        painter = QPainter(generator)
+        view.render(painter, source, source.toRect())
+        painter.end()
+
+    def export_summary(self, path: str | Path | None = None) -> Path | None:
+        path = Path(path) if path else self._ask("Export summary", "-summary.pdf", "PDF (*.pdf)")
+        if path is None:
+            return None
+        window = self.window_
+        arrays = window.data.tracks.get(window.track)
+        if arrays is None:
+            self.message.setText("No face track to summarise.")
+            return None
+        first, last = self.frame_range()
+        span = slice(first, last + 1)
+        stamps = window.timestamps
+        seconds = float(stamps[last] - stamps[first]) if last > first else 0.0
+        summary = summarize(arrays.va[span], arrays.expr[span], arrays.au[span], window.thresholds, seconds)
+        name = window.track_box.currentText()
+        title = f"{window.video_path.name if window.video_path else ''} · {name} · frames {first}-{last}"
+        partial = path.with_name(f".{path.stem}.partial.pdf")
+        writer = QPdfWriter(str(partial))
+        writer.setPageLayout(
+            QPageLayout(
+                QPageSize(QPageSize.PageSizeId.A4),
+                QPageLayout.Orientation.Portrait,
+                QMarginsF(15, 15, 15, 15),
+            )
+        )
+        document = QTextDocument()
+        document.setHtml(summary_html(summary, title, window.data.untrained_tasks))
+        document.print_(writer)
+        del writer  # finishes the file
+        _replace_into(partial, path)
+        self.message.setText(f"Wrote {path}")
+        return path

@@ -1,0 +1,291 @@
+"""Settings: model (choose, import through the registry), analysis options, display, AU thresholds, training.
+
+Nothing takes effect until OK/Apply; then `applied(settings, thresholds)` lets the window decide what must be
+redone (a new model re-loads and re-analyses; new thresholds only re-derive activations; smoothing only
+redraws).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSpinBox,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from affectstudio.core.errors import AffectStudioError
+from affectstudio.core.labels import ACTION_UNITS, DEFAULT_AU_THRESHOLD
+from affectstudio.gui.analysis_controller import forget_loaded_models
+from affectstudio.gui.app_settings import AnalysisSettings
+
+DEVICES = ("auto", "cpu", "cuda", "mps")
+CHECKPOINT_FILTER = "Checkpoints (*.pt *.pth *.pth.tar *.ckpt);;All files (*)"
+
+
+def _default_name() -> str:
+    from affectstudio.core.model.registry import ModelRegistry
+
+    try:
+        return ModelRegistry().default_name() or "untrained"
+    except AffectStudioError:
+        return "unreadable registry settings"
+
+
+class SettingsDialog(QDialog):
+    applied = Signal(object, list)  # AnalysisSettings, AU thresholds
+
+    def __init__(self, window, parent=None):
+        super().__init__(parent or window)
+        self.setWindowTitle("Settings")
+        self.window_ = window
+        self.loaded = window.controller.loaded
+        settings: AnalysisSettings = window.analysis_settings
+        self.pages = QListWidget()
+        self.pages.setMaximumWidth(150)
+        self.pages.setSpacing(3)
+        self.stack = QStackedWidget()
+        self.pages.currentRowChanged.connect(self.stack.setCurrentIndex)
+        self._add_page("Model", self._model_page(settings))
+        self._add_page("Analysis", self._analysis_page(settings))
+        self._add_page("Display", self._display_page(settings))
+        self._add_page("AU thresholds", self._thresholds_page(window.thresholds))
+        self._add_page("Training", self._training_page())
+        self.pages.setCurrentRow(0)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok
+            | QDialogButtonBox.StandardButton.Apply
+            | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        buttons.button(QDialogButtonBox.StandardButton.Apply).clicked.connect(self.apply)
+        body = QHBoxLayout()
+        body.addWidget(self.pages)
+        body.addWidget(self.stack, 1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(body, 1)
+        layout.addWidget(buttons)
+        self.resize(720, 480)
+        self.applied.connect(window.apply_settings)
+
+    def _add_page(self, title: str, page: QWidget) -> None:
+        self.pages.addItem(QListWidgetItem(title))
+        self.stack.addWidget(page)
+
+    # pages --------------------------------------------------------------------------------------------
+    def _model_page(self, settings: AnalysisSettings) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.addWidget(QLabel("Installed models (the selected one is used for analysis):"))
+        self.models = QListWidget()
+        self.models.currentItemChanged.connect(self._describe_model)
+        layout.addWidget(self.models, 1)
+        self.model_info = QLabel()
+        self.model_info.setWordWrap(True)
+        self.model_info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.model_info)
+        row = QHBoxLayout()
+        self.import_button = QPushButton("Import checkpoint…")
+        self.import_button.clicked.connect(self.import_model)
+        row.addWidget(self.import_button)
+        row.addStretch(1)
+        layout.addLayout(row)
+        self._entries: dict[str, object] = {}
+        self._fill_models(settings.model)
+        return page
+
+    def _fill_models(self, select: str) -> None:
+        from affectstudio.core.model.registry import ModelRegistry
+
+        self.models.clear()
+        self._entries = {"": None}
+        self.models.addItem(QListWidgetItem(f"(default model: {_default_name()})"))
+        try:
+            entries = ModelRegistry().list()
+        except AffectStudioError as error:
+            entries = []
+            self.model_info.setText(f"Cannot list models: {error}")
+        for entry in entries:
+            self._entries[entry.name] = entry
+            self.models.addItem(QListWidgetItem(entry.name))
+        names = list(self._entries)
+        self.models.setCurrentRow(names.index(select) if select in names else 0)
+
+    def _describe_model(self, item) -> None:
+        if item is None:
+            return
+        entry = self._entries.get(item.text())
+        if entry is None:
+            current = self.loaded
+            if current is None:
+                self.model_info.setText("The registry's default model (loading…)")
+                return
+            config, name = current.config, f"{current.name} (currently loaded)"
+        else:
+            config, name = entry.config, entry.name
+        trained = ", ".join(
+            f"{task}: {'trained' if ok else 'UNTRAINED'}" for task, ok in config.heads_trained.items()
+        )
+        source = config.provenance.get("source", "unknown source")
+        self.model_info.setText(f"<b>{name}</b><br>heads: {trained}<br>source: {source}")
+
+    def import_model(self, path: str | None = None) -> None:
+        if not isinstance(path, str):
+            path, _ = QFileDialog.getOpenFileName(self, "Import checkpoint", "", CHECKPOINT_FILTER)
+            if not path:
+                return
+        from affectstudio.core.model.registry import ModelRegistry
+
+        try:
+            entry = ModelRegistry().import_file(path)
+        except AffectStudioError as error:
+            self.window_.show_error("Cannot import the model", str(error))
+            return
+        forget_loaded_models()
+        self._fill_models(entry.name)
+
+    def _analysis_page(self, settings: AnalysisSettings) -> QWidget:
+        page = QWidget()
+        form = QFormLayout(page)
+        self.device = QComboBox()
+        self.device.addItems(DEVICES)
+        self.device.setCurrentText(settings.device)
+        form.addRow("Device", self.device)
+        self.batch_size = QSpinBox()
+        self.batch_size.setRange(1, 512)
+        self.batch_size.setValue(settings.batch_size)
+        form.addRow("Batch size", self.batch_size)
+        self.detect_every = QSpinBox()
+        self.detect_every.setRange(1, 60)
+        self.detect_every.setValue(settings.detect_every)
+        self.detect_every.setPrefix("every ")
+        self.detect_every.setSuffix(" frames")
+        self.detect_every.setSpecialValueText("every frame")
+        self.detect_every.setToolTip(
+            "Run the face detector every N frames; the tracker carries boxes between"
+        )
+        form.addRow("Detect faces", self.detect_every)
+        self.min_confidence = QDoubleSpinBox()
+        self.min_confidence.setRange(0.05, 0.99)
+        self.min_confidence.setSingleStep(0.05)
+        self.min_confidence.setValue(settings.min_confidence)
+        form.addRow("Detection confidence", self.min_confidence)
+        self.face_range = QComboBox()
+        self.face_range.addItems(["full", "short"])
+        self.face_range.setCurrentText(settings.face_range)
+        self.face_range.setToolTip("full: faces up to 5 m away; short: close-up faces within 2 m")
+        form.addRow("Detector range", self.face_range)
+        self.faces = QComboBox()
+        self.faces.addItems(["largest", "all"])
+        self.faces.setCurrentText(settings.faces)
+        form.addRow("Faces to analyse", self.faces)
+        self.auto_analyse = QCheckBox("Analyse a video when it is opened (if no results are cached)")
+        self.auto_analyse.setChecked(settings.auto_analyse)
+        form.addRow("", self.auto_analyse)
+        return page
+
+    def _display_page(self, settings: AnalysisSettings) -> QWidget:
+        page = QWidget()
+        form = QFormLayout(page)
+        self.smoothing = QSpinBox()
+        self.smoothing.setRange(1, 301)
+        self.smoothing.setValue(settings.smoothing)
+        self.smoothing.setSuffix(" frames")
+        self.smoothing.setSpecialValueText("off")
+        self.smoothing.setToolTip(
+            "Centred moving average of the VA traces; the raw trace stays visible, faint"
+        )
+        form.addRow("VA smoothing window", self.smoothing)
+        return page
+
+    def _thresholds_page(self, thresholds: list[float]) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.addWidget(QLabel("An AU counts as active when its probability reaches its threshold."))
+        grid = QGridLayout()
+        self.threshold_boxes = []
+        for i, (name, value) in enumerate(zip(ACTION_UNITS, thresholds, strict=True)):
+            box = QDoubleSpinBox()
+            box.setRange(0.0, 1.0)
+            box.setDecimals(2)
+            box.setSingleStep(0.05)
+            box.setValue(value)
+            grid.addWidget(QLabel(name), i % 6, 2 * (i // 6))
+            grid.addWidget(box, i % 6, 2 * (i // 6) + 1)
+            self.threshold_boxes.append(box)
+        layout.addLayout(grid)
+        reset = QPushButton("Reset to the checkpoint's thresholds")
+        reset.clicked.connect(self.reset_thresholds)
+        layout.addWidget(reset, 0, Qt.AlignmentFlag.AlignLeft)
+        layout.addStretch(1)
+        return page
+
+    def reset_thresholds(self) -> None:
+        own = (
+            list(self.loaded.config.au_thresholds)
+            if self.loaded
+            else [DEFAULT_AU_THRESHOLD] * len(ACTION_UNITS)
+        )
+        for box, value in zip(self.threshold_boxes, own, strict=True):
+            box.setValue(value)
+
+    def _training_page(self) -> QWidget:
+        try:
+            from affectstudio.gui.training_page import TrainingPage
+        except ImportError as error:
+            label = QLabel(f"Training is not available in this build ({error}).")
+            label.setWordWrap(True)
+            label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+            return label
+        page = TrainingPage(self)
+        page.model_installed.connect(self._model_installed)
+        return page
+
+    def _model_installed(self, name: str) -> None:
+        forget_loaded_models()
+        self._fill_models(name)
+
+    # result -------------------------------------------------------------------------------------------
+    def _chosen_model(self) -> str:
+        item = self.models.currentItem()
+        return "" if item is None or self.models.currentRow() == 0 else item.text()
+
+    def chosen(self) -> tuple[AnalysisSettings, list[float]]:
+        settings = replace(
+            self.window_.analysis_settings,
+            model=self._chosen_model(),
+            device=self.device.currentText(),
+            batch_size=self.batch_size.value(),
+            detect_every=self.detect_every.value(),
+            min_confidence=round(self.min_confidence.value(), 2),
+            face_range=self.face_range.currentText(),
+            faces=self.faces.currentText(),
+            smoothing=self.smoothing.value(),
+            auto_analyse=self.auto_analyse.isChecked(),
+        )
+        return settings, [round(box.value(), 2) for box in self.threshold_boxes]
+
+    def apply(self) -> None:
+        settings, thresholds = self.chosen()
+        self.applied.emit(settings, thresholds)
+
+    def accept(self) -> None:
+        self.apply()
+        super().accept()

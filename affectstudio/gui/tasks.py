@@ -1,0 +1,69 @@
+"""Run long plain functions (model loading, analysis, export) off the UI thread.
+
+The engine's long jobs are ordinary functions that take a progress callback and a cancellation check
+(DESIGN convention 2). `TaskThread` runs one such function in a QThread and turns its callbacks into Qt
+signals, which Qt delivers on the UI thread (queued connections), so widgets are only ever touched there.
+Errors a user can cause arrive as `failed(message)`; anything else is a bug and arrives with its traceback.
+"""
+
+from __future__ import annotations
+
+import threading
+import traceback
+from collections.abc import Callable
+
+from PySide6.QtCore import QThread, Signal
+
+from affectstudio.core.errors import AffectStudioError
+
+
+class TaskState:
+    """What the running function sees: report progress and partial results, ask whether to stop."""
+
+    def __init__(self, thread: TaskThread):
+        self._thread = thread
+        self._cancel = threading.Event()
+
+    def progress(self, value) -> None:
+        self._thread.progress.emit(value)
+
+    def partial(self, value) -> None:
+        self._thread.partial.emit(value)
+
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+
+class TaskThread(QThread):
+    progress = Signal(object)
+    partial = Signal(object)
+    done = Signal(object)
+    failed = Signal(str, bool)  # message, whether it is the user's error (False = a bug, with traceback)
+
+    def __init__(self, name: str, function: Callable[[TaskState], object], parent=None):
+        super().__init__(parent)
+        self.setObjectName(name)
+        self.state = TaskState(self)
+        self._function = function
+
+    def run(self) -> None:
+        try:
+            result = self._function(self.state)
+        except AffectStudioError as error:
+            self.failed.emit(str(error), True)
+        except Exception as error:  # a bug: keep the app running, show the traceback
+            details = "".join(traceback.format_exception(error))
+            self.failed.emit(f"{type(error).__name__}: {error}\n\n{details}", False)
+        else:
+            self.done.emit(result)
+
+    def cancel(self) -> None:
+        self.state.cancel()
+
+    def stop(self, timeout_ms: int = 30000) -> None:
+        """Ask the function to stop and wait for the thread to end."""
+        self.state.cancel()
+        self.wait(timeout_ms)

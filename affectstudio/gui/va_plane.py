@@ -1,0 +1,91 @@
+"""The valence-arousal plane: the current frame's point and a fading trail of the recent past.
+
+Also shows the current values in words (top expression, active AUs) so the numbers behind the plots are
+always one glance away.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from affectstudio.core.labels import ACTION_UNITS, EXPRESSIONS
+from affectstudio.gui.review_data import TrackArrays, au_active
+
+TRAIL_FRAMES = 30
+QUADRANTS = (("excited", 0.62, 0.92), ("calm", 0.62, -0.92), ("tense", -0.62, 0.92), ("sad", -0.62, -0.92))
+
+
+class VAPlane(QWidget):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.plot = pg.PlotWidget(background="#1e1e1e")
+        self.plot.setMenuEnabled(False)
+        self.plot.hideButtons()
+        self.plot.setMouseEnabled(False, False)
+        self.plot.setRange(xRange=(-1.05, 1.05), yRange=(-1.05, 1.05), padding=0)
+        self.plot.setAspectLocked(True)
+        self.plot.setLabel("bottom", "valence")
+        self.plot.setLabel("left", "arousal")
+        theta = np.linspace(0, 2 * np.pi, 181)
+        self.plot.plot(np.cos(theta), np.sin(theta), pen=pg.mkPen("#555555"))
+        self.plot.addItem(pg.InfiniteLine(0, angle=0, pen=pg.mkPen("#444444")))
+        self.plot.addItem(pg.InfiniteLine(0, angle=90, pen=pg.mkPen("#444444")))
+        for word, x, y in QUADRANTS:
+            text = pg.TextItem(word, color="#777777", anchor=(0.5, 0.5))
+            text.setPos(x, y)
+            self.plot.addItem(text)
+        self.trail = pg.ScatterPlotItem(size=7, pen=None)
+        self.point = pg.ScatterPlotItem(
+            size=14, pen=pg.mkPen("#ffffff", width=1.5), brush=pg.mkBrush("#ffd54f")
+        )
+        self.plot.addItem(self.trail)
+        self.plot.addItem(self.point)
+        self.values = QLabel()
+        self.values.setWordWrap(True)
+        self.values.setMinimumHeight(64)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.plot.setMinimumHeight(220)
+        layout.addWidget(self.plot, 1)
+        layout.addWidget(self.values)
+        self.untrained: list[str] = []
+        self.thresholds = None
+
+    def show_frame(self, arrays: TrackArrays | None, frame: int) -> None:
+        if arrays is None or not 0 <= frame < len(arrays.va):
+            self.trail.clear()
+            self.point.clear()
+            self.values.setText("No face at this frame" if arrays is not None else "No results yet")
+            return
+        start = max(0, frame - TRAIL_FRAMES)
+        past = arrays.va[start:frame]
+        keep = ~np.isnan(past).any(axis=1)
+        ages = np.arange(len(past))[keep]
+        brushes = [pg.mkBrush(255, 213, 79, int(20 + 180 * (age + 1) / max(1, len(past)))) for age in ages]
+        self.trail.setData(past[keep, 0], past[keep, 1], brush=brushes)
+        current = arrays.va[frame]
+        if np.isnan(current).any():
+            self.point.clear()
+            self.values.setText("No face at this frame")
+            return
+        self.point.setData([current[0]], [current[1]])
+        self.values.setText(self._describe(arrays, frame))
+
+    def _describe(self, arrays: TrackArrays, frame: int) -> str:
+        lines = []
+        va = arrays.va[frame]
+        va_text = f"valence {va[0]:+.2f}   arousal {va[1]:+.2f}"
+        lines.append(va_text + ("  (untrained)" if "va" in self.untrained else ""))
+        expr = arrays.expr[frame]
+        if not np.isnan(expr).any():
+            top = int(np.argmax(expr))
+            suffix = "  (untrained)" if "expr" in self.untrained else ""
+            lines.append(f"<b>{EXPRESSIONS[top]}</b> {expr[top]:.2f}{suffix}")
+        au = arrays.au[frame]
+        if not np.isnan(au).any():
+            active = [ACTION_UNITS[i] for i in np.flatnonzero(au_active(au[None], self.thresholds)[0])]
+            suffix = "  (untrained)" if "au" in self.untrained else ""
+            lines.append("AUs: " + (", ".join(active) if active else "none active") + suffix)
+        return "<br>".join(lines)

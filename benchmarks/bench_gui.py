@@ -1,0 +1,207 @@
+"""GUI speed figures: time to first window, seek latency (timeline click -> frame painted), playhead redraw.
+
+    python3 benchmarks/bench_gui.py            # all three
+    python3 benchmarks/bench_gui.py --quick    # fewer repetitions
+
+Targets (issue 3): window under 2 s; seek p95 under 50 ms at 720p; playhead redraw under 16 ms with
+108,000 frames (one hour at 30 fps) of results. Uses the offscreen Qt platform unless DISPLAY is set.
+
+Seek videos are the bundled sample looped to 360 frames and scaled to 640x360 and 1280x720 with libx264,
+once with a keyframe every second (as cameras and phones record) and once with x264's default of one every
+250 frames (the worst case for frame-exact seeking: up to 249 frames decoded for one seek).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests"))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen" if not os.environ.get("DISPLAY") else "xcb")
+
+FIRST_WINDOW_CHILD = """
+import sys, time
+from affectstudio.gui.app import make_app
+app = make_app()
+from PySide6.QtTest import QTest
+from affectstudio.gui.main_window import MainWindow
+window = MainWindow()
+window.show()
+QTest.qWaitForWindowExposed(window)
+app.processEvents()
+print(time.time(), flush=True)
+window.close()
+"""
+
+
+def percentiles(values: list[float]) -> str:
+    ms = np.asarray(values) * 1000
+    return (
+        f"p50 {np.percentile(ms, 50):6.1f} ms   p95 {np.percentile(ms, 95):6.1f} ms   max {ms.max():6.1f} ms"
+    )
+
+
+def time_to_first_window(runs: int, data_dir: Path) -> None:
+    times = []
+    env = {**os.environ, "AFFECTSTUDIO_DATA_DIR": str(data_dir), "PYTHONPATH": str(REPO)}
+    for _ in range(runs):
+        start = time.time()
+        out = subprocess.run(
+            [sys.executable, "-c", FIRST_WINDOW_CHILD], capture_output=True, text=True, env=env, check=True
+        )
+        times.append(float(out.stdout.strip().splitlines()[-1]) - start)
+    print(
+        f"time to first window (process start -> window exposed), {runs} runs: "
+        f"median {np.median(times):.2f} s, best {min(times):.2f} s, worst {max(times):.2f} s"
+    )
+
+
+def make_video(path: Path, width: int, height: int, gop: int, loops: int = 3) -> Path:
+    """The sample, looped and scaled, encoded with libx264 (yuv420p) at the sample's frame rate."""
+    import av
+
+    from affectstudio.core.sample import sample_video_path
+
+    with av.open(str(sample_video_path())) as source:
+        frames = [f.to_ndarray(format="rgb24") for f in source.decode(video=0)]
+        rate = source.streams.video[0].average_rate
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=rate)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.codec_context.gop_size = gop
+        stream.options = {
+            "preset": "veryfast",
+            "crf": "23",
+            "keyint_min": str(min(gop, 25)),
+            "sc_threshold": "0",
+        }
+        for _ in range(loops):
+            for image in frames:
+                frame = av.VideoFrame.from_ndarray(image, format="rgb24").reformat(width, height)
+                out.mux(stream.encode(frame))
+        out.mux(stream.encode())
+    return path
+
+
+def seek_latency(app, video: Path, seeks: int, seed: int = 0) -> list[float]:
+    """Click random points of the timeline; time from the click to the new frame painted."""
+    from PySide6.QtCore import QPointF, Qt
+    from PySide6.QtTest import QTest
+    from test_gui_main_window import no_auto_analysis
+
+    from affectstudio.gui.main_window import MainWindow
+    from affectstudio.gui.transport import frame_at
+
+    window = MainWindow(no_auto_analysis())
+    window.resize(1280, 860)
+    window.show()
+    QTest.qWaitForWindowExposed(window)
+    window.open_video(video)
+    wait_for(app, lambda: window.video.index == 0)
+    rng = np.random.default_rng(seed)
+    timeline, latencies = window.timeline, []
+    for _ in range(seeks):
+        seconds = float(rng.uniform(0, timeline.duration))
+        target = frame_at(window.timestamps, seconds)
+        if target == window.video.index:
+            continue
+        point = timeline.mapFromScene(timeline.va_plot.vb.mapViewToScene(QPointF(seconds, 0.0)))
+        start = time.perf_counter()
+        QTest.mouseClick(timeline.viewport(), Qt.MouseButton.LeftButton, pos=point)
+        target = window.current_frame
+        wait_for(app, lambda t=target: window.video._painted == t)
+        latencies.append(time.perf_counter() - start)
+    window.close()
+    return latencies
+
+
+def wait_for(app, condition, timeout: float = 20.0) -> None:
+    deadline = time.perf_counter() + timeout
+    while not condition():
+        app.processEvents()
+        if time.perf_counter() > deadline:
+            raise TimeoutError("condition not met")
+        time.sleep(0.0002)
+
+
+def playhead_redraw(app, frames: int, moves: int) -> None:
+    """Move the playhead over an hour of results; time each move plus the synchronous repaint."""
+    from gui_helpers import synthetic_rows
+    from PySide6.QtTest import QTest
+    from test_gui_main_window import no_auto_analysis
+
+    from affectstudio.gui.main_window import MainWindow
+    from affectstudio.gui.review_data import ReviewData
+
+    fps = 30.0
+    stamps = np.arange(frames) / fps
+    window = MainWindow(no_auto_analysis())
+    window.resize(1600, 900)
+    window.show()
+    QTest.qWaitForWindowExposed(window)
+    started = time.perf_counter()
+    window.timestamps, window.data = stamps, ReviewData(stamps)
+    window.data.add_rows(synthetic_rows(frames, fps, gap=(5000, 5600)))
+    window.track = 0
+    window.timeline.set_duration(stamps)
+    window.refresh_plots()
+    app.processEvents()
+    print(f"  load {frames} frames of results into the plots: {time.perf_counter() - started:.2f} s")
+    rng = np.random.default_rng(1)
+    for label, zoom in (("whole hour in view", None), ("60 s in view", 60.0)):
+        if zoom:
+            window.timeline.va_plot.setXRange(1800, 1800 + zoom, padding=0)
+        app.processEvents()
+        low, high = window.timeline.view_range()
+        times = []
+        for _ in range(moves):
+            frame = int(rng.uniform(low, high) * fps)
+            start = time.perf_counter()
+            window.seek(frame)
+            window.timeline.viewport().repaint()
+            window.va_plane.plot.viewport().repaint()
+            times.append(time.perf_counter() - start)
+        print(f"  playhead move + repaint ({label}): {percentiles(times)}")
+    window.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    runs, seeks, moves = (2, 30, 60) if args.quick else (5, 100, 200)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        os.environ["AFFECTSTUDIO_DATA_DIR"] = str(tmp / "data")
+        print(f"Qt platform: {os.environ['QT_QPA_PLATFORM']}")
+        time_to_first_window(runs, tmp / "data")
+        from affectstudio.gui.app import make_app
+
+        app = make_app()
+        for width, height in ((640, 360), (1280, 720)):
+            for gop in (30, 250):
+                video = make_video(tmp / f"sample_{height}p_gop{gop}.mp4", width, height, gop)
+                latencies = seek_latency(app, video, seeks)
+                print(
+                    f"seek latency {width}x{height}, keyframe every {gop:3d} frames, {len(latencies)} seeks: "
+                    f"{percentiles(latencies)}"
+                )
+        print("playhead redraw with 108,000 frames (1 h at 30 fps):")
+        playhead_redraw(app, 108_000, moves)
+    sys.stdout.flush()
+    # Skip interpreter teardown: PySide6 and pyqtgraph can crash while garbage-collecting Qt objects at
+    # exit, which would hide nothing measured but end the run with an alarming message.
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,147 @@
+"""Settings and Export dialogs on the real window (results from the real engine, cached per module)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_gui_analysis import close, make_window, wait_for_results
+
+from affectstudio.core.labels import ACTION_UNITS
+from affectstudio.core.results import ResultTable
+from affectstudio.gui.app_settings import AppSettings
+from affectstudio.gui.export_data import export_table, summarize
+from affectstudio.gui.export_dialog import ExportDialog
+from affectstudio.gui.settings_dialog import SettingsDialog
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory):
+    root = tmp_path_factory.mktemp("gui-dialogs")
+    return {"project": root / "project.sqlite3", "cache": root / "cache"}
+
+
+@pytest.fixture(autouse=True)
+def _shared_cache(shared, monkeypatch):
+    monkeypatch.setenv("AFFECTSTUDIO_CACHE_DIR", str(shared["cache"]))
+
+
+@pytest.fixture
+def analysed(qtbot, shared, sample_video):
+    window = make_window(qtbot, shared["project"])
+    wait_for_results(window, qtbot, sample_video)
+    yield window
+    close(window)
+
+
+def test_export_table_ranges_tracks_and_smoothing():
+    from gui_helpers import synthetic_rows
+
+    rows = synthetic_rows(60, tracks=2)
+    rows = rows[~((rows["track_id"] == 1) & rows["frame"].between(20, 29))]  # track 1 leaves for a while
+    table = export_table(rows, [0.5] * 12, track=1, first=10, last=39)
+    assert list(table.df["frame"]) == list(range(10, 40))  # every frame kept, even without the face
+    gone = table.df[table.df["frame"].between(20, 29)]
+    assert (gone["track_id"] == -1).all() and gone["valence"].isna().all()
+    both = export_table(rows, [0.9] * 12)
+    assert (
+        len(both) == len(rows)
+        and both.df[[f"{au}_active" for au in ACTION_UNITS]].sum().sum() < 0.2 * len(rows) * 12
+    )
+    smooth = export_table(rows, [0.5] * 12, track=0, smoothing=9)
+    raw = export_table(rows, [0.5] * 12, track=0)
+    assert smooth.df["valence"].diff().abs().max() <= raw.df["valence"].diff().abs().max()
+    assert smooth.metadata["smoothing_frames"] == 9
+
+
+def test_summary_figures():
+    va = np.array([[0.5, -0.5], [0.1, 0.3], [np.nan, np.nan]])
+    expr = np.zeros((3, 8))
+    expr[0, 4] = expr[1, 4] = 1
+    expr[2] = np.nan
+    au = np.full((3, 12), 0.2)
+    au[0, 0] = 0.9
+    au[2] = np.nan
+    summary = summarize(va, expr, au, [0.5] * 12, 0.1)
+    assert summary.frames_with_face == 2 and summary.expression_share["Happiness"] == 1.0
+    assert summary.mean_valence == pytest.approx(0.3) and summary.au_rate["AU1"] == 0.5
+
+
+def test_export_dialog_writes_csv_plots_and_summary(qtbot, analysed, tmp_path):
+    dialog = ExportDialog(analysed)
+    qtbot.addWidget(dialog)
+    everything = ResultTable.from_csv(dialog.export_csv(tmp_path / "all.csv"))
+    assert len(everything) == len(analysed.data.rows()) and everything.metadata["track"] == "all"
+    dialog.selected_track.setChecked(True)
+    dialog.smoothed.setChecked(True)
+    dialog.by_time.setChecked(True)
+    dialog.first_time.setValue(1.0)
+    dialog.last_time.setValue(2.0)
+    part = ResultTable.from_csv(dialog.export_csv(tmp_path / "part.csv"))
+    first, last = dialog.frame_range()
+    assert list(part.df["frame"]) == list(range(first, last + 1))
+    assert part.metadata["smoothing_frames"] == analysed.analysis_settings.smoothing
+    assert set(part.df["track_id"]) <= {analysed.track, -1}
+    png = dialog.export_plots(tmp_path / "plots.png")
+    svg = dialog.export_plots(tmp_path / "plots.svg")
+    assert png.read_bytes()[:4] == b"\x89PNG" and b"<svg" in svg.read_bytes()[:2000]
+    pdf = dialog.export_summary(tmp_path / "summary.pdf")
+    assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 1000
+    assert not list(tmp_path.glob("*partial*"))
+
+
+def test_settings_dialog_rederives_thresholds_and_smoothing_without_reanalysis(qtbot, analysed):
+    dialog = SettingsDialog(analysed)
+    qtbot.addWidget(dialog)
+    assert dialog.models.count() >= 1 and "untrained" in dialog.model_info.text().lower()
+    dialog.smoothing.setValue(5)
+    for box in dialog.threshold_boxes:
+        box.setValue(0.99)
+    dialog.apply()
+    assert not analysed.controller.running
+    assert analysed.thresholds == [0.99] * 12 and analysed.analysis_settings.smoothing == 5
+    marker = analysed.timeline.au_image.image[:, 3::4, :3]
+    assert not (marker == 255).any()  # nothing reaches 0.99
+    dialog.reset_thresholds()
+    assert [b.value() for b in dialog.threshold_boxes] == list(
+        analysed.controller.loaded.config.au_thresholds
+    )
+    dialog.accept()
+    stored = AppSettings()
+    assert stored.analysis().smoothing == 5
+    assert stored.au_thresholds(analysed.controller.loaded.digest) is None  # back to the checkpoint's
+
+
+def test_settings_dialog_imports_a_model_and_switches_to_it(qtbot, analysed, tmp_path):
+    from affectstudio.core.model.checkpoint import save_checkpoint, untrained_model
+
+    other = untrained_model(seed=3)
+    path = save_checkpoint(tmp_path / "mine.pt", other.model, other.config)
+    analysed.analysis_settings.auto_analyse = False
+    dialog = SettingsDialog(analysed)
+    qtbot.addWidget(dialog)
+    dialog.import_model(str(path))
+    names = [dialog.models.item(i).text() for i in range(dialog.models.count())]
+    assert "mine" in names and dialog.models.currentItem().text() == "mine"
+    with qtbot.waitSignal(analysed.controller.model_ready, timeout=60_000) as ready:
+        dialog.accept()
+    assert ready.args[0].digest == other.digest and analysed.analysis_settings.model == "mine"
+    dialog = SettingsDialog(analysed)
+    qtbot.addWidget(dialog)
+    dialog.import_model(str(tmp_path / "missing.pt"))
+    assert analysed.errors[-1][0] == "Cannot import the model"
+
+
+def test_export_is_refused_without_results(qtbot, tmp_path):
+    window = make_window(qtbot, tmp_path / "p.sqlite3", auto_analyse=False)
+    window.show_export()
+    assert window.errors[-1][0] == "Nothing to export"
+    close(window)
+
+
+def test_training_page_is_embedded(qtbot, analysed):
+    dialog = SettingsDialog(analysed)
+    qtbot.addWidget(dialog)
+    titles = [dialog.pages.item(i).text() for i in range(dialog.pages.count())]
+    assert titles[-1] == "Training" and dialog.stack.widget(len(titles) - 1) is not None
