@@ -126,8 +126,8 @@ def calibrated_init_checkpoint(root: str | Path, path: str | Path, seed: int = 0
     measured on the dataset's training images (a random network's default statistics make its eval-mode
     features nearly constant, which no frozen-backbone stage could learn from)."""
     import torch
-    from affectstudio.core.model.checkpoint import CheckpointConfig, save_checkpoint
 
+    from affectstudio.core.model.checkpoint import CheckpointConfig, save_checkpoint
     from training.data import load_split
     from training.dataset import FaceDataset
     from training.transforms import eval_transform
