@@ -259,8 +259,8 @@ class TrainingPage(QWidget):
             return
         self.status.setText("Stopping after the current step…")
         self.process.terminate()
-        process = self.process
-        QTimer.singleShot(CANCEL_GRACE_MS, lambda: process.state() and process.kill())
+        # The process is the timer's context: if it is deleted first (page closed), the timer dies with it.
+        QTimer.singleShot(CANCEL_GRACE_MS, self.process, self.process.kill)
 
     def shutdown(self) -> None:
         """Stop a running process (the dialog or app is closing)."""
