@@ -209,7 +209,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> Tr
 
 def write_toml(config: TrainConfig, path: Path) -> None:
     """A commented starting config (the resolved values) in TOML, the format `init-config` hands out."""
-    from training.atomic import write_text_atomic
+    from affectstudio.core.paths import write_text_atomic
 
     def value(v) -> str:
         return json.dumps(list(v) if isinstance(v, tuple) else v)

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from affectstudio.core.labels import TASKS
-from training.atomic import write_text_atomic
+from affectstudio.core.paths import write_text_atomic
 from training.data import LabelTable
 
 CURATIONS = ("strict", "masked")

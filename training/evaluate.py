@@ -18,7 +18,7 @@ from torch.utils.data import DataLoader
 
 from affectstudio.core.errors import AnnotationError, CheckpointError
 from affectstudio.core.labels import TASKS
-from training.atomic import write_text_atomic
+from affectstudio.core.paths import write_text_atomic
 from training.data import IMAGES_DIR, TEST_LIST_FILE, LabelTable, empty_labels, load_split, read_test_list
 from training.dataset import FaceDataset
 from training.metrics import score

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from affectstudio.core.labels import ACTION_UNITS, DEFAULT_AU_THRESHOLD, TASKS
-from training.atomic import write_text_atomic
+from affectstudio.core.paths import write_text_atomic
 from training.config import registry_name
 from training.evaluate import predict, score_outputs
 from training.thresholds import tune_au_thresholds

@@ -6,7 +6,7 @@ import csv
 import io
 from pathlib import Path
 
-from training.atomic import write_text_atomic
+from affectstudio.core.paths import write_text_atomic
 
 
 def write_epochs_csv(path: Path, rows: list[dict]) -> Path:

@@ -24,7 +24,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from affectstudio.core.errors import AnnotationError
-from training.atomic import torch_save_atomic, write_text_atomic
+from affectstudio.core.paths import atomic_write, write_text_atomic
 from training.config import TrainConfig
 from training.dataset import EpochBatches, FaceDataset
 from training.evaluate import predict, resolve_device, score_outputs
@@ -86,7 +86,8 @@ class _Run:
             "best": self.best,
             "history": self.history,
         }
-        torch_save_atomic(self.run_dir / STATE_FILE, state)
+        with atomic_write(self.run_dir / STATE_FILE) as handle:
+            torch.save(state, handle)
 
     def load_state(self, resume: bool) -> dict | None:
         path = self.run_dir / STATE_FILE
@@ -238,7 +239,10 @@ class _Run:
         improved = self.best["P"] is None or metrics["P"] > self.best["P"]
         if improved:
             weights = {k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()}
-            torch_save_atomic(self.run_dir / BEST_FILE, weights)  # a copy, never a reference to live weights
+            with atomic_write(
+                self.run_dir / BEST_FILE
+            ) as handle:  # a copy, never a reference to live weights
+                torch.save(weights, handle)
             self.best = {"P": metrics["P"], "epoch": epoch_id + 1, "stage": stage_name}
         self.history.append(row)
         write_epochs_csv(self.run_dir / "epochs.csv", self.history)
