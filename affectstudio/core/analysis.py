@@ -339,8 +339,19 @@ def _predict(engine, pending: list[_FrameFaces]) -> FrameBatch:
     return batch
 
 
+def _package_versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {}
+    for name in ("torch", "openvino", "mediapipe", "av", "numpy", "opencv-contrib-python"):
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            continue
+    return found
+
+
 def _metadata(reader: VideoReader, loaded, engine, options: AnalysisOptions) -> dict:
-    import torch
 
     untrained = list(loaded.config.untrained_tasks)
     return {
@@ -360,5 +371,5 @@ def _metadata(reader: VideoReader, loaded, engine, options: AnalysisOptions) -> 
         "device": str(engine.device),
         "backend": engine.backend,
         "options": asdict(options),
-        "versions": {"python": platform.python_version(), "torch": torch.__version__},
+        "versions": {"python": platform.python_version(), **_package_versions()},
     }
