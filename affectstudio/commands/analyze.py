@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import signal
 import sys
+import tempfile
 from pathlib import Path
 
 
@@ -31,8 +33,6 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's C++ INFO/WARNING lines are not for users
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from affectstudio.core.errors import AffectStudioError
     from affectstudio.core.sample import sample_video_path
 
@@ -61,17 +61,21 @@ def run(args: argparse.Namespace) -> int:
     def progress(p) -> None:
         nonlocal bar
         if bar is None:  # made on the first frame, so an error before it prints only its one line
-            bar = tqdm(total=p.total, unit="frame", desc=video.name, dynamic_ncols=True, file=sys.stderr)
+            bar = tqdm(total=p.total, desc=video.name, dynamic_ncols=True, file=terminal, bar_format=BAR)
         bar.n = p.done
-        bar.set_postfix_str(f"{p.fps:.1f} frames/s", refresh=False)
+        left = "--:--" if p.eta_s == float("inf") else tqdm.format_interval(p.eta_s)
+        bar.set_postfix_str(f"{p.fps:.1f} frames/s, {left} left", refresh=False)
         bar.refresh()
 
-    try:
-        with stop:
-            result = analyze(video, csv_path, options, progress=progress, cancelled=stop, keep_table=False)
-    finally:
-        if bar is not None:
-            bar.close()
+    with _NativeLogsFiltered() as terminal:
+        try:
+            with stop:
+                result = analyze(
+                    video, csv_path, options, progress=progress, cancelled=stop, keep_table=False
+                )
+        finally:
+            if bar is not None:
+                bar.close()
 
     lines = [f"wrote {result.csv_path} ({result.frames} frames, {result.frames_with_face} with a face)"]
     if result.cancelled:
@@ -91,6 +95,45 @@ def run(args: argparse.Namespace) -> int:
     lines.append(f"speed: {result.timings['frames_per_s']} frames/s ({result.backend} on {result.device})")
     print("\n".join(lines))
     return 130 if result.cancelled else 0
+
+
+BAR = "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} frames [{elapsed}{postfix}]"
+
+# What MediaPipe's C++ core (TFLite, absl) prints to the process's stderr when a detector starts: noise
+# for a user of this command. Every other line written to stderr during the run is passed on.
+_NATIVE_NOISE = re.compile(
+    r"(Created TensorFlow Lite XNNPACK delegate|absl::InitializeLog|inference_feedback_manager"
+    r"|^[IW]\d{4} \d\d:\d\d:\d\d\.\d+ +\d+ \w+\.cc:\d+\])"
+)
+
+
+class _NativeLogsFiltered:
+    """Routes file descriptor 2 to a temporary file for the run and replays it without the native noise.
+
+    Native libraries write to fd 2 directly, past Python's sys.stderr, so only a descriptor-level redirect
+    reaches them. The progress bar writes to a duplicate of the real stderr (the `with` value).
+    """
+
+    def __enter__(self):
+        sys.stderr.flush()
+        self._saved = os.dup(2)
+        self._log = tempfile.TemporaryFile(mode="w+b")
+        os.dup2(self._log.fileno(), 2)
+        self._terminal = os.fdopen(os.dup(self._saved), "w", buffering=1)
+        self._stderr, sys.stderr = sys.stderr, self._terminal
+        return self._terminal
+
+    def __exit__(self, *exc) -> None:
+        sys.stderr = self._stderr
+        self._terminal.flush()
+        os.dup2(self._saved, 2)
+        os.close(self._saved)
+        self._terminal.close()
+        self._log.seek(0)
+        for line in self._log.read().decode("utf-8", "replace").splitlines():
+            if line.strip() and not _NATIVE_NOISE.search(line):
+                print(line, file=sys.stderr)
+        self._log.close()
 
 
 def _output_path(video: Path, output: str | None) -> Path:

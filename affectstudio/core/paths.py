@@ -64,3 +64,9 @@ def atomic_write(path: str | Path) -> Iterator[BinaryIO]:
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
+
+
+def write_text_atomic(path: str | Path, text: str) -> Path:
+    with atomic_write(path) as handle:
+        handle.write(text.encode("utf-8"))
+    return Path(path)

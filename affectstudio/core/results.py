@@ -8,6 +8,7 @@ the CSV and in a JSON sidecar.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from collections.abc import Sequence
@@ -19,6 +20,7 @@ import pandas as pd
 
 from affectstudio.core.errors import ResultsError
 from affectstudio.core.labels import ACTION_UNITS, DEFAULT_AU_THRESHOLD, EXPRESSIONS
+from affectstudio.core.paths import write_text_atomic
 
 NO_FACE = -1
 
@@ -141,14 +143,7 @@ class ResultWriter:
 
 
 def write_json_atomic(path: str | Path, data: dict) -> Path:
-    path = Path(path)
-    partial = path.with_name(path.name + ".partial")
-    with open(partial, "w", encoding="utf-8") as file:
-        json.dump(data, file, indent=2, default=str)
-        file.flush()
-        os.fsync(file.fileno())
-    os.replace(partial, path)
-    return path
+    return write_text_atomic(path, json.dumps(data, indent=2, default=str) + "\n")
 
 
 @dataclass
@@ -220,16 +215,11 @@ class ResultTable:
         return ResultTable(df, {**self.metadata, "au_thresholds": list(thresholds)})
 
     def to_csv(self, path: str | Path) -> Path:
-        path = Path(path)
-        partial = path.with_name(path.name + ".partial")
-        with open(partial, "w", newline="", encoding="utf-8") as file:
-            for key, value in self.metadata.items():
-                file.write(f"# {key}: {json.dumps(value, default=str)}\n")
-            _csv_ready(self.df[COLUMNS]).to_csv(file, index=False, na_rep="", float_format=_FLOAT_FORMAT)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(partial, path)
-        return path
+        text = io.StringIO()
+        for key, value in self.metadata.items():
+            text.write(f"# {key}: {json.dumps(value, default=str)}\n")
+        _csv_ready(self.df[COLUMNS]).to_csv(text, index=False, na_rep="", float_format=_FLOAT_FORMAT)
+        return write_text_atomic(path, text.getvalue())
 
     @classmethod
     def from_csv(cls, path: str | Path) -> ResultTable:
@@ -267,10 +257,7 @@ class ResultTable:
                 continue
             aus = ",".join(str(int(row[c])) for c in AU_ACTIVE_COLUMNS)
             lines.append(f"{name},{row['valence']:.6f},{row['arousal']:.6f},{int(np.argmax(probs))},{aus}")
-        partial = path.with_name(path.name + ".partial")
-        partial.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        os.replace(partial, path)
-        return path
+        return write_text_atomic(path, "\n".join(lines) + "\n")
 
 
 def smooth(values: np.ndarray, window: int) -> np.ndarray:
