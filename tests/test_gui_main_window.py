@@ -16,8 +16,16 @@ from affectstudio.gui.transport import frame_at, parse_position
 
 
 def assert_no_threads_left(window: MainWindow) -> None:
+    """Every QThread the window started has ended, and no other thread is left running.
+
+    Idle `ThreadPoolExecutor-*` workers are not ours: OpenVINO's model conversion (the engine's CPU fast
+    path) starts its telemetry sender on a process-wide pool that lives until exit.
+    """
     assert not [t for t in window.findChildren(QThread) if t.isRunning()]
-    assert [t.name for t in threading.enumerate() if not t.daemon] == ["MainThread"]
+    left = [
+        t.name for t in threading.enumerate() if not t.daemon and not t.name.startswith("ThreadPoolExecutor-")
+    ]
+    assert left == ["MainThread"]
 
 
 def no_auto_analysis() -> AppSettings:
@@ -211,3 +219,29 @@ def test_shortcuts_sheet_lists_every_shortcut(window, qtbot):
     qtbot.waitUntil(lambda: not window._dialogs)  # deleted on close and forgotten
     window.show_shortcuts()  # a second dialog after the first was deleted
     assert window._dialogs[-1].isVisible()
+
+
+def test_track_selector_switches_plots_and_highlight(window, qtbot, sample_video):
+    from gui_helpers import synthetic_rows
+
+    open_and_wait(window, qtbot, sample_video)
+    with qtbot.waitSignal(window.results_changed):  # redraws are throttled: wait for the one that follows
+        window.controller.rows.emit(synthetic_rows(120, window.info.fps, tracks=2))  # as the engine streams
+    assert window.track_box.count() == 2 and window.track == 0
+    first = window.timeline.smooth_curves[0].getData()[1].copy()
+    window.track_box.setCurrentIndex(1)
+    assert window.track == 1 and window.video.selected_track == 1
+    second = window.timeline.smooth_curves[0].getData()[1]
+    assert not (first == second).all()  # the plots now show the other face
+    show_frame(window, qtbot, lambda: window.seek(12))
+    assert [track for track, _ in window.video._faces] == [0, 1]
+    window.rename_track("Passenger")
+    assert window.track_box.itemText(1) == "Passenger" and window.track_box.itemText(0) == "Face #0"
+
+
+def test_recent_files_menu_lists_opened_videos(window, qtbot, sample_video):
+    window._fill_recent()
+    assert [a.text() for a in window.recent_menu.actions()] == ["(none)"]
+    open_and_wait(window, qtbot, sample_video)
+    window._fill_recent()
+    assert [a.text() for a in window.recent_menu.actions()] == [str(sample_video.resolve())]

@@ -12,19 +12,12 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QElapsedTimer, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QImage, QKeySequence
+from PySide6.QtGui import QCloseEvent, QImage
 from PySide6.QtWidgets import (
-    QComboBox,
     QFileDialog,
     QInputDialog,
-    QLabel,
     QMainWindow,
     QMessageBox,
-    QProgressBar,
-    QPushButton,
-    QSplitter,
-    QToolBar,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -35,23 +28,20 @@ from affectstudio.core.project import ProjectError, ProjectStore, video_fingerpr
 from affectstudio.gui.analysis_controller import AnalysisController
 from affectstudio.gui.annotations import (
     AnnotationDialog,
-    AnnotationList,
     annotation_label,
     write_abaw_annotations,
 )
 from affectstudio.gui.app_settings import AppSettings
 from affectstudio.gui.frame_grabber import FrameGrabber
 from affectstudio.gui.review_data import ReviewData
-from affectstudio.gui.timeline import TimelinePanel
-from affectstudio.gui.transport import PlaybackBar, format_time, frame_at
-from affectstudio.gui.va_plane import VAPlane
-from affectstudio.gui.video_view import VideoView
+from affectstudio.gui.transport import format_time, frame_at
+from affectstudio.gui.window_construction import WindowConstruction
 
 VIDEO_FILTER = "Videos (*.mp4 *.mov *.avi *.mkv *.webm *.m4v *.mpg *.mpeg *.wmv);;All files (*)"
 PLOT_REFRESH_MS = 250
 
 
-class MainWindow(QMainWindow):
+class MainWindow(WindowConstruction, QMainWindow):
     frame_changed = Signal(int)
     results_changed = Signal()  # plots were refreshed with new rows
     analysis_finished = Signal(object)  # AnalysisResult, or None when served from the cache
@@ -91,183 +81,6 @@ class MainWindow(QMainWindow):
         self._refresh_timer.timeout.connect(self.refresh_plots)
         self._last_refresh = QElapsedTimer()
         self.controller.load_model(self.analysis_settings)
-
-    # construction -------------------------------------------------------------------------------------
-    def _action(self, text: str, slot, shortcut=None, tip: str = "") -> QAction:
-        action = QAction(text, self)
-        if shortcut is not None:
-            keys = shortcut if isinstance(shortcut, list) else [shortcut]
-            action.setShortcuts([QKeySequence(k) for k in keys])
-        action.setToolTip(
-            f"{tip or text} ({action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)})"
-        )
-        action.triggered.connect(slot)
-        self.addAction(action)
-        return action
-
-    def _build_actions(self) -> None:
-        step = self.step
-        self.act_open = self._action("&Open video…", self.choose_video, QKeySequence.StandardKey.Open)
-        self.act_export = self._action("&Export…", self.show_export, "Ctrl+E")
-        self.act_settings = self._action("&Settings…", self.show_settings, "Ctrl+,")
-        self.act_quit = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
-        self.act_play = self._action("▶", self.toggle_play, "Space", "Play / pause")
-        self.act_back = self._action("◀|", lambda: step(-1), "Left", "One frame back")
-        self.act_forward = self._action("|▶", lambda: step(1), "Right", "One frame forward")
-        self.act_back_s = self._action(
-            "◀◀ 1s", lambda: self.step_seconds(-1), "Shift+Left", "One second back"
-        )
-        self.act_forward_s = self._action(
-            "1s ▶▶", lambda: self.step_seconds(1), "Shift+Right", "One second on"
-        )
-        self.act_jump_back = self._action(
-            "−N", lambda: step(-self.playback.jump.value()), "PgUp", "Jump back"
-        )
-        self.act_jump = self._action("+N", lambda: step(self.playback.jump.value()), "PgDown", "Jump forward")
-        self.act_home = self._action("First frame", lambda: self.seek(0), "Home")
-        self.act_end = self._action("Last frame", lambda: self.seek(len(self.timestamps) - 1), "End")
-        self.act_faster = self._action("Faster", lambda: self.playback.change_speed(1), "Up")
-        self.act_slower = self._action("Slower", lambda: self.playback.change_speed(-1), "Down")
-        self.act_goto = self._action("Go to frame/time…", self._focus_goto, "Ctrl+G")
-        self.act_zoom_in = self._action("Zoom in", lambda: self.timeline.zoom(0.5), ["Ctrl+=", "Ctrl++"])
-        self.act_zoom_out = self._action("Zoom out", lambda: self.timeline.zoom(2.0), "Ctrl+-")
-        self.act_zoom_all = self._action("Show whole video", lambda: self.timeline.show_all(), "Ctrl+0")
-        self.act_pan_left = self._action("Pan left", lambda: self.timeline.pan(-0.25), "Alt+Left")
-        self.act_pan_right = self._action("Pan right", lambda: self.timeline.pan(0.25), "Alt+Right")
-        self.act_boxes = self._action("Face boxes", self._toggle_boxes, "B")
-        self.act_boxes.setCheckable(True)
-        self.act_boxes.setChecked(self.settings.flag("show_boxes", True))
-        self.act_reanalyse = self._action("Analyse", self.controller.reanalyse, "Ctrl+R")
-        self.act_cancel = self._action("Cancel analysis", self.cancel_analysis, "Esc")
-        self.act_shortcuts = self._action("Keyboard shortcuts", self.show_shortcuts, "F1")
-        self.act_rename = self._action("Rename track…", self.rename_track, "F2")
-        self.act_mark_in = self._action("Mark in point", self.mark_in, "[", "Start of the span to annotate")
-        self.act_mark_out = self._action("Mark out point", self.mark_out, "]", "End of the span to annotate")
-        self.act_annotate = self._action("Annotate span…", self.annotate, "A", "Label the marked span")
-        self.act_export_annotations = self._action("Export annotations (ABAW)…", self.export_annotations)
-
-    def _build_ui(self) -> None:
-        self.video = VideoView()
-        self.video.show_boxes = self.act_boxes.isChecked()
-        self.va_plane = VAPlane()
-        self.annotation_list = AnnotationList()
-        self.annotation_list.seek_requested.connect(self.seek)
-        self.annotation_list.remove_requested.connect(self.remove_annotation)
-        self.side_split = QSplitter(Qt.Orientation.Vertical)
-        self.side_split.addWidget(self.va_plane)
-        self.side_split.addWidget(self.annotation_list)
-        self.side_split.setStretchFactor(0, 3)
-        self.side_split.setStretchFactor(1, 2)
-        self.side_split.setSizes([300, 160])
-        self.annotation_list.list.setMinimumHeight(60)
-        self.timeline = TimelinePanel()
-        self.top_split = QSplitter(Qt.Orientation.Horizontal)
-        self.top_split.addWidget(self.video)
-        self.top_split.addWidget(self.side_split)
-        self.top_split.setStretchFactor(0, 3)
-        self.top_split.setStretchFactor(1, 1)
-        self.main_split = QSplitter(Qt.Orientation.Vertical)
-        self.main_split.addWidget(self.top_split)
-        self.main_split.addWidget(self.timeline)
-        self.main_split.setStretchFactor(0, 1)
-        self.main_split.setStretchFactor(1, 1)
-        self.main_split.setSizes([380, 420])
-        central = QWidget()
-        layout = QVBoxLayout(central)
-        layout.setContentsMargins(0, 0, 0, 0)
-        self.playback = PlaybackBar(
-            [
-                self.act_play,
-                None,
-                self.act_jump_back,
-                self.act_back_s,
-                self.act_back,
-                self.act_forward,
-                self.act_forward_s,
-                self.act_jump,
-            ]
-        )
-        layout.addWidget(self.playback)
-        layout.addWidget(self.main_split, 1)
-        self.setCentralWidget(central)
-
-        toolbar = QToolBar("Tracks")
-        toolbar.setObjectName("tracks")
-        toolbar.addWidget(QLabel(" Face track "))
-        self.track_box = QComboBox()
-        self.track_box.setMinimumWidth(140)
-        self.track_box.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        toolbar.addWidget(self.track_box)
-        toolbar.addAction(self.act_rename)
-        toolbar.addSeparator()
-        toolbar.addAction(self.act_boxes)
-        toolbar.addSeparator()
-        toolbar.addAction(self.act_export)
-        toolbar.addAction(self.act_settings)
-        self.addToolBar(toolbar)
-
-        status = self.statusBar()
-        self.model_label = QLabel("Loading model…")
-        self.status_label = QLabel("")
-        self.progress = QProgressBar()
-        self.progress.setMaximumWidth(220)
-        self.progress.setTextVisible(True)
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.cancel_button.clicked.connect(self.cancel_analysis)
-        status.addWidget(self.status_label, 1)
-        status.addPermanentWidget(self.progress)
-        status.addPermanentWidget(self.cancel_button)
-        status.addPermanentWidget(self.model_label)
-        self._set_busy(False)
-
-    def _build_menus(self) -> None:
-        menu = self.menuBar()
-        file_menu = menu.addMenu("&File")
-        file_menu.addAction(self.act_open)
-        self.recent_menu = file_menu.addMenu("Open &recent")
-        self.recent_menu.aboutToShow.connect(self._fill_recent)
-        file_menu.addAction(self.act_export)
-        file_menu.addAction(self.act_export_annotations)
-        file_menu.addSeparator()
-        file_menu.addAction(self.act_settings)
-        file_menu.addSeparator()
-        file_menu.addAction(self.act_quit)
-        play = menu.addMenu("&Playback")
-        for action in (
-            self.act_play,
-            self.act_back,
-            self.act_forward,
-            self.act_back_s,
-            self.act_forward_s,
-            self.act_jump_back,
-            self.act_jump,
-            self.act_home,
-            self.act_end,
-            self.act_faster,
-            self.act_slower,
-            self.act_goto,
-        ):
-            play.addAction(action)
-        view = menu.addMenu("&View")
-        for action in (
-            self.act_boxes,
-            self.act_rename,
-            self.act_zoom_in,
-            self.act_zoom_out,
-            self.act_zoom_all,
-            self.act_pan_left,
-            self.act_pan_right,
-        ):
-            view.addAction(action)
-        annotate = menu.addMenu("A&nnotate")
-        for action in (self.act_mark_in, self.act_mark_out, self.act_annotate, self.act_export_annotations):
-            annotate.addAction(action)
-        analysis = menu.addMenu("&Analysis")
-        analysis.addAction(self.act_reanalyse)
-        analysis.addAction(self.act_cancel)
-        help_menu = menu.addMenu("&Help")
-        help_menu.addAction(self.act_shortcuts)
 
     def _connect(self) -> None:
         self.timeline.seek_requested.connect(lambda seconds: self.seek(frame_at(self.timestamps, seconds)))

@@ -82,7 +82,7 @@ class SettingsDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addLayout(body, 1)
         layout.addWidget(buttons)
-        self.resize(720, 480)
+        self.resize(860, 640)  # the Training page needs room for its two plots
         self.applied.connect(window.apply_settings)
 
     def _add_page(self, title: str, page: QWidget) -> None:
