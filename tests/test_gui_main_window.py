@@ -16,16 +16,9 @@ from affectstudio.gui.transport import frame_at, parse_position
 
 
 def assert_no_threads_left(window: MainWindow) -> None:
-    """Every QThread the window started has ended, and no other thread is left running.
-
-    Idle `ThreadPoolExecutor-*` workers are not ours: OpenVINO's model conversion (the engine's CPU fast
-    path) starts its telemetry sender on a process-wide pool that lives until exit.
-    """
+    """Every QThread the window started has ended, and no other thread is left running."""
     assert not [t for t in window.findChildren(QThread) if t.isRunning()]
-    left = [
-        t.name for t in threading.enumerate() if not t.daemon and not t.name.startswith("ThreadPoolExecutor-")
-    ]
-    assert left == ["MainThread"]
+    assert [t.name for t in threading.enumerate() if not t.daemon] == ["MainThread"]
 
 
 def no_auto_analysis() -> AppSettings:

@@ -14,6 +14,7 @@ a fixed batch when it is built; if it disagrees (or OpenVINO is missing), the en
 from __future__ import annotations
 
 import logging
+import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,6 +63,10 @@ class FastPath:
 
 def build(model: nn.Module, loaded, input_size: int) -> FastPath | None:
     """Compile `model` for the CPU with OpenVINO, or return None (the engine then runs eager PyTorch)."""
+    # OpenVINO's model converter reports usage to an analytics service unless the user opted out, and
+    # leaves its sender threads running. A research tool sends nothing: a None entry in sys.modules makes
+    # `import openvino_telemetry` fail, and OpenVINO then uses its own no-op stub.
+    sys.modules.setdefault("openvino_telemetry", None)
     try:
         import openvino as ov
     except ImportError:

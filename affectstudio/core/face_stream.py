@@ -1,0 +1,172 @@
+"""The faces of a video, frame by frame, produced ahead of the consumer by background threads.
+
+    decode thread  ->  detection pool (one MediaPipe graph per thread)  ->  tracking thread  ->  consumer
+    (frames)           (every `detect_every`-th frame)                      (in frame order, crops)
+
+Decoding (FFmpeg), detection (MediaPipe) and the network that consumes the crops all release the GIL in
+their native code, so the stages run side by side; detection, the costliest CPU stage, scales with the
+pool where there are cores to spare (two threads detect at 1.9x one thread here). Tracking needs the
+frames in order and is cheap, so it stays in one thread. Queues are bounded: memory stays flat however
+long the video is.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+
+from affectstudio.core.faces import Face, FaceDetector, FaceTracker, crop_face
+from affectstudio.core.video import VideoReader
+
+_DONE = object()
+
+
+@dataclass
+class FrameFaces:
+    """One frame's faces (a chosen subset, see `which`) and their 112x112 crops, in the same order."""
+
+    index: int
+    time: float
+    faces: list[Face]
+    crops: list[np.ndarray]
+
+
+def default_detect_workers() -> int:
+    return max(1, min(8, (os.cpu_count() or 2) // 2))
+
+
+class FaceStream:
+    """Iterate to get a `FrameFaces` for every frame of the video, in order; use as a context manager.
+
+    A frame the decoder cannot produce still comes out, with no faces, so nothing is dropped silently
+    (`undecodable` counts them). Errors in any stage are raised in the consumer's thread.
+    """
+
+    def __init__(
+        self,
+        reader: VideoReader,
+        *,
+        face_range: str = "full",
+        min_confidence: float = 0.5,
+        detect_every: int = 1,
+        which: str = "largest",
+        workers: int = 0,
+        buffer: int = 64,
+    ):
+        self.reader = reader
+        self.face_range, self.min_confidence = face_range, min_confidence
+        self.detect_every, self.which = detect_every, which
+        self.tracker = FaceTracker(detect_every=detect_every)
+        workers = workers or default_detect_workers()
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="detect")
+        self._local = threading.local()
+        self._detectors: list[FaceDetector] = []
+        self._stop = threading.Event()
+        self._frames: queue.Queue = queue.Queue(maxsize=4 + 2 * workers)
+        self._faces: queue.Queue = queue.Queue(maxsize=buffer)
+        self._threads = [
+            threading.Thread(
+                target=self._guard, args=(self._decode, self._frames), name="decode", daemon=True
+            ),
+            threading.Thread(target=self._guard, args=(self._track, self._faces), name="track"),
+        ]
+        self.track_crop_s = 0.0
+        self.undecodable = 0
+
+    def __enter__(self) -> FaceStream:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __iter__(self):
+        while (item := self._get(self._faces)) is not _DONE:
+            yield item
+
+    def close(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            if thread.is_alive():
+                thread.join(timeout=5)
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        for detector in self._detectors:
+            detector.close()
+
+    # --- stages (background threads) ---------------------------------------------------------------
+    def _decode(self, out: queue.Queue) -> None:
+        for count, frame in enumerate(self.reader):
+            if self._stop.is_set():
+                return
+            due = count % self.detect_every == 0
+            self._put(out, (frame, self._pool.submit(self._detect, frame.image) if due else None))
+
+    def _detect(self, image: np.ndarray):
+        if not hasattr(self._local, "detector"):  # MediaPipe graphs are not shared between threads
+            self._local.detector = FaceDetector(self.face_range, self.min_confidence)
+            self._detectors.append(self._local.detector)
+        return self._local.detector.detect(image)
+
+    def _track(self, out: queue.Queue) -> None:
+        timestamps = self.reader.timestamps
+        expected = 0
+        while (item := self._get(self._frames)) is not _DONE:
+            frame, detection = item
+            for missing in range(expected, frame.index):
+                self._put(out, self._undecodable(missing, timestamps))
+            expected = frame.index + 1
+            started = time.perf_counter()
+            faces = _choose(self.tracker.update(detection.result() if detection else None), self.which)
+            crops = [crop_face(frame.image, face.box) for face in faces]
+            self.track_crop_s += time.perf_counter() - started
+            self._put(out, FrameFaces(frame.index, frame.time, faces, crops))
+        for missing in range(expected, len(timestamps)):
+            if self._stop.is_set():
+                return
+            self._put(out, self._undecodable(missing, timestamps))
+
+    def _undecodable(self, index: int, timestamps: np.ndarray) -> FrameFaces:
+        self.undecodable += 1
+        return FrameFaces(index, float(timestamps[index]), [], [])
+
+    # --- plumbing: bounded queues that give up when the stream is stopped -----------------------------
+    def _guard(self, work, out: queue.Queue) -> None:
+        try:
+            work(out)
+        except BaseException as error:
+            self._put(out, error)
+        self._put(out, _DONE)
+
+    def _put(self, out: queue.Queue, item) -> None:
+        while not self._stop.is_set():
+            try:
+                out.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def _get(self, source: queue.Queue):
+        while True:
+            try:
+                item = source.get(timeout=0.1)
+            except queue.Empty:
+                if self._stop.is_set():
+                    return _DONE
+                continue
+            if isinstance(item, BaseException):
+                raise item
+            return item
+
+
+def _choose(faces: list[Face], which: str) -> list[Face]:
+    """`all` faces, or only the `largest` one (the usual subject of a talking-head video)."""
+    if which == "all" or len(faces) <= 1:
+        return faces
+    return [max(faces, key=lambda face: face.box.area)]
