@@ -12,6 +12,7 @@ import copy
 import logging
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -83,27 +84,48 @@ class InferenceEngine:
                 model = model.half()
         self._model = model
         self._mean, self._std = self._mean.to(self.device), self._std.to(self.device)
+        # (x / 255 - mean) / std  ==  x * scale - offset, per channel
+        self._cpu_scale = (1.0 / (255.0 * self._std.cpu().numpy())).astype(np.float32)
+        self._cpu_offset = (self._mean.cpu().numpy() / self._std.cpu().numpy()).astype(np.float32)
         self.backend = "eager"
         self._fast = None
         if fast and self.device.type == "cpu":
             from affectstudio.core import fastpath
 
-            self._fast = fastpath.build(model, loaded, self.input_size)
+            self._fast = fastpath.build(model, loaded, self.input_size, self.batch_size)
             if self._fast is not None:
                 self.backend = self._fast.name
 
     def preprocess(self, crops: np.ndarray) -> torch.Tensor:
-        """(N, H, W, 3) uint8 RGB -> normalised (N, 3, S, S) float tensor on the engine's device."""
+        """(N, H, W, 3) uint8 RGB -> normalised (N, 3, S, S) float tensor on the engine's device.
+
+        On the CPU this is numpy (and OpenCV for a resize): torch's OpenMP threads keep spinning for a
+        while after each small op and steal the cores the network is about to use (measured: the fast
+        path ran 9% faster at batch 8 with numpy preprocessing).
+        """
+        if self.device.type == "cpu":
+            return torch.from_numpy(self._normalise_on_cpu(crops))
         x = torch.from_numpy(np.ascontiguousarray(crops)).to(self.device, non_blocking=True)
         x = x.permute(0, 3, 1, 2).float().div_(255.0)
         if x.shape[-1] != self.input_size or x.shape[-2] != self.input_size:
-            x = F.interpolate(
-                x, size=(self.input_size, self.input_size), mode="bilinear", align_corners=False
-            )
+            size = (self.input_size, self.input_size)
+            x = F.interpolate(x, size=size, mode="bilinear", align_corners=False)
         x = (x - self._mean) / self._std
         if self.half:
             x = x.half()
-        return x.contiguous(memory_format=torch.channels_last) if self.device.type != "cpu" else x
+        return x.contiguous(memory_format=torch.channels_last)
+
+    def _resized(self, crops: np.ndarray) -> np.ndarray:
+        size = self.input_size
+        if crops.shape[1:3] == (size, size):
+            return crops
+        return np.stack([cv2.resize(c, (size, size), interpolation=cv2.INTER_LINEAR) for c in crops])
+
+    def _normalise_on_cpu(self, crops: np.ndarray) -> np.ndarray:
+        x = self._resized(crops).transpose(0, 3, 1, 2).astype(np.float32)
+        x *= self._cpu_scale
+        x -= self._cpu_offset
+        return x
 
     @torch.inference_mode()
     def predict(self, crops: np.ndarray) -> Predictions:
@@ -121,18 +143,22 @@ class InferenceEngine:
         return Predictions(join("va"), join("expr_probs"), join("au_probs"))
 
     def _predict_batch(self, crops: np.ndarray) -> Predictions:
-        x = self.preprocess(crops)
-        if self._fast is not None:
-            va, expr_logits, au_logits = self._fast.run(x)
+        if self._fast is not None:  # normalises inside its graph, returns numpy
+            va, expr_logits, au_logits = self._fast.run(self._resized(crops))
         else:
-            out = self._model(x)
-            va, expr_logits, au_logits = out.va, out.expr_logits, out.au_logits
-
-        def numpy(t: torch.Tensor | None) -> np.ndarray | None:
-            return None if t is None else t.float().cpu().numpy()
-
+            out = self._model(self.preprocess(crops))
+            va, expr_logits, au_logits = (
+                None if t is None else t.float().cpu().numpy()
+                for t in (out.va, out.expr_logits, out.au_logits)
+            )
+        # Softmax and sigmoid in numpy: on the CPU a torch op here costs the fast path ~15% (see preprocess).
         return Predictions(
-            va=numpy(va),
-            expr_probs=numpy(None if expr_logits is None else torch.softmax(expr_logits.float(), dim=1)),
-            au_probs=numpy(None if au_logits is None else torch.sigmoid(au_logits.float())),
+            va=va,
+            expr_probs=None if expr_logits is None else _softmax(expr_logits),
+            au_probs=None if au_logits is None else 1.0 / (1.0 + np.exp(-au_logits)),
         )
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
