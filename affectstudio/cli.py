@@ -46,7 +46,13 @@ def _run(command) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="affectstudio", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="affectstudio",
+        description="Review facial affect in video: valence/arousal, 8 expressions and 12 action units\n"
+        "per frame from a DDAMFN multi-task network. With no command, or just a VIDEO, opens the app.",
+        epilog=__doc__.split("\n\n")[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--version", action="version", version=f"affectstudio {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     for name in COMMANDS:
