@@ -239,7 +239,15 @@ class MainWindow(WindowConstruction, QMainWindow):
 
     def _model_ready(self, loaded) -> None:
         untrained = loaded.config.describe_untrained()
-        self.model_label.setText(f"Model: {loaded.name}" + ("  (partly untrained)" if untrained else ""))
+        heads = loaded.config.untrained_tasks
+        state = (
+            ""
+            if not heads
+            else "  (untrained)"
+            if len(heads) == len(loaded.config.tasks)
+            else "  (partly untrained)"
+        )
+        self.model_label.setText(f"Model: {loaded.name}{state}")
         self.model_label.setToolTip(untrained or "all heads trained")
         self.thresholds = self.settings.au_thresholds(loaded.digest) or list(loaded.config.au_thresholds)
         self.va_plane.thresholds = self.thresholds
@@ -253,7 +261,7 @@ class MainWindow(WindowConstruction, QMainWindow):
 
     def _analysis_started(self) -> None:
         self._set_busy(True)
-        self.status_label.setText("Analysing… (loading face detector)")
+        self.status_label.setText("Analysing… (preparing the network and the face detector)")
         self.progress.setRange(0, 0)
 
     def _analysis_progress(self, progress) -> None:
