@@ -90,3 +90,21 @@ def test_annotation_dialog_values_and_persistence(window, qtbot, sample_video):
     open_and_wait(again, qtbot, sample_video)
     assert again.annotation_list.list.count() == 1  # kept in the project store
     again.close()
+
+
+def test_export_training_set_from_annotated_results(window, tmp_path):
+    from gui_helpers import synthetic_rows
+
+    from training.data import load_split
+
+    assert window.export_training_set(tmp_path / "set") is None  # nothing annotated yet: a dialog says so
+    assert window.errors[-1][0] == "Nothing to export"
+    window.data.add_rows(synthetic_rows(120))
+    values = {"expression": "Happiness", "valence": 0.4, "arousal": -0.1, "note": ""}
+    window.annotate({"start_frame": 0, "stop_frame": 9, **values})
+    summary = window.export_training_set(tmp_path / "set")
+    assert summary is not None, window.errors
+    assert summary.train_frames == 8 and summary.validation_frames == 2
+    train = load_split(tmp_path / "set", "train")
+    assert len(train) == 8
+    assert "Training set in" in window.status_label.text()

@@ -431,6 +431,34 @@ class MainWindow(WindowConstruction, QMainWindow):
         self.status_label.setText(f"Wrote annotations to {written}")
         return written
 
+    def export_training_set(self, folder: str | Path | None = None):
+        """Crops of the annotated frames plus train/validation CSVs, ready for Settings > Training."""
+        from affectstudio.core.dataset_export import export_training_set
+        from affectstudio.core.errors import AffectStudioError
+
+        annotations = self.store.annotations(self.video_hash) if self.video_path else []
+        if not annotations or self.data is None:
+            self.show_error("Nothing to export", "Analyse the video and annotate a span first ([, ], A).")
+            return None
+        if not isinstance(folder, (str, Path)):
+            start = self.video_path.with_name(f"{self.video_path.stem}_training_set")
+            folder = QFileDialog.getExistingDirectory(
+                self, "Export training set into a new folder", str(start)
+            )
+            if not folder:
+                return None
+        boxes = {track: arrays.boxes for track, arrays in self.data.tracks.items()}
+        try:
+            summary = export_training_set(self.video_path, annotations, boxes, folder)
+        except AffectStudioError as error:
+            self.show_error("Cannot export the training set", str(error))
+            return None
+        self.status_label.setText(
+            f"Training set in {summary.folder}: {summary.train_frames} train, {summary.validation_frames} "
+            f"validation frames ({summary.skipped_no_face} annotated frames without a face skipped)"
+        )
+        return summary
+
     # dialogs ------------------------------------------------------------------------------------------
     def show_error(self, title: str, message: str) -> None:
         """A window-modal message that does not block the event loop (the app keeps running)."""

@@ -80,6 +80,12 @@ class WindowConstruction:
         self.act_mark_out = self._action("Mark out point", self.mark_out, "]", "End of the span to annotate")
         self.act_annotate = self._action("Annotate span…", self.annotate, "A", "Label the marked span")
         self.act_export_annotations = self._action("Export annotations (ABAW)…", self.export_annotations)
+        self.act_export_training_set = self._action(
+            "Export training set…",
+            self.export_training_set,
+            None,
+            "Face crops + labels for the Training page",
+        )
 
     def _build_ui(self) -> None:
         self.video = VideoView()
@@ -164,6 +170,7 @@ class WindowConstruction:
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         file_menu.addAction(self.act_export)
         file_menu.addAction(self.act_export_annotations)
+        file_menu.addAction(self.act_export_training_set)
         file_menu.addSeparator()
         file_menu.addAction(self.act_settings)
         file_menu.addSeparator()
@@ -196,7 +203,13 @@ class WindowConstruction:
         ):
             view.addAction(action)
         annotate = menu.addMenu("A&nnotate")
-        for action in (self.act_mark_in, self.act_mark_out, self.act_annotate, self.act_export_annotations):
+        for action in (
+            self.act_mark_in,
+            self.act_mark_out,
+            self.act_annotate,
+            self.act_export_annotations,
+            self.act_export_training_set,
+        ):
             annotate.addAction(action)
         analysis = menu.addMenu("&Analysis")
         analysis.addAction(self.act_reanalyse)
