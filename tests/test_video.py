@@ -49,6 +49,50 @@ def test_every_random_read_returns_exactly_that_frame(indexed_videos, codec):
             assert frame.image.shape == (96, 128, 3) and frame.image.dtype == np.uint8
 
 
+@pytest.mark.parametrize("codec", ["libx264", "mpeg4"])
+def test_a_seek_decodes_only_reference_frames_before_its_target_and_gives_the_same_pixels(
+    indexed_videos, codec
+):
+    """On its way from the keyframe to the target, a seek decodes only the frames others are predicted from
+    (those a whole-file decode with skip_frame=NONREF still gives), yet returns the frame a plain sequential
+    decode gives, pixel for pixel, whether the target is a B-, P- or I-frame."""
+    if codec not in indexed_videos:
+        pytest.skip(f"{codec} encoder not in this PyAV build")
+    path, _ = indexed_videos[codec]
+    with VideoReader(path) as reader:
+        sequential = [frame.image for frame in reader]
+        pts = reader._pts.tolist()
+    with av.open(str(path)) as container:
+        types = {frame.pts: frame.pict_type for frame in container.decode(video=0)}
+        types = "".join(av.video.frame.PictureType(types[p]).name for p in pts)
+    with av.open(str(path)) as container:
+        container.streams.video[0].codec_context.skip_frame = "NONREF"
+        references = {pts.index(frame.pts) for frame in container.decode(video=0)}
+    assert types.startswith("IBBP") and types[12] == "I"  # B-frames, groups of 12 frames
+    assert len(references) < N_FRAMES  # some frames can be skipped
+    last_b, last_p = types.rindex("B", 12, 24), types.rindex("P", 12, 24)
+    for target in (last_b, last_b - 1, last_p, 12, 13, N_FRAMES - 1):
+        with VideoReader(path) as reader:
+            decoded = []
+            plain = reader._decode_from_here
+
+            def counting(plain=plain, decoded=decoded):
+                for frame in plain():
+                    decoded.append(pts.index(frame.pts))
+                    yield frame
+
+            reader._decode_from_here = counting
+            frame = reader.read(target)
+            assert frame.index == target and decode_index(frame.image) == target
+            np.testing.assert_array_equal(frame.image, sequential[target])
+            key = max(k for k in reader._keyframes if k <= target)
+            before = sorted(i for i in decoded if i < target)
+            assert before == [i for i in range(key, target) if i in references]
+            # reading on from the target decodes every frame in full again
+            for index in range(target + 1, min(target + 6, N_FRAMES)):
+                np.testing.assert_array_equal(reader.read(index).image, sequential[index])
+
+
 @pytest.mark.parametrize(
     ("suffix", "codec"),
     [
