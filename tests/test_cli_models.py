@@ -13,17 +13,6 @@ from affectstudio.core.model.download import CatalogEntry, git_blob_id
 from affectstudio.core.model.registry import ModelRegistry
 
 
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch):
-    for var in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
-        monkeypatch.delenv(var, raising=False)
-
-
-@pytest.fixture(scope="module")
-def stock_file(conformance_dir):
-    return conformance_dir / "ddamfn_affectnet8_layout.pth"
-
-
 def cli(capsys, *argv):
     code = main(["models", *argv])
     out, err = capsys.readouterr()

@@ -17,12 +17,6 @@ CONTENT = bytes(range(256)) * 1000  # 256 kB, several chunks
 FAST = {"backoff_s": 0.01, "timeout_s": 5.0}
 
 
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch):
-    for var in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
-        monkeypatch.delenv(var, raising=False)
-
-
 @pytest.fixture(scope="module")
 def server():
     with serving({"model file+.pth": CONTENT}) as running:

@@ -19,17 +19,6 @@ from affectstudio.core.paths import data_dir
 FAST = {"backoff_s": 0.01, "timeout_s": 10.0, "attempts": 3}
 
 
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch):
-    for var in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
-        monkeypatch.delenv(var, raising=False)
-
-
-@pytest.fixture(scope="module")
-def stock_file(conformance_dir):
-    return conformance_dir / "ddamfn_affectnet8_layout.pth"
-
-
 @pytest.fixture(scope="module")
 def stock_model(stock_file):
     return import_stock_checkpoint(stock_file)

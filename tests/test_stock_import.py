@@ -15,11 +15,6 @@ TOLERANCE = 1e-4
 
 
 @pytest.fixture(scope="module")
-def stock_file(conformance_dir):
-    return conformance_dir / "ddamfn_affectnet8_layout.pth"
-
-
-@pytest.fixture(scope="module")
 def golden(conformance_dir):
     return dict(np.load(conformance_dir / "ddamfn_affectnet8_io.npz"))
 
