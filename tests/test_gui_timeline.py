@@ -8,7 +8,8 @@ from gui_helpers import synthetic_rows
 from PySide6.QtCore import QPointF, Qt
 
 from affectstudio.core.labels import ACTION_UNITS, EXPRESSIONS
-from affectstudio.gui.review_data import ReviewData, au_active, top_expression
+from affectstudio.core.results import au_active, top_expression
+from affectstudio.gui.review_data import ReviewData
 from affectstudio.gui.timeline import AU_SUBROWS, TimelinePanel, au_image, expression_image
 from affectstudio.gui.va_plane import VAPlane
 

@@ -105,16 +105,3 @@ def test_malformed_results_file_names_the_file(tmp_path):
         ResultTable.from_csv(bad)
     with pytest.raises(ResultsError, match="not found"):
         ResultTable.from_csv(tmp_path / "nope.csv")
-
-
-def test_abaw_export(tmp_path):
-    from affectstudio.core.results import batch_to_frame
-
-    batch = make_batch([0, 1, 2], [0, NO_FACE, 0])
-    table = ResultTable(batch_to_frame(batch, [0.5] * 12))
-    lines = table.to_abaw(tmp_path / "sub.txt").read_text().splitlines()
-    assert lines[0] == "image,valence,arousal,expression,aus"
-    assert len(lines) == 3
-    fields = lines[1].split(",")
-    assert fields[0] == "00001.jpg" and len(fields) == 16
-    assert int(fields[3]) == int(np.argmax(batch.expr[0]))

@@ -8,6 +8,7 @@ import re
 import signal
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 
@@ -163,16 +164,10 @@ class _StopOnInterrupt:
         print("\nstopping after the current batch (Ctrl-C again to abort)", file=sys.stderr)
 
     def __enter__(self):
-        if threading_is_main():
+        if threading.current_thread() is threading.main_thread():  # signals only work there
             self._previous = signal.signal(signal.SIGINT, self._handle)
         return self
 
     def __exit__(self, *exc) -> None:
         if self._previous is not None:
             signal.signal(signal.SIGINT, self._previous)
-
-
-def threading_is_main() -> bool:
-    import threading
-
-    return threading.current_thread() is threading.main_thread()

@@ -9,7 +9,6 @@ is available, and it is checked against the plain path when it is built.
 from __future__ import annotations
 
 import copy
-import logging
 from dataclasses import dataclass
 
 import cv2
@@ -19,8 +18,6 @@ import torch.nn.functional as F
 
 from affectstudio.core.errors import AffectStudioError
 from affectstudio.core.model.checkpoint import LoadedModel
-
-log = logging.getLogger(__name__)
 
 
 @dataclass

@@ -90,18 +90,29 @@ def _csv_ready(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def top_expression(expr: np.ndarray) -> np.ndarray:
+    """Index of the most probable expression per row, -1 where the row has no probabilities."""
+    out = np.full(len(expr), -1, dtype=np.int64)
+    valid = ~np.isnan(expr).any(axis=1)
+    out[valid] = np.argmax(expr[valid], axis=1)
+    return out
+
+
+def au_active(au: np.ndarray, thresholds: Sequence[float] | None) -> np.ndarray:
+    """Activations (bool) per AU, derived from probabilities: a new threshold needs no re-run."""
+    limits = np.asarray(thresholds if thresholds is not None else [DEFAULT_AU_THRESHOLD] * len(ACTION_UNITS))
+    return au >= limits[None, :]
+
+
 def expression_labels(expr: np.ndarray) -> np.ndarray:
     """Argmax expression name per row; empty where the row has no probabilities."""
-    labels = np.full(len(expr), "", dtype=object)
-    valid = ~np.isnan(expr).any(axis=1)
-    labels[valid] = np.asarray(EXPRESSIONS, dtype=object)[np.argmax(expr[valid], axis=1)]
-    return labels
+    names = np.asarray(("", *EXPRESSIONS), dtype=object)
+    return names[top_expression(expr) + 1]
 
 
 def au_activations(au: np.ndarray, thresholds: Sequence[float]) -> np.ndarray:
     """0/1 activations per AU with per-AU thresholds; masked (pd.NA) where the probability is missing."""
-    thresholds = np.asarray(thresholds, dtype=np.float64)
-    active = pd.array((au >= thresholds).astype(np.int8).ravel(), dtype="Int8").reshape(au.shape)
+    active = pd.array(au_active(au, thresholds).astype(np.int8).ravel(), dtype="Int8").reshape(au.shape)
     active[np.isnan(au)] = pd.NA
     return active
 
@@ -245,20 +256,6 @@ class ResultTable:
             df[name] = df[name].astype("Int8")
         return cls(df[COLUMNS], metadata)
 
-    def to_abaw(self, path: str | Path, image_names: Sequence[str] | None = None) -> Path:
-        """The 7th ABAW multi-task submission format (one row per frame of the largest track)."""
-        path = Path(path)
-        rows = self.df.sort_values(["frame", "face_score"], ascending=[True, False]).drop_duplicates("frame")
-        names = image_names or [f"{int(f) + 1:05d}.jpg" for f in rows["frame"]]
-        expr_index = rows[EXPR_COLUMNS].to_numpy(dtype=np.float64, na_value=np.nan)
-        lines = ["image,valence,arousal,expression,aus"]
-        for name, (_, row), probs in zip(names, rows.iterrows(), expr_index, strict=True):
-            if np.isnan(probs).any():
-                continue
-            aus = ",".join(str(int(row[c])) for c in AU_ACTIVE_COLUMNS)
-            lines.append(f"{name},{row['valence']:.6f},{row['arousal']:.6f},{int(np.argmax(probs))},{aus}")
-        return write_text_atomic(path, "\n".join(lines) + "\n")
-
 
 def smooth(values: np.ndarray, window: int) -> np.ndarray:
     """Centred moving average over `window` frames that skips NaN (frames without a face stay NaN).
@@ -279,7 +276,3 @@ def smooth(values: np.ndarray, window: int) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         out = np.where(valid, total / count, np.nan)
     return out.reshape(values.shape).astype(values.dtype)
-
-
-def default_thresholds() -> list[float]:
-    return [DEFAULT_AU_THRESHOLD] * len(ACTION_UNITS)

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from affectstudio.core.labels import ACTION_UNITS, DEFAULT_AU_THRESHOLD
 from affectstudio.core.results import AU_PROB_COLUMNS, BOX_COLUMNS, EXPR_COLUMNS
 
 
@@ -95,17 +94,3 @@ class ReviewData:
             if 0 <= frame < self.frame_count and not np.isnan(arrays.boxes[frame, 0]):
                 out.append((track, arrays.boxes[frame]))
         return out
-
-
-def au_active(au_probs: np.ndarray, thresholds: np.ndarray | list[float] | None) -> np.ndarray:
-    """Thresholded activations (bool), derived from probabilities so changing a threshold needs no re-run."""
-    limits = np.asarray(thresholds if thresholds is not None else [DEFAULT_AU_THRESHOLD] * len(ACTION_UNITS))
-    return au_probs >= limits[None, :]
-
-
-def top_expression(expr_probs: np.ndarray) -> np.ndarray:
-    """Index of the most probable expression per frame, -1 where there is no prediction."""
-    out = np.full(len(expr_probs), -1, dtype=np.int64)
-    valid = ~np.isnan(expr_probs).any(axis=1)
-    out[valid] = np.argmax(expr_probs[valid], axis=1)
-    return out
