@@ -18,7 +18,8 @@ from PySide6.QtCore import QObject, Signal
 
 from affectstudio.core.project import ProjectStore
 from affectstudio.gui.app_settings import AnalysisSettings
-from affectstudio.gui.tasks import TaskState, TaskThread
+from affectstudio.core.jobs import JobState
+from affectstudio.gui.tasks import TaskThread
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ class AnalysisController(QObject):
         self.loaded = None
         name = settings.model or None
 
-        def load(state: TaskState):
+        def load(state: JobState):
             if name not in _LOADED:
                 from affectstudio.core.model.registry import ModelRegistry
 
@@ -137,12 +138,12 @@ class AnalysisController(QObject):
             faces=settings.faces,
         )
 
-        def run(state: TaskState):
+        def run(state: JobState):
             return analyze(
                 job.path,
                 None,
                 options,
-                progress=state.progress,
+                progress=state.report,
                 cancelled=state.cancelled,
                 on_rows=state.partial,
                 loaded=loaded,

@@ -1,8 +1,7 @@
 """Run long plain functions (model loading, analysis, export) off the UI thread.
 
-The engine's long jobs are ordinary functions that take a progress callback and a cancellation check
-(DESIGN convention 2). `TaskThread` runs one such function in a QThread and turns its callbacks into Qt
-signals, which Qt delivers on the UI thread (queued connections), so widgets are only ever touched there.
+The engine's long jobs are ordinary functions that take a `core.jobs.JobState` (DESIGN convention 2).
+`TaskThread` runs one such function in a QThread and turns its reports into Qt signals, which Qt delivers on the UI thread (queued connections), so widgets are only ever touched there.
 Errors a user can cause arrive as `failed(message)`; anything else is a bug and arrives with its traceback.
 """
 
@@ -15,26 +14,7 @@ from collections.abc import Callable
 from PySide6.QtCore import QThread, Signal
 
 from affectstudio.core.errors import AffectStudioError
-
-
-class TaskState:
-    """What the running function sees: report progress and partial results, ask whether to stop."""
-
-    def __init__(self, thread: TaskThread):
-        self._thread = thread
-        self._cancel = threading.Event()
-
-    def progress(self, value) -> None:
-        self._thread.progress.emit(value)
-
-    def partial(self, value) -> None:
-        self._thread.partial.emit(value)
-
-    def cancelled(self) -> bool:
-        return self._cancel.is_set()
-
-    def cancel(self) -> None:
-        self._cancel.set()
+from affectstudio.core.jobs import Cancelled, JobState
 
 
 class TaskThread(QThread):
@@ -43,15 +23,17 @@ class TaskThread(QThread):
     done = Signal(object)
     failed = Signal(str, bool)  # message, whether it is the user's error (False = a bug, with traceback)
 
-    def __init__(self, name: str, function: Callable[[TaskState], object], parent=None):
+    def __init__(self, name: str, function: Callable[[JobState], object], parent=None):
         super().__init__(parent)
         self.setObjectName(name)
-        self.state = TaskState(self)
+        self.state = JobState(on_progress=self.progress.emit, on_partial=self.partial.emit)
         self._function = function
 
     def run(self) -> None:
         try:
             result = self._function(self.state)
+        except Cancelled:
+            self.done.emit(None)
         except AffectStudioError as error:
             self.failed.emit(str(error), True)
         except Exception as error:  # a bug: keep the app running, show the traceback
