@@ -94,7 +94,7 @@ class Command:
             for change in reversed(self.changes or []):
                 _do(store, self.video_hash, _inverse(change))
 
-    def keys(self) -> set[LaneKey]:
+    def touched(self) -> set[LaneKey]:
         """The lanes this command touched (for views to redraw)."""
         out = set()
         for change in self.changes or []:
