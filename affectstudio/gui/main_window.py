@@ -437,11 +437,11 @@ class MainWindow(WindowConstruction, QMainWindow):
 
     def export_training_set(self, folder: str | Path | None = None):
         """Crops of the annotated frames plus train/validation CSVs, ready for Settings > Training."""
-        from affectstudio.core.dataset_export import export_training_set
+        from affectstudio.core.dataset_export import VideoLabels, export_dataset
         from affectstudio.core.errors import AffectStudioError
 
-        annotations = self.store.annotations(self.video_hash) if self.video_path else []
-        if not annotations or self.data is None:
+        lanes = self.store.lanes(self.video_hash) if self.video_path else []
+        if not lanes or self.data is None:
             self.show_error("Nothing to export", "Analyse the video and annotate a span first ([, ], A).")
             return None
         if not isinstance(folder, (str, Path)):
@@ -451,9 +451,16 @@ class MainWindow(WindowConstruction, QMainWindow):
             )
             if not folder:
                 return None
-        boxes = {track: arrays.boxes for track, arrays in self.data.tracks.items()}
+        video = VideoLabels(
+            self.video_hash,
+            self.video_path.stem,
+            self.video_path,
+            lanes,
+            self.data.rows(),
+            len(self.timestamps),
+        )
         try:
-            summary = export_training_set(self.video_path, annotations, boxes, folder)
+            summary = export_dataset(folder, [video], fmt="csv")
         except AffectStudioError as error:
             self.show_error("Cannot export the training set", str(error))
             return None
