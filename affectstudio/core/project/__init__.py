@@ -15,6 +15,7 @@ from affectstudio.core.project.store import (
     ProjectStore,
     VideoRecord,
     VideoStatus,
+    results_key,
 )
 
 __all__ = [
@@ -29,5 +30,6 @@ __all__ = [
     "VideoStatus",
     "decode_frame",
     "encode_frame",
+    "results_key",
     "video_fingerprint",
 ]

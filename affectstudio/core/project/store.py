@@ -32,6 +32,15 @@ SUFFIX = ".affectproj"
 BUSY = "is open in another AffectStudio window or process (the project is locked); close it there and retry"
 
 
+def results_key(model_digest: str, options) -> str:
+    """The cache key of a result: the model's weights and the face options that change its rows
+    (the same key the GUI's analysis controller uses, so either finds what the other cached)."""
+    return (
+        f"{model_digest}|every={options.detect_every}|conf={options.min_confidence:g}"
+        f"|range={options.face_range}|faces={options.faces}"
+    )
+
+
 @dataclass(frozen=True)
 class VideoRecord:
     hash: str
