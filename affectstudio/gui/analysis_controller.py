@@ -16,9 +16,9 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from affectstudio.core.project import ProjectStore
-from affectstudio.gui.app_settings import AnalysisSettings
 from affectstudio.core.jobs import JobState
+from affectstudio.core.project import ProjectStore, results_key
+from affectstudio.gui.app_settings import AnalysisSettings
 from affectstudio.gui.tasks import TaskThread
 
 
@@ -38,10 +38,7 @@ def forget_loaded_models() -> None:
 
 
 def cache_key(model_digest: str, settings: AnalysisSettings) -> str:
-    return (
-        f"{model_digest}|every={settings.detect_every}|conf={settings.min_confidence:g}"
-        f"|range={settings.face_range}|faces={settings.faces}"
-    )
+    return results_key(model_digest, settings)  # the CLI's `project analyze` caches under the same key
 
 
 class AnalysisController(QObject):
