@@ -14,6 +14,7 @@ from affectstudio.core.labels import EXPRESSIONS
 from affectstudio.core.project import ProjectStore, video_fingerprint
 from affectstudio.core.video import VideoReader
 from tests.videos import write_frames, write_indexed_video
+from training.data import load_split
 
 
 def cli(capsys, *argv):
@@ -176,8 +177,6 @@ def test_analyze_goes_on_past_a_failing_video_then_export_and_agreement(tmp_path
         capsys, "export-dataset", path, tmp_path / "set", "--videos", video, "--annotators", "bob"
     )
     assert code == 0 and "8 train, 2 validation" in out
-    from training.data import load_split
-
     train = load_split(tmp_path / "set", "train")
     assert list(train.expr) == [EXPRESSIONS.index("Fear")] * 6 + [EXPRESSIONS.index("Anger")] * 2
     code, out, _ = cli(capsys, "agreement", path, "--csv", tmp_path / "agree.csv")
@@ -186,3 +185,14 @@ def test_analyze_goes_on_past_a_failing_video_then_export_and_agreement(tmp_path
     kappa = [r for r in rows if ",kappa,expression," in r]
     assert len(kappa) == 1 and "alice,bob" in kappa[0]
     assert any("alice,model:" in r for r in rows)
+    # train from the project: its dataset is exported beside it, only the labelled task is trained
+    config = tmp_path / "run.toml"
+    config.write_text(
+        'init = "none"\nbatch_size = 4\nnum_workers = 0\nname = "project-tiny"\n'
+        '[[stages]]\nname = "classifier"\nepochs = 1\nlr = 1e-3\ntrainable = ["classifier"]\n'
+    )
+    code, out, err = cli(capsys, "train", path, "--config", config, "--set", f"output={tmp_path / 'runs'}")
+    assert code == 0, err
+    assert f"dataset in {tmp_path / 'study_dataset'}" in out
+    assert "training on expr from" in out and "installed as 'project-tiny'" in out
+    assert load_split(tmp_path / "study_dataset", "train").images[0] == "images/clip/00001.jpg"

@@ -86,7 +86,13 @@ def add_parser(sub) -> argparse.ArgumentParser:
     train.add_argument("project")
     train.add_argument("--config", help="training config (TOML); its data folder is replaced")
     train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a setting")
-    train.add_argument("--format", choices=["affwild", "csv"], default="affwild")
+    train.add_argument(
+        "--format",
+        choices=["affwild", "csv"],
+        default="csv",
+        help="dataset layout (default csv: it declares only the labelled tasks, so strict curation keeps "
+        "frames; the s-Aff-Wild2 layout declares all three)",
+    )
     return parser
 
 

@@ -168,10 +168,11 @@ def export_project(
     validation_share: float = 0.2,
     state: JobState | None = None,
 ) -> ExportSummary:
-    missing = [v.path for v in project_videos(store, videos, annotators) if not v.path.is_file()]
+    chosen = [video for video in project_videos(store, videos, annotators) if video.lanes]
+    missing = [video.path for video in chosen if not video.path.is_file()]
     if missing:
         raise AnnotationError(missing[0], "video not found; relink it (affectstudio project relink)")
-    return export_dataset(folder, project_videos(store, videos, annotators), fmt, validation_share, state)
+    return export_dataset(folder, chosen, fmt, validation_share, state)
 
 
 def manifest_of(folder: str | Path) -> dict:
