@@ -4,8 +4,9 @@
 
 Builds a project of `--videos` videos with `--lanes` lanes each (expression and AU segment lanes with a
 segment every ~2 s, plus valence/arousal traces labelled over half the video), then times: opening the file,
-the browser's per-video status, reading every lane of one video, and `save_results`/`load_results` of a
-`--rows`-row result table (an hour at 30 fps) in the app's column layout. Best of 3 rounds each.
+the browser's per-video status, reading every lane of one video, `save_results`/`load_results` of a
+`--rows`-row result table (an hour at 30 fps) in the app's column layout (best of 3 rounds each), and
+filling lanes from that table's predictions (one undoable command) and undoing it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from affectstudio.core.annotations.lanes import LaneKey, Segment
+from affectstudio.core.annotations.predictions import FillFromPredictions
 from affectstudio.core.labels import ACTION_UNITS, EXPRESSIONS
 from affectstudio.core.project import ProjectStore, encode_frame
 from affectstudio.core.results import FrameBatch, batch_to_frame
@@ -57,17 +59,24 @@ def build(path: Path, videos: int, lanes: int, frames: int) -> None:
 
 
 def result_rows(rows: int):
+    """Predictions that change about once a second, as a talking head's do (not every frame)."""
     rng = np.random.default_rng(1)
-    expr = rng.dirichlet(np.ones(8), rows)
+    blocks = -(-rows // 30)
+
+    def slow(*shape):
+        return np.repeat(rng.uniform(0, 1, (blocks, *shape)), 30, axis=0)[:rows]
+
+    expr = slow(8)
+    expr /= expr.sum(axis=1, keepdims=True)
     batch = FrameBatch(
         np.arange(rows),
         np.arange(rows) / 30.0,
         np.zeros(rows, np.int64),
         rng.uniform(0.5, 1, rows),
-        rng.uniform(0, 500, (rows, 4)),
-        rng.uniform(-1, 1, (rows, 2)),
+        slow(4) * 500,
+        slow(2) * 2 - 1,
         expr,
-        rng.uniform(0, 1, (rows, 12)),
+        slow(12),
     )
     return batch_to_frame(batch, [0.5] * 12)
 
@@ -108,6 +117,16 @@ def main() -> None:
                 f"of which encoding {encode * 1e3:.1f} ms"
             )
             print(f"load_results {args.rows} rows: {load * 1e3:8.1f} ms")
+            store.remember_video("long", "/data/long.mp4", args.rows, 30.0)
+            fill = FillFromPredictions("long", rows, 0, 0, args.rows - 1, "model")
+            started = time.perf_counter()
+            fill.apply(store)
+            filled = time.perf_counter() - started
+            segments = sum(1 for c in fill.changes if getattr(c, "after", None) is not None)
+            print(f"fill 13 lanes + VA from {args.rows} rows: {filled:.2f} s ({segments} segments)")
+            started = time.perf_counter()
+            fill.revert(store)
+            print(f"undo that fill:              {time.perf_counter() - started:.2f} s")
 
 
 if __name__ == "__main__":

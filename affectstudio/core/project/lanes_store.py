@@ -134,11 +134,14 @@ class LanesMixin:
         return segment
 
     def _refuse_overlap(self, lane: int | None, segment: Segment) -> None:
+        """Segments of a lane never overlap, so they are sorted by start and by stop alike: only the last
+        one starting at or before `segment.stop` can reach into it (one index lookup, not a scan)."""
         row = self._db.execute(
-            "SELECT id, start, stop FROM segments WHERE lane_id=? AND start<=? AND stop>=? AND id IS NOT ?",
-            (lane, segment.stop, segment.start, segment.id),
+            "SELECT id, start, stop FROM segments WHERE lane_id=? AND start<=? AND id IS NOT ?"
+            " ORDER BY start DESC LIMIT 1",
+            (lane, segment.stop, segment.id),
         ).fetchone()
-        if row is not None:
+        if row is not None and row[2] >= segment.start:
             raise AnnotationError(
                 self.path,
                 f"segment {segment.start}..{segment.stop} overlaps segment {row[0]} ({row[1]}..{row[2]})",
