@@ -22,6 +22,27 @@ def _video(store, name: str):
     return record
 
 
+def _progress(every_s: float = 5.0):
+    """Progress lines on stderr at most every `every_s` seconds (long analyses and exports say something)."""
+    import sys
+    import time
+
+    last = [time.monotonic()]
+
+    def report(progress) -> None:
+        now = time.monotonic()
+        if now - last[0] >= every_s:
+            last[0] = now
+            message = getattr(progress, "message", "")
+            print(
+                f"    {progress.done:.0f}/{progress.total or '?'} {message}".rstrip(),
+                file=sys.stderr,
+                flush=True,
+            )
+
+    return report
+
+
 def _timestamps(record):
     from affectstudio.core.video import VideoReader
 
@@ -110,7 +131,7 @@ def analyze(args) -> int:
                 say(f"{record.path.name}: already analysed with {loaded.name}")
                 continue
             try:
-                result = run_analysis(record.path, None, options, loaded=loaded)
+                result = run_analysis(record.path, None, options, loaded=loaded, progress=_progress())
             except AffectStudioError as error:
                 failed += 1
                 say(f"{record.path.name}: FAILED: {error}")
@@ -133,9 +154,11 @@ class _Failed(AffectStudioError):
 
 def export_dataset(args) -> int:
     from affectstudio.core.dataset_export import export_project
+    from affectstudio.core.jobs import JobState
 
     with _open(args) as store:
-        summary = export_project(store, args.out, args.videos, args.format, args.annotators)
+        state = JobState(on_progress=_progress())
+        summary = export_project(store, args.out, args.videos, args.format, args.annotators, state=state)
     _report_export(summary)
     return 0
 
