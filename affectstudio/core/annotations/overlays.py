@@ -272,7 +272,12 @@ def read_overlay(path: str | Path, timestamps, name: str | None = None) -> Overl
         reasons = "; ".join(f"{n} {why}" for why, n in dropped.items())
         raise AnnotationError(path, f"no row lies on the video ({len(data)} rows dropped: {reasons})")
     unnamed = {i for i, n in enumerate(raw) if not n.strip()}  # e.g. the index pandas' to_csv writes
-    columns = {ours[i]: s.to_numpy()[keep] for i, s in values.items() if i not in roles | unnamed}
+    reserved = {"frame", "face_id", "source_time", "_distance"}  # ours; a file's own keep a file_ prefix
+    columns = {
+        f"file_{ours[i]}" if ours[i] in reserved else ours[i]: series.to_numpy()[keep]
+        for i, series in values.items()
+        if i not in roles | unnamed
+    }
     out = pd.DataFrame(columns)
     out.insert(0, "frame", frame[keep])
     if face_col is not None:
