@@ -110,6 +110,18 @@ def read_spans_csv(path: str | Path, timestamps, default_annotator: str = DEFAUL
     return lanes
 
 
+def is_spans_csv(path: str | Path) -> bool:
+    """Whether a file's header is a spans CSV's (lane, start, end, value, ...): how `project import` tells
+    it from an overlay (OpenFace, py-feat, generic frame/time file). False for anything unreadable."""
+    try:
+        lines = read_text(Path(path)).splitlines()
+    except AnnotationError:
+        return False
+    header = next((line for line in lines if line.strip()), "")
+    names = {name.strip().lower() for name in next(csv.reader([header]), [])}
+    return set(_REQUIRED) <= names
+
+
 def _read_rows(path: Path) -> list[tuple[int, list[str]]]:
     """Non-blank rows with their line numbers; the first is the header."""
     text = read_text(path)
