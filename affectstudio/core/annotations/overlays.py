@@ -21,9 +21,11 @@ timestamps, so it plots beside the model's predictions and enters agreement like
 
 Rows are aligned to the nearest frame within half a frame interval of their time (or to their frame
 number); rows outside the video, without a face, or a second row for the same frame and face are
-dropped and counted in `Overlay.dropped`. Non-numeric columns (file names, labels) and unnamed ones (the
-index pandas writes) are left out. Anything
-malformed raises AnnotationError naming the file and line.
+dropped and counted in `Overlay.dropped`. The table keeps `face_id` (where the file has faces),
+`source_time` (the row's own time, when aligned by time) and every other numeric column; the file's frame
+and time columns, non-numeric columns (file names, labels) and unnamed ones (the index pandas writes) are
+left out, and a file's own column named `frame`, `face_id` or `source_time` is kept as `file_<name>`.
+Anything malformed raises AnnotationError naming the file and line.
 """
 
 from __future__ import annotations
