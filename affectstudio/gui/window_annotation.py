@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtWidgets import QFileDialog
 
+from affectstudio.core.errors import AffectStudioError
 from affectstudio.gui.annotations import AnnotationDialog, annotation_label, write_abaw_annotations
 
 
@@ -51,12 +52,16 @@ class WindowAnnotation:
             self._open_dialog(dialog)
             return
         track = self.track if self.track is not None else -1
-        self.store.add_annotation(self.video_hash, track, **values)
+        try:
+            self.store.add_annotation(self.video_hash, track, **values)
+        except AffectStudioError as error:
+            self.show_error("Cannot annotate", str(error))
+            return
         self._set_marks(None, None)
         self.refresh_annotations()
 
     def remove_annotation(self, annotation_id: int) -> None:
-        self.store.remove_annotation(annotation_id)
+        self.store.remove_annotation(annotation_id, self.video_hash)
         self.refresh_annotations()
 
     def refresh_annotations(self) -> None:
