@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from gui_helpers import synthetic_rows
 
-from affectstudio.core.annotations.lanes import ANY_TRACK
+from affectstudio.core.annotations.lanes import ANY_TRACK, LaneKey, Segment
 from affectstudio.core.errors import AffectStudioError
 from affectstudio.core.project import ProjectStore
 from affectstudio.core.session import AmbiguousTrack, ReviewSession
@@ -106,3 +106,76 @@ def test_label_track_is_the_face_present_never_a_guess(session):
     assert session.label_track(45) == 1  # the selected face, present
     assert session.label_track(90) == 0  # selected face absent, one other present: that one
     assert session.label_track(10) == 1
+
+
+# lanes --------------------------------------------------------------------------------------------------
+def lane_view(session, name, track=ANY_TRACK):
+    return [(s.start, s.stop, s.value) for s in session.lane(LaneKey(name, "me", track)).segments]
+
+
+def test_key_coding_tiles_the_timeline_and_undo_restores_exactly(session):
+    seen = []
+    session.lanes_changed.connect(seen.append)
+    session.seek(10)
+    session.code_expression("Happiness")
+    session.seek(25)
+    session.code_expression("Surprise")  # closes Happiness at 24, opens Surprise at 25
+    assert lane_view(session, "expression") == [(10, 24, "Happiness")]
+    session.toggle_au("AU12")
+    session.seek(40)
+    session.code_expression("Surprise")  # the same key again: closes only
+    session.toggle_au("AU12")
+    assert lane_view(session, "expression") == [(10, 24, "Happiness"), (25, 39, "Surprise")]
+    assert lane_view(session, "AU12") == [(25, 39, 1)] and session.coding == {}
+    session.seek(50)
+    session.code_expression("Anger")
+    session.code_expression("Fear")  # a correction at the same frame: Anger is dropped
+    session.seek(60)
+    session.finish_coding()  # closes at the playhead, inclusive
+    assert lane_view(session, "expression")[-1] == (50, 60, "Fear")
+    assert LaneKey("expression", "me", ANY_TRACK) in seen
+    full = lane_view(session, "expression")
+    while session.undo.can_undo:
+        session.undo.undo()
+    assert lane_view(session, "expression") == [] and lane_view(session, "AU12") == []
+    while session.undo.can_redo:
+        session.undo.redo()
+    assert lane_view(session, "expression") == full
+    with ProjectStore(session.store.path) as again:  # every edit is in the store at once
+        stored = again.segments(session.video.hash, LaneKey("expression", "me", ANY_TRACK))
+        assert [(s.start, s.stop, s.value) for s in stored] == full
+
+
+def test_segment_edits_split_merge_resize_delete(session):
+    key = LaneKey("expression", "me", ANY_TRACK)
+    first = session.add_segment(key, Segment(10, 40, "Sadness"))
+    session.split_segment(key, 20)
+    assert lane_view(session, "expression") == [(10, 19, "Sadness"), (20, 40, "Sadness")]
+    session.merge_with_next(key, first.id)
+    assert lane_view(session, "expression") == [(10, 40, "Sadness")]
+    session.change_segment(key, first.id, stop=50, note="slow")
+    assert session.lane(key).segments[0].note == "slow"
+    session.add_segment(key, Segment(45, 60, "Anger"))  # the new one wins the overlap
+    assert lane_view(session, "expression") == [(10, 44, "Sadness"), (45, 60, "Anger")]
+    with pytest.raises(AffectStudioError):
+        session.merge_with_next(key, first.id)  # different values
+    session.remove_segment(key, first.id)
+    assert lane_view(session, "expression") == [(45, 60, "Anger")]
+    session.undo.undo()
+    assert lane_view(session, "expression") == [(10, 44, "Sadness"), (45, 60, "Anger")]
+
+
+def test_va_recording_is_one_undoable_trace_write(session):
+    session.start_va_recording()
+    for frame, (v, a) in {30: (0.5, -0.5), 32: (0.7, -0.1), 33: (1.4, 0.0)}.items():
+        session.seek(frame)
+        session.record_va(v, a)
+    command = session.stop_va_recording()
+    valence = session.lane(LaneKey("valence", "me", ANY_TRACK)).trace
+    arousal = session.lane(LaneKey("arousal", "me", ANY_TRACK)).trace
+    np.testing.assert_allclose(valence[30:34], [0.5, 0.6, 0.7, 1.0], atol=1e-6)  # 31 interpolated, clipped
+    np.testing.assert_allclose(arousal[30:34], [-0.5, -0.3, -0.1, 0.0], atol=1e-6)
+    assert np.isnan(valence[:30]).all() and np.isnan(valence[34:]).all()
+    assert command is not None and session.undo.undo_label() == "set trace"
+    session.undo.undo()
+    assert LaneKey("valence", "me", ANY_TRACK) not in session.lanes

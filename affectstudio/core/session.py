@@ -55,6 +55,7 @@ class ReviewSession(LaneEditing):
     lanes_changed = Signal(object)  # the LaneKey that changed, or None for all of them
     overlays_changed = Signal()
     coding_changed = Signal()  # a key-coded segment opened or closed
+    undo_changed = Signal()  # what undo/redo would do changed (an edit, an undo, a redo, a new video)
 
     def __init__(self, store, smoothing: int = 15):
         self.store = store
