@@ -18,6 +18,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QGraphicsItem
 
 from affectstudio.core.annotations.lanes import ANY_TRACK, LaneKey, Segment
 from affectstudio.core.errors import AffectStudioError
@@ -89,6 +90,7 @@ class LanesView(pg.GraphicsLayoutWidget):
         font = QFont()
         font.setPointSizeF(7)
         axis.setStyle(tickFont=font, tickTextOffset=3)
+        axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)  # 17+ labels, redrawn only on resize
         self.playhead = pg.InfiniteLine(0, angle=90, movable=False, pen=pg.mkPen(PLAYHEAD_COLOUR, width=1.5))
         self.playhead.setZValue(100)
         self.rows: list[Row] = []
@@ -128,6 +130,7 @@ class LanesView(pg.GraphicsLayoutWidget):
                     colour = VALENCE_COLOUR if name == "valence" else AROUSAL_COLOUR
                     item = pg.PlotDataItem(pen=pg.mkPen(colour, width=1.4), connect="finite")
                     item.opts["autoDownsampleFactor"] = 1.5
+                    item.curve.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
                     preview = pg.PlotDataItem(pen=pg.mkPen("#ffffff", width=1.2), connect="finite")
                     self.plot.addItem(item)
                     self.plot.addItem(preview)
@@ -148,6 +151,7 @@ class LanesView(pg.GraphicsLayoutWidget):
         self.plot.getAxis("left").setTicks([ticks, []])
         self.plot.vb.setLimits(xMin=0, xMax=duration, yMin=0, yMax=y)
         self.plot.setYRange(0, y, padding=0)
+        self.plot.vb.disableAutoRange()  # fixed rows; auto-ranging would scan every item on each paint
         for row in self.rows:
             self._draw(row)
         self._show_pending()
