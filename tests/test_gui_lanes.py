@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QDialogButtonBox, QMessageBox
 from test_gui_main_window import no_auto_analysis, open_and_wait
 
 from affectstudio.core.annotations.lanes import ANY_TRACK, LaneKey, Segment
+from affectstudio.core.labels import EXPRESSIONS
 from affectstudio.core.project import ProjectStore
 from affectstudio.gui.main_window import MainWindow
 from affectstudio.gui.views.segment_dialog import SegmentDialog
@@ -205,3 +206,22 @@ def test_labels_go_to_the_face_present_and_ask_when_several(window, qtbot):
     window.seek(70)
     qtbot.keyClick(window.video, Qt.Key.Key_C)
     assert asked == [[0, 1]] and spans(window, LaneKey("expression", "me", 0)) == [(60, 70, "Fear")]
+
+
+def test_coding_keys_are_configurable_in_settings(window, qtbot):
+    from affectstudio.core.settings import Settings
+
+    dialog = window.settings_dialog()
+    qtbot.addWidget(dialog)
+    dialog.key_boxes[len(EXPRESSIONS)].setText("a")  # AU1: Q -> A
+    dialog.apply()
+    assert Settings.load().coding_keys.au[0] == "A"
+    window.seek(5)
+    qtbot.keyClick(window.video, Qt.Key.Key_A)
+    window.seek(10)
+    qtbot.keyClick(window.video, Qt.Key.Key_A)
+    qtbot.keyClick(window.video, Qt.Key.Key_Q)  # no longer bound: nothing opens
+    assert spans(window, LaneKey("AU1", "me", ANY_TRACK)) == [(5, 9, 1)] and window.session.coding == {}
+    dialog.key_boxes[len(EXPRESSIONS) + 1].setText("s")  # the split key: refused, with a message
+    dialog.apply()
+    assert window.errors[-1][0] == "Coding keys not changed" and Settings.load().coding_keys.au[1] == "W"

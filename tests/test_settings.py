@@ -33,7 +33,7 @@ def test_round_trip_of_every_section():
     settings.display.show_boxes = False
     settings.auto_analyse = False
     settings.set_thresholds_for("d" * 64, [0.25] * 12)
-    settings.coding_keys.au = list("ASDFGHJKLZXC")
+    settings.coding_keys.au = list("ADFGHJKLZXNP")
     settings.add_recent_file("/videos/a.mp4")
     settings.add_recent_file("/videos/b.mp4")
     settings.add_recent_file("/videos/a.mp4")
@@ -45,7 +45,7 @@ def test_round_trip_of_every_section():
     assert again.recent.files == ["/videos/a.mp4", "/videos/b.mp4"]
     assert again.layout_state("geometry") == b"\x00\x01\xffbytes"
     assert again.thresholds_for("d" * 64) == [0.25] * 12 and again.thresholds_for("e" * 64) is None
-    assert again.coding_keys.au_for("s") == "AU2" and again.coding_keys.expression_for("4") == "Happiness"
+    assert again.coding_keys.au_for("d") == "AU2" and again.coding_keys.expression_for("4") == "Happiness"
 
 
 def test_bad_values_fall_back_to_defaults_naming_the_key():
@@ -92,9 +92,12 @@ def test_a_corrupt_file_gives_defaults_and_is_not_overwritten_by_loading():
 
 def test_expression_and_au_keys_may_not_clash():
     path = data_dir() / SETTINGS_FILE
-    path.write_text(json.dumps({"coding_keys": {"au": list("0WERTYUIOPJK")}}))
-    settings = Settings.load()
-    assert settings.coding_keys == CodingKeys() and "coding_keys" in settings.problems[0]
+    for au_keys in ("0WERTYUIOPJK", "SWERTYUIOPJK"):  # an expression key; the window's split key
+        path.write_text(json.dumps({"coding_keys": {"au": list(au_keys)}}))
+        settings = Settings.load()
+        assert settings.coding_keys == CodingKeys() and "coding_keys" in settings.problems[0]
+    path.write_text(json.dumps({"coding_keys": {"au": list("adfghjklzxnp")}}))
+    assert Settings.load().coding_keys.au == list("ADFGHJKLZXNP")  # lower case accepted, stored upper
 
 
 def test_the_old_settings_ini_is_migrated_once():

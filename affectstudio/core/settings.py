@@ -34,6 +34,8 @@ MAX_RECENT = 10
 # Coding keys: number keys label expressions (index = ABAW class), letters toggle AUs (ACTION_UNITS order).
 DEFAULT_EXPRESSION_KEYS = [str(i) for i in range(len(EXPRESSIONS))]
 DEFAULT_AU_KEYS = list("QWERTYUIOPJK")
+# Single keys the window already uses (face boxes, close coding, split, merge, record VA).
+RESERVED_KEYS = frozenset("BCSMV")
 
 
 @dataclass
@@ -207,6 +209,18 @@ _RULES = {
 }
 
 
+def coding_keys_problem(keys: CodingKeys) -> str | None:
+    """What is wrong with a set of coding keys (None: usable)."""
+    every = [k.upper() for k in (*keys.expression, *keys.au)]
+    if not _keys_ok(keys.expression, len(EXPRESSIONS)) or not _keys_ok(keys.au, len(ACTION_UNITS)):
+        return f"need {len(EXPRESSIONS)} expression and {len(ACTION_UNITS)} AU keys, one character each"
+    if len(set(every)) != len(every):
+        return "a key is used twice"
+    if set(every) & RESERVED_KEYS:
+        return f"{', '.join(sorted(set(every) & RESERVED_KEYS))} is the window's own key"
+    return None
+
+
 def _keys_ok(keys: list[str], count: int) -> bool:
     return len(keys) == count and len(set(keys)) == count and all(len(k) == 1 for k in keys)
 
@@ -222,8 +236,9 @@ def _check(settings: Settings, problems: list[str]) -> None:
             setattr(getattr(settings, section), name, getattr(getattr(defaults, section), name))
     settings.coding_keys.expression = [k.upper() for k in settings.coding_keys.expression]
     settings.coding_keys.au = [k.upper() for k in settings.coding_keys.au]
-    if set(settings.coding_keys.expression) & set(settings.coding_keys.au):
-        problems.append("coding_keys: an expression key is also an AU key; using the default keys")
+    problem = coding_keys_problem(settings.coding_keys)
+    if problem is not None:
+        problems.append(f"coding_keys: {problem}; using the default keys")
         settings.coding_keys = CodingKeys()
     for digest, values in list(settings.au_thresholds.items()):
         if len(values) != len(ACTION_UNITS) or not all(0.0 <= v <= 1.0 for v in values):

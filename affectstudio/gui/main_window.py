@@ -320,6 +320,8 @@ class MainWindow(WindowConstruction, AnalysisStatus, WindowLanes, QMainWindow):
         old = self.settings.analysis
         self.settings.analysis, self.settings.auto_analyse = new.analysis, new.auto_analyse
         self.settings.display.smoothing = new.display.smoothing
+        self.settings.coding_keys = new.coding_keys
+        self.set_coding_keys()
         loaded = self.controller.loaded
         if loaded is not None:
             own = list(loaded.config.au_thresholds)

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QListWidget,
     QListWidgetItem,
     QPushButton,
@@ -31,8 +32,8 @@ from PySide6.QtWidgets import (
 )
 
 from affectstudio.core.errors import AffectStudioError
-from affectstudio.core.labels import ACTION_UNITS, DEFAULT_AU_THRESHOLD
-from affectstudio.core.settings import Settings
+from affectstudio.core.labels import ACTION_UNITS, DEFAULT_AU_THRESHOLD, EXPRESSIONS
+from affectstudio.core.settings import RESERVED_KEYS, CodingKeys, Settings, coding_keys_problem
 from affectstudio.gui.analysis_controller import forget_loaded_models
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -68,6 +69,7 @@ class SettingsDialog(QDialog):
         self._add_page("Analysis", self._analysis_page(settings))
         self._add_page("Display", self._display_page(settings))
         self._add_page("AU thresholds", self._thresholds_page(session.thresholds))
+        self._add_page("Coding keys", self._keys_page(settings))
         self._add_page("Training", self._training_page())
         self.pages.setCurrentRow(0)
         buttons = QDialogButtonBox(
@@ -217,6 +219,26 @@ class SettingsDialog(QDialog):
         form.addRow("VA smoothing window", self.smoothing)
         return page
 
+    def _keys_page(self, settings: Settings) -> QWidget:
+        """One key per expression and per AU, pressed during playback to code at the playhead."""
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.addWidget(QLabel(f"One key each; not {', '.join(sorted(RESERVED_KEYS))} (the window's own)."))
+        grid = QGridLayout()
+        self.key_boxes = []
+        names = [*EXPRESSIONS, *ACTION_UNITS]
+        keys = [*settings.coding_keys.expression, *settings.coding_keys.au]
+        for i, (name, key) in enumerate(zip(names, keys, strict=True)):
+            box = QLineEdit(key)
+            box.setMaxLength(1)
+            box.setMaximumWidth(40)
+            grid.addWidget(QLabel(name), i % 10, 2 * (i // 10))
+            grid.addWidget(box, i % 10, 2 * (i // 10) + 1)
+            self.key_boxes.append(box)
+        layout.addLayout(grid)
+        layout.addStretch(1)
+        return page
+
     def _thresholds_page(self, thresholds: list[float]) -> QWidget:
         page = QWidget()
         layout = QVBoxLayout(page)
@@ -281,10 +303,18 @@ class SettingsDialog(QDialog):
         options.faces = self.faces.currentText()
         settings.display.smoothing = self.smoothing.value()
         settings.auto_analyse = self.auto_analyse.isChecked()
+        keys = [box.text().strip().upper() for box in self.key_boxes]
+        chosen = CodingKeys(keys[: len(EXPRESSIONS)], keys[len(EXPRESSIONS) :])
+        if coding_keys_problem(chosen) is None:
+            settings.coding_keys = chosen
         return settings, [round(box.value(), 2) for box in self.threshold_boxes]
 
     def apply(self) -> None:
         settings, thresholds = self.chosen()
+        keys = [box.text().strip().upper() for box in self.key_boxes]
+        problem = coding_keys_problem(CodingKeys(keys[: len(EXPRESSIONS)], keys[len(EXPRESSIONS) :]))
+        if problem is not None:
+            self.error.emit("Coding keys not changed", problem)
         self.applied.emit(settings, thresholds)
 
     def accept(self) -> None:

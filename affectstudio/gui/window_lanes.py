@@ -61,6 +61,13 @@ class WindowLanes:
         for action in (self.act_undo, self.act_redo):
             action.setEnabled(False)
 
+    def set_coding_keys(self) -> None:
+        """Re-bind the coding actions to the settings' keys (after the Settings dialog changed them)."""
+        keys = [*self.settings.coding_keys.expression, *self.settings.coding_keys.au]
+        for action, key in zip(self.coding_actions, keys, strict=True):
+            action.setShortcut(QKeySequence(key))
+        self.coding_help.setText(self._coding_help())
+
     def _connect_lanes(self) -> None:
         self.lanes.seek_requested.connect(lambda seconds: self.seek(self.lanes.frame_at(seconds)))
         self.lanes.create_requested.connect(lambda key, a, b: self.edit_segment(key, Segment(a, b)))
