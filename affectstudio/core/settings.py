@@ -110,7 +110,7 @@ class Settings:
         path = self.path or data_dir() / SETTINGS_FILE
         skip = ("problems", "path")
         data = {f.name: _plain(getattr(self, f.name)) for f in fields(self) if f.name not in skip}
-        return write_text_atomic(path, json.dumps(data, indent=2) + "\n", mode=0o644)
+        return write_text_atomic(path, json.dumps(data, indent=2) + "\n")  # 0666 less the umask: 0644
 
     # helpers ------------------------------------------------------------------------------------------
     def add_recent_file(self, path: str | Path) -> None:
