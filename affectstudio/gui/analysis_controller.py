@@ -18,7 +18,7 @@ from PySide6.QtCore import QObject, Signal
 
 from affectstudio.core.jobs import JobState
 from affectstudio.core.options import AnalysisOptions
-from affectstudio.core.project import ProjectStore
+from affectstudio.core.project import ProjectStore, results_key
 from affectstudio.core.settings import Settings
 from affectstudio.gui.tasks import TaskThread
 
@@ -39,10 +39,7 @@ def forget_loaded_models() -> None:
 
 
 def cache_key(model_digest: str, options: AnalysisOptions) -> str:
-    return (
-        f"{model_digest}|every={options.detect_every}|conf={options.min_confidence:g}"
-        f"|range={options.face_range}|faces={options.faces}"
-    )
+    return results_key(model_digest, options)  # the CLI's `project analyze` caches under the same key
 
 
 class AnalysisController(QObject):

@@ -243,11 +243,11 @@ class WindowLanes:
         return written
 
     def export_training_set(self, folder: str | Path | None = None):
-        """Crops of the annotated frames plus train/validation CSVs, ready for the Training page."""
-        from affectstudio.core.dataset_export import export_training_set
+        """Crops of the coded frames plus train/validation CSVs, ready for the Training page."""
+        from affectstudio.core.dataset_export import VideoLabels, export_dataset
 
-        annotations = self.store.annotations(self.video_hash) if self.video_path else []
-        if not annotations or self.data is None:
+        lanes = self.store.lanes(self.video_hash) if self.video_path else []
+        if not lanes or self.data is None:
             self.show_error("Nothing to export", "Analyse the video and code some frames in the lanes first.")
             return None
         if not isinstance(folder, (str, Path)):
@@ -257,9 +257,16 @@ class WindowLanes:
             )
             if not folder:
                 return None
-        boxes = {track: arrays.boxes for track, arrays in self.data.tracks.items()}
+        video = VideoLabels(
+            self.video_hash,
+            self.video_path.stem,
+            self.video_path,
+            lanes,
+            self.data.rows(),
+            len(self.timestamps),
+        )
         try:
-            summary = export_training_set(self.video_path, annotations, boxes, folder)
+            summary = export_dataset(folder, [video], fmt="csv")
         except AffectStudioError as error:
             self.show_error("Cannot export the training set", str(error))
             return None

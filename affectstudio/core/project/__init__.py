@@ -10,12 +10,12 @@ from affectstudio.core.project.legacy import Annotation
 from affectstudio.core.project.schema import SCHEMA_VERSION
 from affectstudio.core.project.store import (
     SUFFIX,
-    CachedResult,
-    Overlay,
     ProjectStore,
     VideoRecord,
     VideoStatus,
+    results_key,
 )
+from affectstudio.core.project.tables_store import CachedResult, Overlay
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -29,5 +29,6 @@ __all__ = [
     "VideoStatus",
     "decode_frame",
     "encode_frame",
+    "results_key",
     "video_fingerprint",
 ]

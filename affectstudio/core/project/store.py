@@ -7,8 +7,8 @@ single indexed lookup. Every edit is committed at once (WAL, synchronous=FULL: c
 there is no Save. One instance per thread (SQLite connections are not shared); several processes may open
 the same project, and a write that finds it busy for `timeout` seconds says so.
 
-Lanes, segments and traces are in `lanes_store.py` (a mixin of this class); the table layout and migrations
-in `schema.py`; encodings in `codec.py`.
+Lanes, segments and traces are in `lanes_store.py`, cached results and overlays in `tables_store.py`
+(mixins of this class); the table layout and migrations in `schema.py`; encodings in `codec.py`.
 """
 
 from __future__ import annotations
@@ -20,16 +20,24 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pandas as pd
-
 from affectstudio.core.annotations.lanes import LaneKey
-from affectstudio.core.project.codec import ProjectError, decode_frame, encode_frame, video_fingerprint
+from affectstudio.core.project.codec import ProjectError, video_fingerprint
 from affectstudio.core.project.lanes_store import LanesMixin
 from affectstudio.core.project.legacy import LegacySpansMixin
 from affectstudio.core.project.schema import SCHEMA_VERSION, migrate
+from affectstudio.core.project.tables_store import TablesMixin
 
 SUFFIX = ".affectproj"
 BUSY = "is open in another AffectStudio window or process (the project is locked); close it there and retry"
+
+
+def results_key(model_digest: str, options) -> str:
+    """The cache key of a result: the model's weights and the face options that change its rows
+    (the same key the GUI's analysis controller uses, so either finds what the other cached)."""
+    return (
+        f"{model_digest}|every={options.detect_every}|conf={options.min_confidence:g}"
+        f"|range={options.face_range}|faces={options.faces}"
+    )
 
 
 @dataclass(frozen=True)
@@ -51,26 +59,7 @@ class VideoStatus:
     annotated: dict[LaneKey, int] = field(default_factory=dict)  # labelled frames per lane
 
 
-@dataclass(frozen=True)
-class CachedResult:
-    frame: pd.DataFrame
-    model_name: str
-    untrained_tasks: list[str]
-    created: float
-
-
-@dataclass(frozen=True)
-class Overlay:
-    """Per-frame output of another tool, imported read-only (`exchange`'s importers make the frame)."""
-
-    name: str
-    fmt: str
-    source: str
-    frame: pd.DataFrame | None  # None in listings, which do not decode the data
-    created: float
-
-
-class ProjectStore(LanesMixin, LegacySpansMixin):
+class ProjectStore(LanesMixin, TablesMixin, LegacySpansMixin):
     def __init__(self, path: str | Path, create: bool = True, timeout: float = 5.0):
         self.path = Path(path)
         self._depth = 0
@@ -241,52 +230,6 @@ class ProjectStore(LanesMixin, LegacySpansMixin):
             for v in self.videos()
         ]
 
-    # results ------------------------------------------------------------------------------------------
-    def save_results(
-        self,
-        video_hash: str,
-        model_digest: str,
-        model_name: str,
-        frame: pd.DataFrame,
-        untrained_tasks: list[str] = (),
-    ) -> None:
-        """Replace the cached result of (video, model): the old row stays unless the new one is complete."""
-        with self.transaction():
-            self._db.execute(
-                "DELETE FROM results WHERE video_hash=? AND model_digest=?", (video_hash, model_digest)
-            )
-            self._db.execute(
-                "INSERT INTO results VALUES (?,?,?,?,?,?)",
-                (
-                    video_hash,
-                    model_digest,
-                    model_name,
-                    ",".join(untrained_tasks),
-                    time.time(),
-                    encode_frame(frame),
-                ),
-            )
-
-    def load_results(self, video_hash: str, model_digest: str) -> CachedResult | None:
-        rows = self._rows(
-            "SELECT model_name, untrained_tasks, created, data FROM results"
-            " WHERE video_hash=? AND model_digest=?",
-            (video_hash, model_digest),
-        )
-        if not rows:
-            return None
-        name, tasks, created, blob = rows[0]
-        return CachedResult(decode_frame(blob), name, [t for t in tasks.split(",") if t], created)
-
-    def result_models(self, video_hash: str) -> dict[str, str]:
-        """Model key -> model name of every result cached for the video."""
-        rows = self._rows("SELECT model_digest, model_name FROM results WHERE video_hash=?", (video_hash,))
-        return dict(rows)
-
-    def forget_results(self, video_hash: str) -> None:
-        with self.transaction():
-            self._db.execute("DELETE FROM results WHERE video_hash=?", (video_hash,))
-
     # track names and annotators -----------------------------------------------------------------------
     def track_names(self, video_hash: str) -> dict[int, str]:
         rows = self._rows("SELECT track_id, name FROM track_names WHERE video_hash=?", (video_hash,))
@@ -310,33 +253,3 @@ class ProjectStore(LanesMixin, LegacySpansMixin):
         LaneKey("event", name)  # validates the name
         with self.transaction():
             self._db.execute("INSERT OR IGNORE INTO annotators VALUES (?,?)", (name, time.time()))
-
-    # overlays -----------------------------------------------------------------------------------------
-    def save_overlay(self, video_hash: str, name: str, fmt: str, source: str | Path, frame: pd.DataFrame):
-        blob = encode_frame(frame)
-        with self.transaction():
-            self._db.execute(
-                "INSERT OR REPLACE INTO overlays VALUES (?,?,?,?,?,?)",
-                (video_hash, name, fmt, str(source), time.time(), blob),
-            )
-
-    def overlays(self, video_hash: str) -> list[Overlay]:
-        rows = self._rows(
-            "SELECT name, fmt, source, created FROM overlays WHERE video_hash=? ORDER BY created",
-            (video_hash,),
-        )
-        return [Overlay(name, fmt, source, None, created) for name, fmt, source, created in rows]
-
-    def load_overlay(self, video_hash: str, name: str) -> Overlay | None:
-        rows = self._rows(
-            "SELECT fmt, source, created, data FROM overlays WHERE video_hash=? AND name=?",
-            (video_hash, name),
-        )
-        if not rows:
-            return None
-        fmt, source, created, blob = rows[0]
-        return Overlay(name, fmt, source, decode_frame(blob), created)
-
-    def remove_overlay(self, video_hash: str, name: str) -> None:
-        with self.transaction():
-            self._db.execute("DELETE FROM overlays WHERE video_hash=? AND name=?", (video_hash, name))
