@@ -36,12 +36,13 @@ from affectstudio.gui.frame_grabber import FrameGrabber
 from affectstudio.gui.review_data import ReviewData
 from affectstudio.gui.transport import format_time, frame_at
 from affectstudio.gui.window_construction import WindowConstruction
+from affectstudio.gui.windows.main_menus import WindowsMenus
 
 VIDEO_FILTER = "Videos (*.mp4 *.mov *.avi *.mkv *.webm *.m4v *.mpg *.mpeg *.wmv);;All files (*)"
 PLOT_REFRESH_MS = 250
 
 
-class MainWindow(WindowConstruction, QMainWindow):
+class MainWindow(WindowsMenus, WindowConstruction, QMainWindow):
     frame_changed = Signal(int)
     results_changed = Signal()  # plots were refreshed with new rows
     analysis_finished = Signal(object)  # AnalysisResult, or None when served from the cache
@@ -69,6 +70,7 @@ class MainWindow(WindowConstruction, QMainWindow):
         self._build_actions()
         self._build_ui()
         self._build_menus()
+        self._install_windows_ui()
         self._connect()
         self._restore_layout()
         self.video.setFocus()
@@ -543,6 +545,7 @@ class MainWindow(WindowConstruction, QMainWindow):
         self.settings.set_layout("side_split", self.side_split.saveState())
         self.settings.sync()
         self._close_video()
+        self._close_windows()
         self.controller.shutdown()
         self.store.close()
         super().closeEvent(event)
