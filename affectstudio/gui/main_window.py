@@ -400,12 +400,16 @@ class MainWindow(WindowsMenus, WindowConstruction, QMainWindow):
             self._open_dialog(dialog)
             return
         track = self.track if self.track is not None else -1
-        self.store.add_annotation(self.video_hash, track, **values)
+        try:
+            self.store.add_annotation(self.video_hash, track, **values)
+        except AffectStudioError as error:
+            self.show_error("Cannot annotate", str(error))
+            return
         self._set_marks(None, None)
         self.refresh_annotations()
 
     def remove_annotation(self, annotation_id: int) -> None:
-        self.store.remove_annotation(annotation_id)
+        self.store.remove_annotation(annotation_id, self.video_hash)
         self.refresh_annotations()
 
     def refresh_annotations(self) -> None:
