@@ -55,6 +55,15 @@ class AppSettings:
         items = [path] + [item for item in self.recent_files() if item != path]
         self._qs.setValue("recent_files", items[:MAX_RECENT])
 
+    def recent_projects(self) -> list[str]:
+        value = self._qs.value("recent_projects", [])
+        return [item for item in ([value] if isinstance(value, str) else value) if item]
+
+    def add_recent_project(self, path: str | os.PathLike) -> None:
+        path = str(Path(path).resolve())
+        items = [path] + [item for item in self.recent_projects() if item != path]
+        self._qs.setValue("recent_projects", items[:MAX_RECENT])
+
     # window layout ------------------------------------------------------------------------------------
     def layout(self, key: str) -> QByteArray | None:
         value = self._qs.value(f"layout/{key}")

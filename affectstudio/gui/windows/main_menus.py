@@ -1,7 +1,9 @@
-"""The review window's entries into the windows of this package: Training menu and window, projects, docks.
+"""The review window's entries into the windows of this package: projects (File menu and the project
+browser dock) and the Training window (Training menu).
 
 `MainWindow` inherits this mixin and calls `_install_windows_ui()` once its own menus exist, so the review
-window's construction stays where it is and these windows plug in beside it.
+window's construction stays where it is and these windows plug in beside it. Without a chosen project the
+app works in the implicit default project in the data directory, as before.
 """
 
 from __future__ import annotations
@@ -10,29 +12,144 @@ import datetime as dt
 from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtWidgets import QMenu, QToolBar
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFileDialog, QMenu, QToolBar
 
+from affectstudio.core.errors import AffectStudioError
 from affectstudio.core.paths import data_dir
+from affectstudio.core.project import SUFFIX, ProjectStore
+from affectstudio.gui.windows.project_browser import ProjectBrowser
+
+PROJECT_FILTER = f"AffectStudio projects (*{SUFFIX});;All files (*)"
 
 
 class WindowsMenus:
     training_window = None
 
     def _install_windows_ui(self) -> None:
-        self.act_training = self._action(
-            "&Training…", self.show_training, "Ctrl+T", "Train a model on the project's annotations"
-        )
+        act = self._action
+        self.act_new_project = act("&New project…", lambda: self.new_project(), "Ctrl+Shift+N")
+        self.act_open_project = act("Open &project…", lambda: self.open_project(), "Ctrl+Shift+O")
+        self.act_save_project_as = act("Save project &as…", lambda: self.save_project_as(), "Ctrl+Shift+S")
+        self.act_training = act("&Training…", self.show_training, "Ctrl+T", "Train a model on annotations")
+        self.project_browser = ProjectBrowser(self)
+        self.project_browser.open_requested.connect(self.open_video)
+        self.project_browser.error.connect(self.show_error)
+        self.project_browser.visibilityChanged.connect(lambda shown: shown and self.project_browser.refresh())
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.project_browser)
+        self.project_browser.hide()
+        self.act_project_browser = self.project_browser.toggleViewAction()
+        self.act_project_browser.setShortcut("Ctrl+Shift+P")
+        self.addAction(self.act_project_browser)
         menu = self.menuBar()
+        file_menu = menu.actions()[0].menu()
+        first = file_menu.actions()[0]
+        for action in (self.act_new_project, self.act_open_project):
+            file_menu.insertAction(first, action)
+        self.recent_projects_menu = QMenu("Open recent pro&ject", self)
+        self.recent_projects_menu.aboutToShow.connect(self._fill_recent_projects)
+        file_menu.insertMenu(first, self.recent_projects_menu)
+        file_menu.insertAction(first, self.act_save_project_as)
+        file_menu.insertSeparator(first)
+        view_menu = next(a.menu() for a in menu.actions() if a.text() == "&View")
+        view_menu.addSeparator()
+        view_menu.addAction(self.act_project_browser)
         help_action = menu.actions()[-1]  # Help stays last
         training = QMenu("&Training", self)
         training.addAction(self.act_training)
         menu.insertMenu(help_action, training)
         self._toolbar().addAction(self.act_training)
+        self.analysis_finished.connect(lambda _result: self.project_browser.refresh())
+        self.project_browser.set_store(self.store)
 
     def _toolbar(self) -> QToolBar:
         """The review window's toolbar (beside Export and Settings)."""
         bars = [bar for bar in self.findChildren(QToolBar) if bar.objectName() == "tracks"]
         return bars[0] if bars else self.addToolBar("Windows")
+
+    # projects -----------------------------------------------------------------------------------------
+    def _project_start_folder(self) -> str:
+        recent = self.settings.recent_projects()
+        return str(Path(recent[0]).parent) if recent else str(Path.home())
+
+    def new_project(self, path: str | Path | None = None) -> bool:
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(
+                self, "New project", self._project_start_folder(), PROJECT_FILTER
+            )
+            if not path:
+                return False
+        path = Path(path)
+        path = path if path.suffix else path.with_suffix(SUFFIX)
+        try:
+            if path.exists():  # the dialog asked whether to replace it: start that file afresh
+                path.unlink()
+            store = ProjectStore.create(path)
+        except (AffectStudioError, OSError) as error:
+            self.show_error("Cannot create the project", str(error))
+            return False
+        self.switch_project(store)
+        return True
+
+    def open_project(self, path: str | Path | None = None) -> bool:
+        if path is None:
+            path, _ = QFileDialog.getOpenFileName(
+                self, "Open project", self._project_start_folder(), PROJECT_FILTER
+            )
+            if not path:
+                return False
+        try:
+            store = ProjectStore(path, create=False)
+        except AffectStudioError as error:
+            self.show_error("Cannot open the project", str(error))
+            return False
+        self.switch_project(store)
+        return True
+
+    def save_project_as(self, path: str | Path | None = None) -> bool:
+        """Copy the project (SQLite backup API) to a new file and continue in the copy."""
+        from affectstudio.core.project.backup import save_project_as
+
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(
+                self, "Save project as", self._project_start_folder(), PROJECT_FILTER
+            )
+            if not path:
+                return False
+        try:
+            copy = save_project_as(self.store.path, path)
+            store = ProjectStore(copy, create=False)
+        except AffectStudioError as error:
+            self.show_error("Cannot save the project", str(error))
+            return False
+        self.switch_project(store)
+        return True
+
+    def switch_project(self, store: ProjectStore) -> None:
+        """Work in `store` from now on: the open video closes, the browser shows the new project."""
+        self.pause()
+        self._close_video()
+        old, self.store = self.store, store
+        self.controller.store = store
+        old.close()
+        self.video_path, self.video_hash, self.data, self.track = None, "", None, None
+        self.timestamps = np.zeros(0)
+        self.track_box.clear()
+        self.video.clear("Open a video of the project (double-click it in the project browser)")
+        self.refresh_plots()
+        self.refresh_annotations()
+        self.settings.add_recent_project(store.path)
+        self.setWindowTitle(f"{store.path.stem} — AffectStudio")
+        self.project_browser.set_store(store)
+        self.project_browser.show()
+
+    def _fill_recent_projects(self) -> None:
+        self.recent_projects_menu.clear()
+        for item in self.settings.recent_projects():
+            self.recent_projects_menu.addAction(item, lambda checked=False, p=item: self.open_project(p))
+        if self.recent_projects_menu.isEmpty():
+            self.recent_projects_menu.addAction("(none)").setEnabled(False)
 
     # training -----------------------------------------------------------------------------------------
     def show_training(self):
