@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import csv
+import io
 import itertools
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from affectstudio.core.annotations.exchange import (
     elan_tier,
@@ -172,3 +175,34 @@ def test_elan_tab_rows_cover_each_frame_shown_and_never_overlap_within_a_tier(tm
     event = next(r for r in rows if r[0] == "event@alice")
     assert event[4] == 'laughs, then says "no"'
     assert float(event[1]) == pytest.approx(times[7], abs=6e-4)
+
+
+SPAN_CELLS = st.one_of(
+    st.sampled_from(
+        ["expression", "AU12", "au01", "valence", "event", "exclusion", "smile", "", "Happiness"]
+    ),
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.floats(-1, 11).map(lambda v: f"{v:.3f}"),
+    st.sampled_from(["0", "1", "-1", "1.5", '"', "a,b", "\t", "me", "  "]),
+    st.text(max_size=5),
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.lists(SPAN_CELLS, min_size=3, max_size=6), max_size=6))
+def test_malformed_span_rows_give_an_annotation_error_or_valid_lanes(tmp_path, rows):
+    path = tmp_path / "fuzz.csv"
+    text = io.StringIO()
+    csv.writer(text, lineterminator="\n").writerows([["lane", "start", "end", "value", "annotator"], *rows])
+    path.write_text(text.getvalue(), encoding="utf-8")
+    try:
+        lanes = read_spans_csv(path, FPS30)
+    except AnnotationError as error:
+        assert str(path) in str(error) and "line " in str(error)
+        return
+    for key, lane in lanes.items():
+        assert lane.key == key
+        if key.kind == "continuous":
+            assert len(lane.trace) == len(FPS30)
+        for segment in lane.segments:
+            assert 0 <= segment.start <= segment.stop < len(FPS30)
