@@ -140,7 +140,7 @@ def playhead_redraw(app, frames: int, moves: int) -> None:
     from test_gui_main_window import no_auto_analysis
 
     from affectstudio.gui.main_window import MainWindow
-    from affectstudio.gui.review_data import ReviewData
+    from affectstudio.core.review_data import ReviewData
 
     fps = 30.0
     stamps = np.arange(frames) / fps

@@ -39,12 +39,12 @@ def test_new_add_annotate_save_as_reopen(qtbot, tmp_path, sample_video):
     window.store.add_segment(video_hash, LaneKey("expression"), Segment(40, 44, "Anger"))
     assert window.open_project(tmp_path / "study.affectproj")
     assert _rows(browser)[0][3] == "expression 11 · AU12 30 (rater2)"  # the copy's edit stayed there
-    assert window.settings.recent_projects()[:2] == [
+    assert window.settings.recent.projects[:2] == [
         str(tmp_path / "study.affectproj"),
         str(tmp_path / "copy.affectproj"),
     ]
     window._fill_recent_projects()
-    assert [a.text() for a in window.recent_projects_menu.actions()][:2] == window.settings.recent_projects()[
+    assert [a.text() for a in window.recent_projects_menu.actions()][:2] == window.settings.recent.projects[
         :2
     ]
 

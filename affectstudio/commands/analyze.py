@@ -13,6 +13,9 @@ from pathlib import Path
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
+    from affectstudio.core.options import AnalysisOptions
+
+    defaults = AnalysisOptions()  # one place for the defaults, shared with the app's settings
     parser = sub.add_parser("analyze", help="analyse a video headless: per-frame CSV, JSON sidecar, PNG plot")
     parser.add_argument("video", nargs="?", help="video file (any format FFmpeg decodes)")
     parser.add_argument("--sample", action="store_true", help="analyse the bundled sample video")
@@ -20,14 +23,26 @@ def add_parser(sub) -> argparse.ArgumentParser:
     parser.add_argument(
         "-m", "--model", help="installed model name or checkpoint path (default model if unset)"
     )
-    parser.add_argument("--device", default="auto", help="auto (cuda, mps, cpu), cpu, cuda, cuda:1, mps")
-    parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument(
-        "--detect-every", type=int, default=1, metavar="N", help="detect faces every N frames"
+        "--device", default=defaults.device, help="auto (cuda, mps, cpu), cpu, cuda, cuda:1, mps"
     )
-    parser.add_argument("--face-range", choices=["full", "short"], default="full", help="MediaPipe model")
-    parser.add_argument("--min-confidence", type=float, default=0.5, help="face detection threshold")
-    parser.add_argument("--faces", choices=["largest", "all"], default="largest", help="which face tracks")
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    parser.add_argument(
+        "--detect-every",
+        type=int,
+        default=defaults.detect_every,
+        metavar="N",
+        help="detect faces every N frames",
+    )
+    parser.add_argument(
+        "--face-range", choices=["full", "short"], default=defaults.face_range, help="MediaPipe model"
+    )
+    parser.add_argument(
+        "--min-confidence", type=float, default=defaults.min_confidence, help="face detection threshold"
+    )
+    parser.add_argument(
+        "--faces", choices=["largest", "all"], default=defaults.faces, help="which face tracks"
+    )
     parser.add_argument("--no-plot", action="store_true", help="skip the PNG plot of the traces")
     parser.add_argument("--plain", action="store_true", help="plain PyTorch instead of the fast CPU path")
     return parser

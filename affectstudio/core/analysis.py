@@ -20,6 +20,7 @@ import pandas as pd
 from affectstudio import __version__
 from affectstudio.core.errors import VideoError
 from affectstudio.core.face_stream import FaceStream, FrameFaces
+from affectstudio.core.options import AnalysisOptions
 from affectstudio.core.results import (
     NO_FACE,
     FrameBatch,
@@ -29,19 +30,6 @@ from affectstudio.core.results import (
     write_json_atomic,
 )
 from affectstudio.core.video import VideoReader
-
-
-@dataclass
-class AnalysisOptions:
-    model: str | None = None  # registry name or checkpoint path; None = the default model
-    device: str = "auto"
-    batch_size: int = 32
-    detect_every: int = 1
-    face_range: str = "full"
-    min_confidence: float = 0.5
-    faces: str = "largest"  # or "all"
-    fast: bool = True
-    detect_workers: int = 0  # face-detection threads; 0 = half the CPU cores
 
 
 @dataclass

@@ -47,10 +47,11 @@ def models_dir() -> Path:
 
 
 @contextlib.contextmanager
-def atomic_write(path: str | Path) -> Iterator[BinaryIO]:
+def atomic_write(path: str | Path, mode: int | None = None) -> Iterator[BinaryIO]:
     """Write `path` all or nothing: a temp file in the same folder, fsync, then rename over the target.
 
     If the block raises, the temp file is removed and any existing file at `path` is left as it was.
+    `mode` sets the file's permissions before the rename (the temp file is created 0600).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -59,6 +60,8 @@ def atomic_write(path: str | Path) -> Iterator[BinaryIO]:
         with os.fdopen(fd, "wb") as handle:
             yield handle
             handle.flush()
+            if mode is not None:
+                os.fchmod(handle.fileno(), mode)
             os.fsync(handle.fileno())
         os.replace(temp, path)
     except BaseException:
@@ -66,7 +69,7 @@ def atomic_write(path: str | Path) -> Iterator[BinaryIO]:
         raise
 
 
-def write_text_atomic(path: str | Path, text: str) -> Path:
-    with atomic_write(path) as handle:
+def write_text_atomic(path: str | Path, text: str, mode: int | None = None) -> Path:
+    with atomic_write(path, mode) as handle:
         handle.write(text.encode("utf-8"))
     return Path(path)

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QGraphicsItem
 
 from affectstudio.core.labels import ACTION_UNITS, EXPRESSIONS
 from affectstudio.core.results import au_active, smooth, top_expression
-from affectstudio.gui.review_data import TrackArrays
+from affectstudio.core.review_data import TrackArrays
 
 VALENCE_COLOUR = "#42a5f5"
 AROUSAL_COLOUR = "#ef5350"

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from affectstudio.core.labels import ACTION_UNITS, EXPRESSIONS
 from affectstudio.core.results import au_active
-from affectstudio.gui.review_data import TrackArrays
+from affectstudio.core.review_data import TrackArrays
 
 TRAIL_FRAMES = 30
 QUADRANTS = (("excited", 0.62, 0.92), ("calm", 0.62, -0.92), ("tense", -0.62, 0.92), ("sad", -0.62, -0.92))

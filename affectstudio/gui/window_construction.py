@@ -71,7 +71,7 @@ class WindowConstruction:
         self.act_pan_right = self._action("Pan right", lambda: self.timeline.pan(0.25), "Alt+Right")
         self.act_boxes = self._action("Face boxes", self._toggle_boxes, "B")
         self.act_boxes.setCheckable(True)
-        self.act_boxes.setChecked(self.settings.flag("show_boxes", True))
+        self.act_boxes.setChecked(self.settings.display.show_boxes)
         self.act_reanalyse = self._action("Analyse", self.controller.reanalyse, "Ctrl+R")
         self.act_cancel = self._action("Cancel analysis", self.cancel_analysis, "Esc")
         self.act_shortcuts = self._action("Keyboard shortcuts", self.show_shortcuts, "F1")
@@ -162,57 +162,80 @@ class WindowConstruction:
         status.addPermanentWidget(self.model_label)
         self._set_busy(False)
 
+    def menu_layout(self) -> list[tuple[str, list]]:
+        """Every menu and its entries, in order: an action, None (a separator) or (title, filler) for a
+        submenu filled when it opens. Other windows' entries are added here, in one place."""
+        return [
+            (
+                "&File",
+                [
+                    self.act_open,
+                    ("Open &recent", self._fill_recent),
+                    self.act_export,
+                    self.act_export_annotations,
+                    self.act_export_training_set,
+                    None,
+                    self.act_settings,
+                    None,
+                    self.act_quit,
+                ],
+            ),
+            (
+                "&Playback",
+                [
+                    self.act_play,
+                    self.act_back,
+                    self.act_forward,
+                    self.act_back_s,
+                    self.act_forward_s,
+                    self.act_jump_back,
+                    self.act_jump,
+                    self.act_home,
+                    self.act_end,
+                    self.act_faster,
+                    self.act_slower,
+                    self.act_goto,
+                ],
+            ),
+            (
+                "&View",
+                [
+                    self.act_boxes,
+                    self.act_rename,
+                    self.act_zoom_in,
+                    self.act_zoom_out,
+                    self.act_zoom_all,
+                    self.act_pan_left,
+                    self.act_pan_right,
+                ],
+            ),
+            (
+                "A&nnotate",
+                [
+                    self.act_mark_in,
+                    self.act_mark_out,
+                    self.act_annotate,
+                    self.act_export_annotations,
+                    self.act_export_training_set,
+                ],
+            ),
+            ("&Analysis", [self.act_reanalyse, self.act_cancel]),
+            ("&Help", [self.act_shortcuts]),
+        ]
+
     def _build_menus(self) -> None:
-        menu = self.menuBar()
-        file_menu = menu.addMenu("&File")
-        file_menu.addAction(self.act_open)
-        self.recent_menu = file_menu.addMenu("Open &recent")
-        self.recent_menu.aboutToShow.connect(self._fill_recent)
-        file_menu.addAction(self.act_export)
-        file_menu.addAction(self.act_export_annotations)
-        file_menu.addAction(self.act_export_training_set)
-        file_menu.addSeparator()
-        file_menu.addAction(self.act_settings)
-        file_menu.addSeparator()
-        file_menu.addAction(self.act_quit)
-        play = menu.addMenu("&Playback")
-        for action in (
-            self.act_play,
-            self.act_back,
-            self.act_forward,
-            self.act_back_s,
-            self.act_forward_s,
-            self.act_jump_back,
-            self.act_jump,
-            self.act_home,
-            self.act_end,
-            self.act_faster,
-            self.act_slower,
-            self.act_goto,
-        ):
-            play.addAction(action)
-        view = menu.addMenu("&View")
-        for action in (
-            self.act_boxes,
-            self.act_rename,
-            self.act_zoom_in,
-            self.act_zoom_out,
-            self.act_zoom_all,
-            self.act_pan_left,
-            self.act_pan_right,
-        ):
-            view.addAction(action)
-        annotate = menu.addMenu("A&nnotate")
-        for action in (
-            self.act_mark_in,
-            self.act_mark_out,
-            self.act_annotate,
-            self.act_export_annotations,
-            self.act_export_training_set,
-        ):
-            annotate.addAction(action)
-        analysis = menu.addMenu("&Analysis")
-        analysis.addAction(self.act_reanalyse)
-        analysis.addAction(self.act_cancel)
-        help_menu = menu.addMenu("&Help")
-        help_menu.addAction(self.act_shortcuts)
+        """Build the menu bar from `menu_layout`; `self.menus[title]` (without the &) reaches each menu."""
+        self.menus = {}
+        for title, entries in self.menu_layout():
+            menu = self.menuBar().addMenu(title)
+            self.menus[title.replace("&", "")] = menu
+            for entry in entries:
+                if entry is None:
+                    menu.addSeparator()
+                elif isinstance(entry, tuple):
+                    submenu = menu.addMenu(entry[0])
+                    submenu.aboutToShow.connect(entry[1])
+                    self.menus[entry[0].replace("&", "")] = submenu
+                else:
+                    menu.addAction(entry)
+        self.recent_menu = self.menus["Open recent"]

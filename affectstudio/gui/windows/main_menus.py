@@ -8,11 +8,11 @@ app works in the implicit default project in the data directory, as before.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QMenu, QToolBar
 
@@ -70,7 +70,7 @@ class WindowsMenus:
 
     # projects -----------------------------------------------------------------------------------------
     def _project_start_folder(self) -> str:
-        recent = self.settings.recent_projects()
+        recent = self.settings.recent.projects
         return str(Path(recent[0]).parent) if recent else str(Path.home())
 
     def new_project(self, path: str | Path | None = None) -> bool:
@@ -129,24 +129,20 @@ class WindowsMenus:
     def switch_project(self, store: ProjectStore) -> None:
         """Work in `store` from now on: the open video closes, the browser shows the new project."""
         self.pause()
-        self._close_video()
-        old, self.store = self.store, store
+        old = self.store
+        self.session.use_store(store)
         self.controller.store = store
         old.close()
-        self.video_path, self.video_hash, self.data, self.track = None, "", None, None
-        self.timestamps = np.zeros(0)
-        self.track_box.clear()
         self.video.clear("Open a video of the project (double-click it in the project browser)")
-        self.refresh_plots()
-        self.refresh_annotations()
         self.settings.add_recent_project(store.path)
+        self.settings.save()
         self.setWindowTitle(f"{store.path.stem} — AffectStudio")
         self.project_browser.set_store(store)
         self.project_browser.show()
 
     def _fill_recent_projects(self) -> None:
         self.recent_projects_menu.clear()
-        for item in self.settings.recent_projects():
+        for item in self.settings.recent.projects:
             self.recent_projects_menu.addAction(item, lambda checked=False, p=item: self.open_project(p))
         if self.recent_projects_menu.isEmpty():
             self.recent_projects_menu.addAction("(none)").setEnabled(False)
@@ -180,7 +176,8 @@ class WindowsMenus:
 
     def reanalyse_with(self, name: str) -> None:
         """Make `name` the analysis model and analyse the open video with it (a new model: no cache)."""
-        settings = replace(self.analysis_settings, model=name)
+        settings = copy.deepcopy(self.settings)
+        settings.analysis = replace(settings.analysis, model=name)
         self.apply_settings(settings, list(self.thresholds))
         if not settings.auto_analyse:  # the cache lookup would stop at "not analysed"
             self.controller.model_ready.connect(self._reanalyse_once)
