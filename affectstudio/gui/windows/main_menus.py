@@ -19,8 +19,10 @@ from PySide6.QtWidgets import QFileDialog, QMenu, QToolBar
 from affectstudio.core.errors import AffectStudioError
 from affectstudio.core.paths import data_dir
 from affectstudio.core.project import SUFFIX, ProjectStore
+from affectstudio.gui.windows.overlays import OverlayTraces
 from affectstudio.gui.windows.project_browser import ProjectBrowser
 
+OVERLAY_FILTER = "Per-frame CSV or tab-separated (*.csv *.tsv *.txt);;All files (*)"
 PROJECT_FILTER = f"AffectStudio projects (*{SUFFIX});;All files (*)"
 
 
@@ -33,6 +35,9 @@ class WindowsMenus:
         self.act_open_project = act("Open &project…", lambda: self.open_project(), "Ctrl+Shift+O")
         self.act_save_project_as = act("Save project &as…", lambda: self.save_project_as(), "Ctrl+Shift+S")
         self.act_training = act("&Training…", self.show_training, "Ctrl+T", "Train a model on annotations")
+        self.act_import_overlay = act(
+            "Import &overlay…", lambda: self.import_overlay(), None, "OpenFace, py-feat or any frame/time CSV"
+        )
         self.project_browser = ProjectBrowser(self)
         self.project_browser.open_requested.connect(self.open_video)
         self.project_browser.error.connect(self.show_error)
@@ -52,6 +57,8 @@ class WindowsMenus:
         file_menu.insertMenu(first, self.recent_projects_menu)
         file_menu.insertAction(first, self.act_save_project_as)
         file_menu.insertSeparator(first)
+        export = next(a for a in file_menu.actions() if a is self.act_export)
+        file_menu.insertAction(export, self.act_import_overlay)
         view_menu = next(a.menu() for a in menu.actions() if a.text() == "&View")
         view_menu.addSeparator()
         view_menu.addAction(self.act_project_browser)
@@ -62,6 +69,9 @@ class WindowsMenus:
         self._toolbar().addAction(self.act_training)
         self.analysis_finished.connect(lambda _result: self.project_browser.refresh())
         self.project_browser.set_store(self.store)
+        self.overlay_traces = OverlayTraces(self.timeline)
+        self.session.video_changed.connect(self._load_overlays)
+        self.session.overlays_changed.connect(self._draw_overlays)
 
     def _toolbar(self) -> QToolBar:
         """The review window's toolbar (beside Export and Settings)."""
@@ -146,6 +156,45 @@ class WindowsMenus:
             self.recent_projects_menu.addAction(item, lambda checked=False, p=item: self.open_project(p))
         if self.recent_projects_menu.isEmpty():
             self.recent_projects_menu.addAction("(none)").setEnabled(False)
+
+    # overlays -----------------------------------------------------------------------------------------
+    def import_overlay(self, path: str | Path | None = None) -> bool:
+        """Read another tool's per-frame output, keep it in the project and draw it beside the model's."""
+        from affectstudio.core.annotations.overlays import read_overlay
+
+        if self.session.video is None:
+            self.show_error("No video", "Open the video the file belongs to first.")
+            return False
+        if path is None:
+            path, _ = QFileDialog.getOpenFileName(
+                self, "Import overlay", str(self.video_path.parent), OVERLAY_FILTER
+            )
+            if not path:
+                return False
+        try:
+            overlay = read_overlay(path, self.timestamps, Path(path).stem)
+            table = overlay.frame.reset_index()  # the store keeps columns, not the index
+            self.store.save_overlay(self.video_hash, overlay.name, overlay.fmt, overlay.source, table)
+        except AffectStudioError as error:
+            self.show_error("Cannot import the overlay", str(error))
+            return False
+        dropped = ", ".join(f"{rows} {why}" for why, rows in overlay.dropped.items())
+        self.status_label.setText(
+            f"Overlay {overlay.name} ({overlay.fmt}, aligned by {overlay.aligned_by}): "
+            f"{len(overlay.frame)} rows" + (f"; dropped {dropped}" if dropped else "")
+        )
+        self.session.set_overlay(overlay.name, table)
+        return True
+
+    def _load_overlays(self) -> None:
+        if self.session.video is not None:
+            for listed in self.store.overlays(self.video_hash):
+                stored = self.store.load_overlay(self.video_hash, listed.name)
+                self.session.overlays[listed.name] = stored.frame
+        self._draw_overlays()
+
+    def _draw_overlays(self) -> None:
+        self.overlay_traces.show(dict(self.session.overlays), self.timestamps)
 
     # training -----------------------------------------------------------------------------------------
     def show_training(self):
