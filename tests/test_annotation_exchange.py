@@ -110,12 +110,16 @@ def test_hand_written_spans_map_seconds_to_the_frames_shown_in_them(tmp_path):
         ("AU12,1,2,yes", "1 (on) or 0 (off)"),
         ("AU12,1,2", "3 fields, the header has 4"),
         ("expression,1,nan,Fear", "not a finite number"),
+        ("expression,1,2,Fear,me,1.5", "not a face track id"),
         ("expression,0.5,1.5,Fear", "overlaps the expression span of line 2"),
     ],
 )
 def test_each_malformed_row_is_named_by_file_and_line(tmp_path, row, message):
     path = tmp_path / "bad.csv"
-    path.write_text(f"lane,start,end,value\nexpression,1.0,1.2,Anger\n\n{row}\n")
+    header, first = ("lane,start,end,value,annotator,track", "expression,1.0,1.2,Anger,me,-1")
+    if row.count(",") < 5:
+        header, first = ("lane,start,end,value", "expression,1.0,1.2,Anger")
+    path.write_text(f"{header}\n{first}\n\n{row}\n")
     with pytest.raises(AnnotationError, match="line 4") as caught:
         read_spans_csv(path, FPS30)
     assert message in str(caught.value) and "bad.csv" in str(caught.value)

@@ -90,12 +90,11 @@ class WindowAnnotation:
         return written
 
     def export_training_set(self, folder: str | Path | None = None):
-        """Crops of the annotated frames plus train/validation CSVs, ready for Settings > Training."""
-        from affectstudio.core.dataset_export import export_training_set
-        from affectstudio.core.errors import AffectStudioError
+        """Crops of the annotated frames plus train/validation CSVs, ready for the Training window."""
+        from affectstudio.core.dataset_export import VideoLabels, export_dataset
 
-        annotations = self.store.annotations(self.video_hash) if self.video_path else []
-        if not annotations or self.data is None:
+        lanes = self.store.lanes(self.video_hash) if self.video_path else []
+        if not lanes or self.data is None:
             self.show_error("Nothing to export", "Analyse the video and annotate a span first ([, ], A).")
             return None
         if not isinstance(folder, (str, Path)):
@@ -105,9 +104,16 @@ class WindowAnnotation:
             )
             if not folder:
                 return None
-        boxes = {track: arrays.boxes for track, arrays in self.data.tracks.items()}
+        video = VideoLabels(
+            self.video_hash,
+            self.video_path.stem,
+            self.video_path,
+            lanes,
+            self.data.rows(),
+            len(self.timestamps),
+        )
         try:
-            summary = export_training_set(self.video_path, annotations, boxes, folder)
+            summary = export_dataset(folder, [video], fmt="csv")
         except AffectStudioError as error:
             self.show_error("Cannot export the training set", str(error))
             return None
@@ -116,4 +122,3 @@ class WindowAnnotation:
             f"validation frames ({summary.skipped_no_face} annotated frames without a face skipped)"
         )
         return summary
-

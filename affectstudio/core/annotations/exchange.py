@@ -33,6 +33,7 @@ import numpy as np
 
 from affectstudio.core.annotations.lanes import (
     ANY_TRACK,
+    DEFAULT_ANNOTATOR,
     LANE_NAMES,
     Lane,
     LaneKey,
@@ -62,7 +63,7 @@ _REQUIRED = SPAN_COLUMNS[:4]
 _OVERLAP_CHECKED = ("expression", "au", "continuous")
 
 
-def read_spans_csv(path: str | Path, timestamps, default_annotator: str = "me") -> ImportedLanes:
+def read_spans_csv(path: str | Path, timestamps, default_annotator: str = DEFAULT_ANNOTATOR) -> ImportedLanes:
     """Lanes from a `lane,start,end,value[,annotator,track,note]` CSV; AnnotationError names file and line."""
     path = Path(path)
     times = as_timestamps(timestamps)
@@ -163,7 +164,10 @@ def _span(row: dict[str, str], times: np.ndarray, default_annotator: str):
     """(key, first frame, last frame, value) of one CSV row, checked."""
     name = _lane_name(row["lane"])
     track_text = row.get("track", "")
-    track = int(_number(track_text, "track")) if track_text else ANY_TRACK
+    track = _number(track_text, "track") if track_text else ANY_TRACK
+    if track != int(track) or track < ANY_TRACK:
+        raise AnnotationError(None, f"track {track_text!r} is not a face track id (-1 = any, 0, 1, ...)")
+    track = int(track)
     key = LaneKey(name, row.get("annotator") or default_annotator, track)
     start, end = _number(row["start"], "start"), _number(row["end"], "end")
     if end < start:

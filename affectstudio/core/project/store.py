@@ -278,6 +278,13 @@ class ProjectStore(LanesMixin, LegacySpansMixin):
         name, tasks, created, blob = rows[0]
         return CachedResult(decode_frame(blob), name, [t for t in tasks.split(",") if t], created)
 
+    def latest_results(self, video_hash: str) -> CachedResult | None:
+        """The most recently cached result of the video, whichever model made it."""
+        rows = self._rows(
+            "SELECT model_digest FROM results WHERE video_hash=? ORDER BY created DESC LIMIT 1", (video_hash,)
+        )
+        return self.load_results(video_hash, rows[0][0]) if rows else None
+
     def result_models(self, video_hash: str) -> dict[str, str]:
         """Model key -> model name of every result cached for the video."""
         rows = self._rows("SELECT model_digest, model_name FROM results WHERE video_hash=?", (video_hash,))

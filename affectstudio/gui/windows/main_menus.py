@@ -210,12 +210,32 @@ class WindowsMenus:
         self.training_window.activateWindow()
         return self.training_window
 
-    def _export_for_training(self) -> Path | None:
-        """The annotated frames of the open video as a new dataset folder under the data directory."""
-        stem = self.video_path.stem if self.video_path else "project"
-        folder = data_dir() / "datasets" / f"{stem}-{dt.datetime.now():%Y%m%d-%H%M%S}"
-        summary = self.export_training_set(folder)
-        return summary.folder if summary is not None else None
+    def _export_for_training(self) -> None:
+        """Export the project's annotated frames into a new dataset folder, in a thread; the Training
+        window reads it when done."""
+        from affectstudio.core.dataset_export import export_project
+        from affectstudio.gui.tasks import TaskThread
+
+        folder = data_dir() / "datasets" / f"{self.store.path.stem}-{dt.datetime.now():%Y%m%d-%H%M%S}"
+        project = self.store.path
+
+        def run(state):
+            with ProjectStore(project, create=False) as store:  # one connection per thread
+                return export_project(store, folder, fmt="csv", state=state)
+
+        self._export_thread = thread = TaskThread("export-dataset", run, self)
+        thread.done.connect(self._dataset_exported)
+        thread.failed.connect(lambda message, _user: self.show_error("Cannot export the dataset", message))
+        self.training_window.summary.setText("Exporting the project's annotated frames…")
+        thread.start()
+
+    def _dataset_exported(self, summary) -> None:
+        if summary is not None and self.training_window is not None:
+            self.training_window.set_dataset(summary.folder)
+            self.status_label.setText(
+                f"Dataset {summary.folder}: {summary.train_frames} train, "
+                f"{summary.validation_frames} validation frames"
+            )
 
     def _model_trained(self, name: str) -> None:
         from affectstudio.gui.analysis_controller import forget_loaded_models
@@ -236,6 +256,8 @@ class WindowsMenus:
         self.controller.reanalyse()
 
     def _close_windows(self) -> None:
+        if getattr(self, "_export_thread", None) is not None:
+            self._export_thread.stop()
         if self.training_window is not None:
             self.training_window.shutdown()
             self.training_window.close()

@@ -74,7 +74,7 @@ class TrainingWindow(QWidget):
     run_finished = Signal(str)  # "done", "stopped" or "failed"
     reanalyse_requested = Signal(str)  # model name: re-analyse the project's videos with it
 
-    def __init__(self, export_project: Callable[[], Path | None] | None = None, parent=None):
+    def __init__(self, export_project: Callable[[], None] | None = None, parent=None):
         super().__init__(parent, Qt.WindowType.Window)
         self.setWindowTitle("Training — AffectStudio")
         self.export_project = export_project
@@ -202,9 +202,9 @@ class TrainingWindow(QWidget):
             self.set_dataset(folder)
 
     def _export_project(self) -> None:
-        folder = self.export_project() if self.export_project else None
-        if folder is not None:
-            self.set_dataset(folder)
+        """Ask the review window to export the project; it calls `set_dataset` when the folder is ready."""
+        if self.export_project is not None:
+            self.export_project()
 
     # --- dataset and config ------------------------------------------------------------------------
     def set_dataset(self, folder: str | Path) -> Proposal | None:
