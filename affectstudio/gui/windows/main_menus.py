@@ -13,16 +13,19 @@ import datetime as dt
 from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QFileDialog, QMenu, QToolBar
 
 from affectstudio.core.errors import AffectStudioError
 from affectstudio.core.paths import data_dir
 from affectstudio.core.project import SUFFIX, ProjectStore
+from affectstudio.gui.windows.agreement import AgreementPanel
 from affectstudio.gui.windows.overlays import OverlayTraces
 from affectstudio.gui.windows.project_browser import ProjectBrowser
+from affectstudio.gui.windows.statistics import StatisticsPanel
 
 OVERLAY_FILTER = "Per-frame CSV or tab-separated (*.csv *.tsv *.txt);;All files (*)"
+PANELS_DELAY_MS = 300
 PROJECT_FILTER = f"AffectStudio projects (*{SUFFIX});;All files (*)"
 
 
@@ -35,6 +38,9 @@ class WindowsMenus:
         self.act_open_project = act("Open &project…", lambda: self.open_project(), "Ctrl+Shift+O")
         self.act_save_project_as = act("Save project &as…", lambda: self.save_project_as(), "Ctrl+Shift+S")
         self.act_training = act("&Training…", self.show_training, "Ctrl+T", "Train a model on annotations")
+        self.act_fill = act(
+            "&Fill lanes from model…", lambda: self.fill_from_model(), "Ctrl+Shift+F", "Over the marked range"
+        )
         self.act_import_overlay = act(
             "Import &overlay…", lambda: self.import_overlay(), None, "OpenFace, py-feat or any frame/time CSV"
         )
@@ -60,8 +66,39 @@ class WindowsMenus:
         export = next(a for a in file_menu.actions() if a is self.act_export)
         file_menu.insertAction(export, self.act_import_overlay)
         view_menu = next(a.menu() for a in menu.actions() if a.text() == "&View")
+        self.agreement_panel = AgreementPanel(self.session, self)
+        self.agreement_panel.error.connect(self.show_error)
+        self.statistics_panel = StatisticsPanel(self.session, self)
+        for dock in (self.agreement_panel, self.statistics_panel):
+            self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+            dock.hide()
+            dock.visibilityChanged.connect(lambda shown: shown and self._refresh_panels())
+        self.act_agreement = self.agreement_panel.toggleViewAction()
+        self.act_statistics = self.statistics_panel.toggleViewAction()
+        self.act_statistics.setShortcut("Ctrl+Shift+T")
+        self.addAction(self.act_statistics)
         view_menu.addSeparator()
-        view_menu.addAction(self.act_project_browser)
+        for action in (self.act_project_browser, self.act_agreement, self.act_statistics):
+            view_menu.addAction(action)
+        annotate_menu = next(a.menu() for a in menu.actions() if a.text() == "A&nnotate")
+        annotate_menu.addSeparator()
+        for action in (self.act_fill, self.act_statistics, self.act_agreement):
+            annotate_menu.addAction(action)
+        self._panels_timer = QTimer(self)
+        self._panels_timer.setSingleShot(True)
+        self._panels_timer.timeout.connect(self._refresh_panels)
+        session = self.session
+        for signal in (
+            session.video_changed,
+            session.lanes_changed,
+            session.results_changed,
+            session.overlays_changed,
+            session.track_changed,
+            session.thresholds_changed,
+        ):
+            signal.connect(self._schedule_panels)
+        for action in (self.act_mark_in, self.act_mark_out, self.act_annotate):
+            action.triggered.connect(self._schedule_panels)
         help_action = menu.actions()[-1]  # Help stays last
         training = QMenu("&Training", self)
         training.addAction(self.act_training)
@@ -156,6 +193,70 @@ class WindowsMenus:
             self.recent_projects_menu.addAction(item, lambda checked=False, p=item: self.open_project(p))
         if self.recent_projects_menu.isEmpty():
             self.recent_projects_menu.addAction("(none)").setEnabled(False)
+
+    # comparison panels and fill from the model ---------------------------------------------------------
+    def _schedule_panels(self, *_args) -> None:
+        """Recompute the visible panels once edits, rows or marks settle (they can come many a second)."""
+        if self.agreement_panel.isVisible() or self.statistics_panel.isVisible():
+            self._panels_timer.start(PANELS_DELAY_MS)
+
+    def _refresh_panels(self) -> None:
+        if self.statistics_panel.isVisible():
+            first, last = getattr(self, "marks", [None, None])
+            self.statistics_panel.set_range(first, last)
+        if self.agreement_panel.isVisible():
+            self.agreement_panel.refresh()
+
+    def marked_range(self) -> tuple[int, int]:
+        """The in/out marks (either alone: that frame), else the whole video."""
+        first, last = getattr(self, "marks", [None, None])
+        if first is None and last is None:
+            return 0, len(self.timestamps) - 1
+        first = last if first is None else first
+        return first, last if last is not None else first
+
+    def fill_from_model(self, lanes: list[str] | None = None) -> bool:
+        """Fill lanes of the current annotator and track over the marked range from the model (undoable)."""
+        from affectstudio.core.annotations.lanes import ANY_TRACK
+        from affectstudio.core.annotations.predictions import FillFromPredictions
+        from affectstudio.gui.dialogs.fill_from_model import FillFromModelDialog
+
+        if self.session.video is None or self.data is None or not len(self.data.rows()):
+            self.show_error(
+                "Nothing to fill from", "Open a video and let the analysis produce results first."
+            )
+            return False
+        start, stop = self.marked_range()
+        if lanes is None:
+            track = (
+                "any face" if self.track is None else self.track_names.get(self.track, f"face #{self.track}")
+            )
+            dialog = FillFromModelDialog(
+                f"Frames {start}–{stop}, {track}, annotator {self.session.annotator}.", self
+            )
+            dialog.accepted.connect(lambda: self.fill_from_model(dialog.lanes()))
+            self._open_dialog(dialog)
+            return False
+        if not lanes:
+            return False
+        track = ANY_TRACK if self.track is None else self.track
+        try:
+            command = FillFromPredictions(
+                self.video_hash,
+                self.data.rows(),
+                track,
+                start,
+                stop,
+                self.session.annotator,
+                lanes,
+                list(self.thresholds),
+            )
+            self.session.push(command)
+        except AffectStudioError as error:
+            self.show_error("Cannot fill the lanes", str(error))
+            return False
+        self.status_label.setText(f"Filled {len(lanes)} lane(s) over frames {start}–{stop} from the model")
+        return True
 
     # overlays -----------------------------------------------------------------------------------------
     def import_overlay(self, path: str | Path | None = None) -> bool:
