@@ -52,9 +52,7 @@ class ExportDialog(QDialog):
         csv_box = QGroupBox("Per-frame CSV")
         grid = QGridLayout(csv_box)
         self.all_tracks = QRadioButton("All face tracks")
-        self.selected_track = QRadioButton(
-            f"Selected track only ({self._track_name() or 'none'})"
-        )
+        self.selected_track = QRadioButton(f"Selected track only ({self._track_name() or 'none'})")
         self.selected_track.setEnabled(window.track is not None)
         self.all_tracks.setChecked(True)
         self._group(self.all_tracks, self.selected_track)

@@ -23,16 +23,16 @@ from affectstudio.gui.analysis_controller import AnalysisController
 from affectstudio.gui.analysis_status import AnalysisStatus
 from affectstudio.gui.frame_grabber import FrameGrabber
 from affectstudio.gui.transport import frame_at
-from affectstudio.gui.window_annotation import WindowAnnotation
 from affectstudio.gui.window_construction import WindowConstruction
+from affectstudio.gui.window_lanes import WindowLanes
 from affectstudio.gui.windows.main_menus import WindowsMenus
 
 VIDEO_FILTER = "Videos (*.mp4 *.mov *.avi *.mkv *.webm *.m4v *.mpg *.mpeg *.wmv);;All files (*)"
 PLOT_REFRESH_MS = 250
-SPLITTERS = ("main_split", "top_split", "side_split")
+SPLITTERS = ("main_split", "top_split", "side_split", "plot_split")
 
 
-class MainWindow(WindowsMenus, WindowConstruction, AnalysisStatus, WindowAnnotation, QMainWindow):
+class MainWindow(WindowsMenus, WindowConstruction, AnalysisStatus, WindowLanes, QMainWindow):
     frame_changed = Signal(int)
     results_changed = Signal()  # plots were refreshed with new rows
     analysis_finished = Signal(object)  # AnalysisResult, or None when served from the cache
@@ -49,6 +49,7 @@ class MainWindow(WindowsMenus, WindowConstruction, AnalysisStatus, WindowAnnotat
         self.controller = AnalysisController(store, self.settings, self)
         self._build_actions()
         self._build_ui()
+        self._build_windows_actions()
         self._build_menus()
         self._install_windows_ui()
         self._connect()
@@ -80,7 +81,7 @@ class MainWindow(WindowsMenus, WindowConstruction, AnalysisStatus, WindowAnnotat
         self.playback.speed_changed.connect(self._speed_changed)
         self.track_box.currentIndexChanged.connect(self._track_chosen)
         self._connect_controller()
-        self._connect_annotation()
+        self._connect_lanes()
 
     # the session's state, read-only (views and tests read it here) -------------------------------------
     store = property(lambda self: self.session.store)
@@ -195,10 +196,12 @@ class MainWindow(WindowsMenus, WindowConstruction, AnalysisStatus, WindowAnnotat
             fps = self.session.video.fps if self.session.video.fps > 0 else 30.0
             self._play_timer.start(max(4, int(1000 / (fps * self.playback.speed_value) / 2)))
             self.act_play.setText("⏸")
+            self._start_pass()  # a VA recording pass runs while the video plays
 
     def pause(self) -> None:
         self._play_timer.stop()
         self.act_play.setText("▶")
+        self._end_pass()
 
     def _speed_changed(self, speed: float) -> None:
         if self.playing:  # restart the clock from here so the speed change does not jump
@@ -339,7 +342,8 @@ class MainWindow(WindowsMenus, WindowConstruction, AnalysisStatus, WindowAnnotat
     def _restore_layout(self) -> None:
         state = self.settings.layout_state("geometry")
         if state is None or not self.restoreGeometry(QByteArray(state)):
-            self.resize(1280, 820)
+            screen = self.screen().availableGeometry()
+            self.resize(min(1400, screen.width()), min(1000, screen.height()))
         for key in SPLITTERS:
             state = self.settings.layout_state(key)
             if state is not None:
