@@ -26,6 +26,10 @@ from training.config import TrainConfig, from_scratch_stages
 from training.events import EpochEnd, Started
 
 
+def _figure(metrics: dict, key: str) -> str:
+    return f"{metrics[key]:.3f}" if key in metrics else "-"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -39,9 +43,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        root = write_synthetic_faces(
-            Path(tmp) / "faces", args.train_frames, args.validation_frames, seed=args.seed
-        )
+        root = Path(tmp) / "faces"
+        write_synthetic_faces(root, args.train_frames, args.validation_frames, seed=args.seed)
         baseline = pixel_mean_baseline(root)
         print(
             f"pixel-mean linear baseline on validation: CCC(VA) {baseline['ccc_va']:.3f}, "
@@ -54,30 +57,28 @@ def main() -> None:
         config.stages = from_scratch_stages(args.epochs or stage.epochs, args.lr or stage.lr)
         config.batch_size = args.batch_size or config.batch_size
         started = time.perf_counter()
-        load = os.getloadavg()
+        load = os.getloadavg()[0]
 
         def show(progress):
             event = progress.detail
-            if isinstance(event, (EpochEnd, Started)):
-                print(
-                    f"[{time.perf_counter() - started:6.0f} s, load {os.getloadavg()[0]:.1f}] {event.to_text()}",
-                    flush=True,
-                )
+            if isinstance(event, EpochEnd | Started):
+                clock = f"[{time.perf_counter() - started:6.0f} s, load {os.getloadavg()[0]:.1f}]"
+                print(clock, event.to_text(), flush=True)
 
         result = run(config.validate(), JobState(show))
-        seconds = time.perf_counter() - started
+        minutes = (time.perf_counter() - started) / 60
         half = result.metrics["threshold_0.5"]
         print(
-            f"\n{args.train_frames} training frames, {config.stages[0].epochs} epochs, lr {config.stages[0].lr:g}, "
-            f"batch {config.batch_size}, {torch.get_num_threads()} threads"
+            f"\n{args.train_frames} training frames, {config.stages[0].epochs} epochs, "
+            f"lr {config.stages[0].lr:g}, batch {config.batch_size}, {torch.get_num_threads()} threads"
         )
         print(
-            f"wall time {seconds / 60:.1f} min; load average at start {load[0]:.1f}, at end {os.getloadavg()[0]:.1f}"
+            f"wall time {minutes:.1f} min; load average at start {load:.1f}, at end {os.getloadavg()[0]:.1f}"
         )
         print(
-            f"best epoch {result.metrics['best_epoch']}: validation CCC(VA) {half.get('ccc_va', float('nan')):.3f}, "
-            f"expression F1 {half.get('f1_expr', float('nan')):.3f}, AU F1 {half.get('f1_au', float('nan')):.3f} "
-            f"(0.5), P {half['P']:.3f}; tuned P {result.metrics['P']:.3f}"
+            f"best epoch {result.metrics['best_epoch']}: validation CCC(VA) {_figure(half, 'ccc_va')}, "
+            f"expression F1 {_figure(half, 'f1_expr')}, AU F1 {_figure(half, 'f1_au')} (thresholds 0.5); "
+            f"P {half['P']:.3f}, tuned {result.metrics['P']:.3f}"
         )
         print("constant outputs:", result.metrics.get("constant_outputs") or "none")
 

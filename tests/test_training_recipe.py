@@ -38,6 +38,9 @@ def test_a_random_backbone_frozen_in_every_stage_is_refused_and_frozen_in_one_is
     only_classifier = [StageConfig("s", trainable=["classifier"])]
     with pytest.raises(AnnotationError, match="features, attention, gdconv would stay randomly initialised"):
         TrainConfig(init="none", stages=only_classifier).validate()
+    zero_epochs = [StageConfig("s", trainable=["classifier"]), StageConfig("t", epochs=0)]
+    with pytest.raises(AnnotationError, match="features, attention, gdconv would stay"):
+        TrainConfig(init="none", stages=zero_epochs).validate()
     with pytest.raises(AnnotationError, match="gdconv would stay randomly"):  # not copied from init
         TrainConfig(init_parts=["features", "attention"], stages=only_classifier).validate()
     warnings = TrainConfig(init="none", stages=paper_stages()).validate().recipe_warnings()

@@ -161,7 +161,8 @@ class TrainConfig:
                 fail(f"stage {stage.name!r}: epochs must be >= 0 and lr > 0")
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
             fail(f"device must be auto, cpu or cuda, got {self.device!r}")
-        never_trained = [g for g in self.random_groups() if not any(g in s.trainable for s in self.stages)]
+        trained = {g for s in self.stages if s.epochs for g in s.trainable}
+        never_trained = [g for g in self.random_groups() if g not in trained]
         if never_trained:
             fail(
                 f"{', '.join(never_trained)} would stay randomly initialised and frozen in every stage "
