@@ -101,3 +101,29 @@ def test_config_values_of_the_wrong_type_are_one_line_errors(tmp_path, capsys, t
     with pytest.raises(AnnotationError) as error:
         load_config(path)
     assert message in str(error.value) and error.value.path == path
+
+
+def test_constant_outputs_keep_thresholds_at_half_and_metrics_say_why(tmp_path):
+    """A random network with untouched BatchNorm statistics (what a from-scratch run without recalibration
+    evaluates) answers the same for every face: thresholds tuned on that would only switch AUs on or off."""
+    from tests.synthetic_affwild import write_synthetic_affwild
+    from training.checkpointer import Checkpointer
+    from training.finish import finish_run
+    from training.prepare import prepare_data
+
+    data = write_synthetic_affwild(tmp_path / "data", train_videos=2, val_videos=1, frames=4, test_frames=1)
+    config = TrainConfig(init="none", stages=[StageConfig("s", epochs=1)], output=str(tmp_path / "run"),
+                         install=False, num_workers=0, batch_size=4)  # fmt: skip
+    config.data.root, config.data.curation, config.data.threshold_holdout = str(data.root), "masked", 0.5
+    run_data = prepare_data(config.validate())
+    assert len(run_data.holdout) == 4
+    (tmp_path / "run").mkdir()
+    model = new_network(config)
+    result = finish_run(config, model, run_data, Checkpointer(tmp_path / "run", config.to_dict()), {},
+                        DEFAULT_PREPROCESSING, torch.device("cpu"), False, "random")  # fmt: skip
+    assert "(near-)constant" in result.metrics["au_thresholds_note"]
+    assert "au_thresholds_tuned_on" not in result.metrics
+    assert result.metrics["constant_outputs"] == ["au", "expr", "va"]
+    saved = torch.load(result.checkpoint, weights_only=True)
+    assert saved["au_thresholds"] == [0.5] * 12
+    assert result.metrics["threshold_tuned"] == result.metrics["threshold_0.5"]
