@@ -13,6 +13,9 @@ from affectstudio.gui.windows.training_run import parse_event
 from tests.synthetic_affwild import write_synthetic_affwild
 from tests.synthetic_exported import write_exported_dataset
 from training.config import load_config
+from training.events import Error, Stopped
+
+TIMEOUT_MS = 1_200_000  # a tiny run has taken minutes on the loaded 2-core machine
 
 
 @pytest.fixture
@@ -79,10 +82,12 @@ def test_a_missing_folder_is_reported_without_a_run(window, tmp_path):
     assert not window.start() and "dataset folder not found" in window.check_label.text()
 
 
-def test_parse_event_reads_only_events():
-    assert parse_event('{"event": "step", "loss": 1.5}') == {"event": "step", "loss": 1.5}
+def test_parse_event_reads_the_typed_events_the_cli_prints():
+    stopped = Stopped(global_step=7, run_dir="/runs/x")
+    assert parse_event(stopped.to_json()) == stopped
+    assert parse_event('{"event": "error", "message": "bad"}') == Error("bad")
     assert parse_event("Epoch 1 done") is None and parse_event('{"loss": 1}') is None
-    assert parse_event("[1, 2]") is None
+    assert parse_event('{"event": "step", "loss": 1.5}') is None  # malformed: missing fields
 
 
 @pytest.mark.slow
@@ -91,14 +96,14 @@ def test_window_runs_training_installs_the_model_and_offers_reanalysis(window, t
     window.model_name.setText("gui-tiny")
     events = []
     window.event_received.connect(events.append)
-    with qtbot.waitSignal(window.model_installed, timeout=300_000) as installed:
+    with qtbot.waitSignal(window.model_installed, timeout=TIMEOUT_MS) as installed:
         assert window.start({"num_workers": 0})
     assert installed.args == ["gui-tiny"]
-    qtbot.waitUntil(lambda: not window.is_running(), timeout=300_000)
-    kinds = [e["event"] for e in events]
+    qtbot.waitUntil(lambda: not window.is_running(), timeout=TIMEOUT_MS)
+    kinds = [e.kind for e in events]
     assert kinds[0] == "start" and kinds[-1] == "done" and kinds.count("epoch") == 2
     x, _ = window.curves.loss_curve.getData()
-    assert list(x) == [e["global_step"] for e in events if e["event"] == "step"]
+    assert list(x) == [e.global_step for e in events if e.kind == "step"]
     epochs, scores = window.curves.score_curve.getData()
     assert list(epochs) == [1, 2] and all(0 <= p <= 3 for p in scores)
     assert ModelRegistry().is_installed("gui-tiny")
@@ -111,13 +116,13 @@ def test_window_runs_training_installs_the_model_and_offers_reanalysis(window, t
 
 @pytest.mark.slow
 def test_cancel_stops_the_run_resumably(window, tiny, qtbot):
-    _set_tiny_recipe(window, tiny.root, epochs=(50, 0))
+    _set_tiny_recipe(window, tiny.root, epochs=(0, 50))  # from init "none", a stage must train the backbone
     window.model_name.setText("gui-cancelled")
     with qtbot.waitSignal(
-        window.event_received, timeout=300_000, check_params_cb=lambda e: e["event"] == "step"
+        window.event_received, timeout=TIMEOUT_MS, check_params_cb=lambda e: e.kind == "step"
     ):
         window.start({"num_workers": 0})
-    with qtbot.waitSignal(window.run_finished, timeout=300_000) as finished:
+    with qtbot.waitSignal(window.run_finished, timeout=TIMEOUT_MS) as finished:
         window.cancel()
     assert finished.args == ["stopped"]
     assert (window.run_dir / "state.pt").is_file() and "--resume" in window.status.text()

@@ -41,6 +41,7 @@ from affectstudio.core.paths import data_dir
 from affectstudio.gui.windows.training_plots import TrainingCurves
 from affectstudio.gui.windows.training_run import TrainingRun
 from training.config import STOCK_INIT, TrainConfig, paper_stages, registry_name
+from training.events import Done, EpochEnd, Error, Started, Step, Stopped
 from training.propose import Proposal, check_config, propose
 
 TASK_NAMES = {"va": "valence/arousal", "expr": "expression", "au": "action units"}
@@ -70,7 +71,7 @@ def _installed_models() -> list[str]:
 
 class TrainingWindow(QWidget):
     model_installed = Signal(str)  # registry name of the newly trained model
-    event_received = Signal(dict)  # every progress event of the running process
+    event_received = Signal(object)  # every progress event (training.events) of the running process
     run_finished = Signal(str)  # "done", "stopped" or "failed"
     reanalyse_requested = Signal(str)  # model name: re-analyse the project's videos with it
 
@@ -241,6 +242,8 @@ class TrainingWindow(QWidget):
         config.data.curation = self.curation.currentText()
         config.data.threshold_holdout = self.holdout.value()
         config.init = self.init_model.currentText().strip() or "none"
+        if config.init == "none":  # random weights: re-estimate BatchNorm statistics before evaluating
+            config.recalibrate_batchnorm = TrainConfig.from_scratch().recalibrate_batchnorm
         config.batch_size = self.batch_size.value()
         config.device = self.device.currentText()
         config.output = str(run_dir)
@@ -307,29 +310,31 @@ class TrainingWindow(QWidget):
         self.shutdown()
         super().closeEvent(event)
 
-    def _handle(self, event: dict) -> None:
-        kind = event["event"]
-        if kind == "start":
-            self.progress.setRange(0, max(event["total_steps"], 1))
-            self.progress.setValue(event["resumed_at_step"])
+    def _handle(self, event) -> None:
+        """Show one typed event (training/events.py) of the running child."""
+        if isinstance(event, Started):
+            self.progress.setRange(0, max(event.total_steps, 1))
+            self.progress.setValue(event.resumed_at_step)
             self.status.setText(
-                f"Training on {event['device']}: {event['train_frames']} frames, "
-                f"{event['validation_frames']} for validation"
+                f"Training on {event.device}: {event.train_frames} frames, "
+                f"{event.validation_frames} for validation"
             )
-        elif kind == "step":
-            self.curves.add_step(event["global_step"], event["loss"])
-            self.progress.setValue(event["global_step"])
-            eta = dt.timedelta(seconds=int(event["eta_s"]))
+            for warning in event.warnings:
+                self.log.appendPlainText(f"warning: {warning}")
+        elif isinstance(event, Step):
+            self.curves.add_step(event.global_step, event.loss)
+            self.progress.setValue(event.global_step)
+            eta = dt.timedelta(seconds=int(event.eta_s))
             self.status.setText(
-                f"{event['stage']}: epoch {event['epoch']}, step {event['step']}/{event['steps']} · "
-                f"loss {event['loss']:.3f} · {event['images_per_s']:.1f} images/s · ETA {eta}"
+                f"{event.stage}: epoch {event.epoch}, step {event.step}/{event.steps} · "
+                f"loss {event.loss:.3f} · {event.images_per_s:.1f} images/s · ETA {eta}"
             )
-        elif kind == "epoch":
-            self.curves.add_epoch(event["epoch"], event["val_P"])
-            self.log.appendPlainText(f"epoch {event['epoch']}: validation P {event['val_P']:.4f}")
-        elif kind == "done":
-            metrics = event["metrics"]
-            self.trained_model = event.get("model_name") or ""
+        elif isinstance(event, EpochEnd):
+            self.curves.add_epoch(event.epoch, event.metrics.get("P", float("nan")))
+            self.log.appendPlainText(event.to_text())
+        elif isinstance(event, Done):
+            metrics = event.metrics
+            self.trained_model = event.model_name or ""
             self.status.setText(
                 f"Done: validation P {metrics['threshold_0.5']['P']:.3f} (AU thresholds 0.5), "
                 f"{metrics['threshold_tuned']['P']:.3f} (tuned). Installed as {self.trained_model}."
@@ -337,12 +342,12 @@ class TrainingWindow(QWidget):
             if self.trained_model:
                 self.reanalyse_button.setVisible(True)
                 self.model_installed.emit(self.trained_model)
-        elif kind == "stopped":
+        elif isinstance(event, Stopped):
             self.status.setText(
                 f"Stopped; resume with: python -m training {self.run_dir / 'config.json'} --resume"
             )
-        elif kind == "error":
-            self.status.setText(f"Error: {event['message']}")
+        elif isinstance(event, Error):
+            self.status.setText(f"Error: {event.message}")
         self.event_received.emit(event)
 
     def _finished(self, outcome: str, exit_code: int) -> None:

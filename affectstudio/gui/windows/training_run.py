@@ -1,15 +1,14 @@
 """One training run in a child process (`python -m training CONFIG --progress json`), as Qt signals.
 
 Training runs in its own process so that a crash or a long run never freezes or takes down the app, and the
-run can be resumed from the command line. The child prints one JSON event per line; `parse_event` is the
-app's one reader of them (the CLI's text progress is the other consumer of the same events). Cancel sends
-SIGTERM (the trainer stops after the current step, saving its state) and kills after a grace period; closing
-the window kills what is left.
+run can be resumed from the command line. The child prints one JSON event per line; `parse_event` reads
+them with `training.events.from_json`, the typed events the CLI prints, so there is one parser. Cancel
+sends SIGTERM (the trainer stops after the current step, saving its state) and kills after a grace period;
+closing the window kills what is left.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
@@ -19,22 +18,26 @@ from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signa
 # The folder holding the `training` package, put on the child's PYTHONPATH.
 PACKAGE_ROOT = Path(__file__).resolve().parents[3]
 CANCEL_GRACE_MS = 30_000
-OUTCOMES = {"done": "done", "stopped": "stopped", "error": "failed"}
+OUTCOMES = {"done": "done", "stopped": "stopped", "error": "failed"}  # event kind -> outcome
 
 
-def parse_event(line: str) -> dict | None:
-    """A progress event from one stdout line of the child, or None for any other output."""
-    try:
-        event = json.loads(line)
-    except json.JSONDecodeError:
+def parse_event(line: str):
+    """The typed progress event (training/events.py) of one stdout line of the child, or None for any other
+    output (warnings, library messages)."""
+    from training.events import from_json
+
+    if not line.startswith("{"):
         return None
-    return event if isinstance(event, dict) and isinstance(event.get("event"), str) else None
+    try:
+        return from_json(line)
+    except ValueError:  # not JSON, or JSON that is not an event
+        return None
 
 
 class TrainingRun(QObject):
     """Start, follow, cancel and kill one `python -m training` child process."""
 
-    event = Signal(dict)  # every progress event, in order
+    event = Signal(object)  # every progress event (training.events), in order
     output = Signal(str)  # any other line the child printed (stdout or stderr)
     finished = Signal(str, int)  # outcome ("done", "stopped", "failed"), exit code
 
@@ -87,7 +90,7 @@ class TrainingRun(QObject):
             line = raw.decode("utf-8", "replace").strip()
             event = parse_event(line)
             if event is not None:
-                self.outcome = OUTCOMES.get(event["event"], self.outcome)
+                self.outcome = OUTCOMES.get(event.kind, self.outcome)
                 self.event.emit(event)
             elif line:
                 self.output.emit(line)
