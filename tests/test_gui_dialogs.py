@@ -139,8 +139,8 @@ def test_export_is_refused_without_results(qtbot, tmp_path):
     close(window)
 
 
-def test_training_page_is_embedded(qtbot, analysed):
+def test_training_is_no_longer_a_settings_page(qtbot, analysed):
     dialog = analysed.settings_dialog()
     qtbot.addWidget(dialog)
     titles = [dialog.pages.item(i).text() for i in range(dialog.pages.count())]
-    assert titles[-1] == "Training" and dialog.stack.widget(len(titles) - 1) is not None
+    assert "Training" not in titles and titles[0] == "Model"

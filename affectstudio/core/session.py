@@ -107,6 +107,15 @@ class ReviewSession(LaneEditing):
         if emit:
             self.video_changed.emit()
 
+    def use_store(self, store) -> None:
+        """Work in another project from now on (File > Open project): the open video closes first."""
+        from affectstudio.core.annotations.edits import UndoStack
+
+        self.close_video()
+        self.store = store
+        self.undo = UndoStack(store, listener=self._edited)
+        self.undo_changed.emit()
+
     # playhead and track -------------------------------------------------------------------------------
     def seek(self, frame: int) -> int:
         if self.video is None:

@@ -25,13 +25,14 @@ from affectstudio.gui.frame_grabber import FrameGrabber
 from affectstudio.gui.transport import frame_at
 from affectstudio.gui.window_construction import WindowConstruction
 from affectstudio.gui.window_lanes import WindowLanes
+from affectstudio.gui.windows.main_menus import WindowsMenus
 
 VIDEO_FILTER = "Videos (*.mp4 *.mov *.avi *.mkv *.webm *.m4v *.mpg *.mpeg *.wmv);;All files (*)"
 PLOT_REFRESH_MS = 250
 SPLITTERS = ("main_split", "top_split", "side_split", "plot_split")
 
 
-class MainWindow(WindowConstruction, AnalysisStatus, WindowLanes, QMainWindow):
+class MainWindow(WindowsMenus, WindowConstruction, AnalysisStatus, WindowLanes, QMainWindow):
     frame_changed = Signal(int)
     results_changed = Signal()  # plots were refreshed with new rows
     analysis_finished = Signal(object)  # AnalysisResult, or None when served from the cache
@@ -48,7 +49,9 @@ class MainWindow(WindowConstruction, AnalysisStatus, WindowLanes, QMainWindow):
         self.controller = AnalysisController(store, self.settings, self)
         self._build_actions()
         self._build_ui()
+        self._build_windows_actions()
         self._build_menus()
+        self._install_windows_ui()
         self._connect()
         self._restore_layout()
         self.video.setFocus()
@@ -360,6 +363,7 @@ class MainWindow(WindowConstruction, AnalysisStatus, WindowLanes, QMainWindow):
             self.settings.set_layout_state(key, getattr(self, key).saveState().data())
         self.settings.save()
         self.session.close_video()
+        self._close_windows()
         self.controller.shutdown()
         self.store.close()
         super().closeEvent(event)

@@ -1,4 +1,6 @@
-"""Settings: model (choose, import through the registry), analysis options, display, AU thresholds, training.
+"""Settings: model (choose, import through the registry), analysis options, display, AU thresholds.
+
+Training has a window of its own (Training menu, gui/windows/training.py).
 
 Nothing takes effect until OK/Apply; then `applied(settings, thresholds)` lets the window decide what must be
 redone (a new model re-loads and re-analyses; new thresholds only re-derive activations; smoothing only
@@ -70,7 +72,6 @@ class SettingsDialog(QDialog):
         self._add_page("Display", self._display_page(settings))
         self._add_page("AU thresholds", self._thresholds_page(session.thresholds))
         self._add_page("Coding keys", self._keys_page(settings))
-        self._add_page("Training", self._training_page())
         self.pages.setCurrentRow(0)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok
@@ -86,7 +87,7 @@ class SettingsDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addLayout(body, 1)
         layout.addWidget(buttons)
-        self.resize(860, 640)  # the Training page needs room for its two plots
+        self.resize(760, 560)
 
     def _add_page(self, title: str, page: QWidget) -> None:
         self.pages.addItem(QListWidgetItem(title))
@@ -269,22 +270,6 @@ class SettingsDialog(QDialog):
         )
         for box, value in zip(self.threshold_boxes, own, strict=True):
             box.setValue(value)
-
-    def _training_page(self) -> QWidget:
-        try:
-            from affectstudio.gui.training_page import TrainingPage
-        except ImportError as error:
-            label = QLabel(f"Training is not available in this build ({error}).")
-            label.setWordWrap(True)
-            label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-            return label
-        page = TrainingPage(self)
-        page.model_installed.connect(self._model_installed)
-        return page
-
-    def _model_installed(self, name: str) -> None:
-        forget_loaded_models()
-        self._fill_models(name)
 
     # result -------------------------------------------------------------------------------------------
     def _chosen_model(self) -> str:

@@ -243,7 +243,7 @@ class WindowLanes:
         return written
 
     def export_training_set(self, folder: str | Path | None = None):
-        """Crops of the coded frames plus train/validation CSVs, ready for the Training page."""
+        """Crops of the labelled frames of this video's lanes plus train/validation CSVs, for Training."""
         from affectstudio.core.dataset_export import VideoLabels, export_dataset
 
         lanes = self.store.lanes(self.video_hash) if self.video_path else []
@@ -257,14 +257,8 @@ class WindowLanes:
             )
             if not folder:
                 return None
-        video = VideoLabels(
-            self.video_hash,
-            self.video_path.stem,
-            self.video_path,
-            lanes,
-            self.data.rows(),
-            len(self.timestamps),
-        )
+        rows, frames = self.data.rows(), len(self.timestamps)
+        video = VideoLabels(self.video_hash, self.video_path.stem, self.video_path, lanes, rows, frames)
         try:
             summary = export_dataset(folder, [video], fmt="csv")
         except AffectStudioError as error:
