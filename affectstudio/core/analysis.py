@@ -66,6 +66,7 @@ class AnalysisResult:
     device: str
     backend: str
     timings: dict[str, float] = field(default_factory=dict)
+    truncated: str = ""  # the video holds fewer frames than its header promises: why, in words
 
 
 def analyze(
@@ -107,7 +108,7 @@ def analyze(
         setup_s = time.perf_counter() - setup_started
 
         started = time.perf_counter()  # frames/s and time left count from the first frame
-        total = reader.info.frame_count
+        total, truncated = reader.info.frame_count, reader.info.truncated
         kept: list[pd.DataFrame] = []
         done = with_face = 0
         infer_s = 0.0
@@ -150,7 +151,7 @@ def analyze(
     if writer:
         csv_path = writer.close()
         summary = {
-            "complete": not was_cancelled,
+            "complete": not was_cancelled and not truncated,
             "frames_analysed": done,
             "frames_with_face": with_face,
             "frames_undecodable": stream.undecodable,
@@ -170,6 +171,7 @@ def analyze(
         device=str(engine.device),
         backend=engine.backend,
         timings=timings,
+        truncated=truncated,
     )
 
 
@@ -242,6 +244,7 @@ def _metadata(reader: VideoReader, loaded, engine, options: AnalysisOptions) -> 
         "affectstudio": __version__,
         "video": str(reader.info.path),
         "video_frames": reader.info.frame_count,
+        "video_truncated": reader.info.truncated or None,
         "video_size": [reader.info.width, reader.info.height],
         "model": loaded.name,
         "model_digest": loaded.digest,
