@@ -10,10 +10,7 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 REPO = Path(__file__).resolve().parents[1]
-# ../shared beside the repository; a worktree under wt/<branch>/ finds it two levels up.
-SHARED = next(
-    (p for p in (REPO.parent / "shared", REPO.parent.parent / "shared") if p.is_dir()), REPO.parent / "shared"
-)
+SHARED = Path(os.environ.get("AFFECTSTUDIO_SHARED_DIR") or REPO.parent / "shared")  # worktrees: set it
 
 
 @pytest.fixture(scope="session")

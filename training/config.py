@@ -339,7 +339,12 @@ def write_toml(config: TrainConfig, path: Path) -> None:
         return json.dumps(list(v) if isinstance(v, tuple) else v)
 
     d = config.to_dict()
-    lines = ["# AffectStudio training config; defaults are the paper's recipe (see training/config.py)."]
+    recipe = (
+        "the from-scratch recipe (random initialisation; see training/README.md)"
+        if config.init == "none"
+        else "the paper's recipe (see training/config.py)"
+    )
+    lines = [f"# AffectStudio training config: {recipe}."]
     sections = {k: v for k, v in d.items() if isinstance(v, dict) and k != "loss_weights"}
     for key, v in d.items():
         if key in sections or key == "stages":
