@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from affectstudio import __version__
+from affectstudio.core.crops_folder import CropSaver
 from affectstudio.core.errors import VideoError
 from affectstudio.core.face_stream import FaceStream, FrameFaces
 from affectstudio.core.results import (
@@ -39,9 +40,13 @@ class AnalysisOptions:
     detect_every: int = 1
     face_range: str = "full"
     min_confidence: float = 0.5
-    faces: str = "largest"  # or "all"
+    faces: str = "main"  # the longest-seen track in each frame; "largest" face; or "all"
     fast: bool = True
     detect_workers: int = 0  # face-detection threads; 0 = half the CPU cores
+    crop_method: str | None = None  # None = what the model's config names (see core/transforms.py)
+    min_face_size: float = 0.0  # pixels: smaller detections are ignored
+    max_gap_s: float = 1.0  # a face track survives detection gaps up to this long
+    save_crops: str | None = None  # folder: every crop the network saw, as track_<id>/<frame:06d>.png
 
 
 @dataclass
@@ -93,7 +98,9 @@ def analyze(
         loaded = loaded if loaded is not None else ModelRegistry().load(options.model)
         engine = InferenceEngine(loaded, options.device, options.batch_size, fast=options.fast)
         thresholds = list(loaded.config.au_thresholds)
-        metadata = _metadata(reader, loaded, engine, options)
+        crop_method = options.crop_method or engine.prep.crop_method
+        metadata = _metadata(reader, loaded, engine, options) | {"crop_method": crop_method}
+        crop_saver = CropSaver(options.save_crops) if options.save_crops else None
         writer = ResultWriter(output_csv, metadata, thresholds) if output_csv is not None else None
         stream = FaceStream(
             reader,
@@ -103,6 +110,9 @@ def analyze(
             which=options.faces,
             workers=options.detect_workers,
             buffer=4 * engine.batch_size,
+            crop_method=crop_method,
+            min_face_size=options.min_face_size,
+            max_gap_s=options.max_gap_s,
         )
         setup_s = time.perf_counter() - setup_started
 
@@ -118,6 +128,8 @@ def analyze(
                     t0 = time.perf_counter()
                     batch = _predict(engine, pending)
                     infer_s += time.perf_counter() - t0
+                    if crop_saver is not None:
+                        crop_saver.save(pending)
                     rows = writer.write(batch) if writer else batch_to_frame(batch, thresholds)
                     if keep_table:
                         kept.append(rows)
@@ -136,7 +148,11 @@ def analyze(
         except BaseException:
             if writer:
                 writer.abort()
+            if crop_saver is not None:
+                crop_saver.abort()
             raise
+    if crop_saver is not None:
+        crop_saver.close()
 
     seconds = time.perf_counter() - started
     timings = {
