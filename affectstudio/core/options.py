@@ -17,11 +17,24 @@ class AnalysisOptions:
     detect_every: int = 1
     face_range: str = "full"
     min_confidence: float = 0.5
-    faces: str = "largest"  # or "all"
+    faces: str = "main"  # the longest-seen track in each frame; "largest" face; or "all"
     fast: bool = True
     detect_workers: int = 0  # face-detection threads; 0 = half the CPU cores
+    crop_method: str | None = None  # None = what the model's config names (see core/transforms.py)
+    min_face_size: float = 0.0  # pixels: smaller detections are ignored
+    max_gap_s: float = 1.0  # a face track survives detection gaps up to this long
+    save_crops: str | None = None  # folder: every crop the network saw, as track_<id>/<frame:06d>.png
 
 
 def analysis_key(options: AnalysisOptions) -> tuple:
     """The options that change what the analysis produces (as opposed to how fast it runs)."""
-    return (options.model, options.detect_every, options.min_confidence, options.face_range, options.faces)
+    return (
+        options.model,
+        options.detect_every,
+        options.min_confidence,
+        options.face_range,
+        options.faces,
+        options.crop_method,
+        options.min_face_size,
+        options.max_gap_s,
+    )

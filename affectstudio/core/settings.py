@@ -201,7 +201,7 @@ _RULES = {
     "analysis.detect_every": (lambda v: 1 <= v <= 1000, "1 to 1000"),
     "analysis.face_range": (lambda v: v in ("full", "short"), "full or short"),
     "analysis.min_confidence": (lambda v: 0.0 < v < 1.0, "between 0 and 1"),
-    "analysis.faces": (lambda v: v in ("largest", "all"), "largest or all"),
+    "analysis.faces": (lambda v: v in ("main", "largest", "all"), "main, largest or all"),
     "analysis.detect_workers": (lambda v: 0 <= v <= 256, "0 to 256"),
     "display.smoothing": (lambda v: 1 <= v <= 301, "1 to 301 frames"),
     "coding_keys.expression": (lambda v: _keys_ok(v, len(EXPRESSIONS)), f"{len(EXPRESSIONS)} distinct keys"),

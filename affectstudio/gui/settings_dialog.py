@@ -198,7 +198,7 @@ class SettingsDialog(QDialog):
         self.face_range.setToolTip("full: faces up to 5 m away; short: close-up faces within 2 m")
         form.addRow("Detector range", self.face_range)
         self.faces = QComboBox()
-        self.faces.addItems(["largest", "all"])
+        self.faces.addItems(["main", "largest", "all"])
         self.faces.setCurrentText(options.faces)
         form.addRow("Faces to analyse", self.faces)
         self.auto_analyse = QCheckBox("Analyse a video when it is opened (if no results are cached)")
