@@ -64,7 +64,7 @@ def test_bad_values_fall_back_to_defaults_naming_the_key():
     defaults = Settings()
     assert settings.analysis.min_confidence == 0.7 and settings.display.show_boxes is False  # good ones kept
     assert settings.analysis.batch_size == defaults.analysis.batch_size
-    assert settings.analysis.detect_every == 1 and settings.analysis.faces == "largest"
+    assert settings.analysis.detect_every == 1 and settings.analysis.faces == defaults.analysis.faces
     assert settings.display.smoothing == defaults.display.smoothing  # a bool is not an int
     assert settings.coding_keys == CodingKeys() and settings.au_thresholds == {}
     text = "\n".join(settings.problems)

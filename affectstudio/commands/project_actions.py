@@ -249,34 +249,36 @@ def _video_agreement(store, record) -> list:
 def train(args) -> int:
     """Export the project's labelled frames into `<project>_dataset`, then train on them.
 
-    Until the training package offers a project-aware entry point this is the current API: the config
-    (or the defaults) with `data.root` set to the dataset, only the tasks that have labels, and the AU
-    threshold hold-out off when the dataset has fewer than two videos (it holds out whole videos).
+    The dataset decides what the run can do (training.propose, as in the Training window): only the tasks
+    with labels, the curation that keeps them, and an AU threshold hold-out the data allows. The user's
+    config and `--set` values come on top; the config is checked before the run starts.
     """
     from affectstudio.core.dataset_export import export_project
+    from affectstudio.core.jobs import JobState
+    from training import run as run_training
     from training.cli import TextProgress
     from training.config import load_config
-    from training.data import load_split
-    from training.trainer import train as run_training
+    from training.propose import check_config, propose
 
     project = Path(args.project)
     folder = default_dataset_folder(project)
     with _open(args) as store:
         summary = export_project(store, folder, fmt=args.format)
     _report_export(summary)
-    table = load_split(folder, "train")
-    tasks = [
-        t
-        for t, has in (("va", table.valid_va), ("expr", table.valid_expr), ("au", table.valid_au))
-        if has.any()
+    proposal = propose(folder)
+    overrides = [
+        f"data.root={folder}",
+        f"tasks={json.dumps(proposal.tasks)}",
+        f"data.curation={proposal.curation}",
+        f"data.threshold_holdout={proposal.threshold_holdout}",
     ]
-    overrides = [f"data.root={folder}", f"tasks={json.dumps(tasks)}"]
-    if len(set(table.videos)) < 2:
-        overrides.append("data.threshold_holdout=0")
     if args.config is None:
         overrides.append(f"output={project.with_name(project.stem + '_runs')}")
     config = load_config(args.config, [*overrides, *args.set])  # the user's --set wins
+    check_config(config)
+    for note in proposal.notes:
+        say(f"note: {note}")
     say(f"training on {', '.join(config.tasks)} from {folder}")
-    result = run_training(config, progress=TextProgress())
+    result = run_training(config, JobState(on_progress=TextProgress()))
     say(f"run in {result.run_dir}" + (f", installed as '{result.model_name}'" if result.model_name else ""))
     return 0
