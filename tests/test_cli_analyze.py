@@ -62,9 +62,12 @@ def test_ctrl_c_stops_cleanly_and_keeps_the_frames_done(sample_video, tmp_path):
         text=True,
         env=env,
     )
-    partial = out / "long.csv.partial"
     deadline = time.monotonic() + 120
-    while not (partial.exists() and partial.stat().st_size > 4000) and time.monotonic() < deadline:
+
+    def partial_size() -> int:  # the temporary file is unique per run: .long.csv.<random>.partial
+        return max((p.stat().st_size for p in out.glob(".long.csv.*.partial")), default=0)
+
+    while partial_size() <= 4000 and time.monotonic() < deadline:
         time.sleep(0.05)
     child.send_signal(signal.SIGINT)
     stdout, stderr = child.communicate(timeout=120)
