@@ -49,6 +49,7 @@ SUMMARY_COLUMNS = [
 class _Track:
     def __init__(self):
         self.frames = 0
+        self.shift: np.ndarray | None = None  # the first values seen: sums of squares around them
         self.sums = np.zeros(2)
         self.squares = np.zeros(2)
         self.counts = np.zeros(2)
@@ -59,8 +60,11 @@ class _Track:
         self.frames += rows["frame"].nunique()
         va = rows[["valence", "arousal"]].to_numpy(dtype=np.float64, na_value=np.nan)
         valid = ~np.isnan(va)
-        self.sums += np.where(valid, va, 0).sum(axis=0)
-        self.squares += np.where(valid, va * va, 0).sum(axis=0)
+        if self.shift is None and valid.all(axis=1).any():
+            self.shift = va[valid.all(axis=1)][0]
+        shifted = va - (self.shift if self.shift is not None else 0.0)  # sums of squares stay exact
+        self.sums += np.where(valid, shifted, 0).sum(axis=0)
+        self.squares += np.where(valid, shifted * shifted, 0).sum(axis=0)
         self.counts += valid.sum(axis=0)
         labels = rows["expression"].to_numpy(dtype=object)
         for i, name in enumerate(EXPRESSIONS):
@@ -72,9 +76,11 @@ class _Track:
         out: dict[str, float] = {}
         for i, name in enumerate(("valence", "arousal")):
             n = self.counts[i]
-            mean = self.sums[i] / n if n else math.nan
+            mean = self.sums[i] / n if n else math.nan  # of the shifted values
             var = (self.squares[i] - n * mean * mean) / (n - 1) if n > 1 else math.nan
-            out[f"{name}_mean"], out[f"{name}_sd"] = mean, math.sqrt(max(var, 0.0)) if n > 1 else math.nan
+            shift = self.shift[i] if self.shift is not None else 0.0
+            out[f"{name}_mean"] = mean + shift
+            out[f"{name}_sd"] = math.sqrt(max(var, 0.0)) if n > 1 else math.nan
         for column, count in zip(SHARE_COLUMNS, self.top, strict=True):
             out[column] = count / self.frames if self.frames else math.nan
         for column, count in zip(RATE_COLUMNS, self.active, strict=True):
