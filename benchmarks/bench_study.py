@@ -27,6 +27,13 @@ def loadavg() -> str:
         return "n/a"
 
 
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def make_videos(folder: Path, count: int, frames: int) -> list[Path]:
     from affectstudio.core.sample import sample_video_path
     from affectstudio.core.video import VideoReader
@@ -89,14 +96,17 @@ def main() -> None:
                 f"= {study_fps / fps:.2f}x single ({seconds:.1f} s; load {loadavg()})"
             )
         elif args.what == "overhead":
-            report, seconds = study(paths, root / "out", args.jobs, loaded=loaded)
-            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            print(
-                f"study --jobs {args.jobs}: {seconds:.1f} s for {videos} videos = "
-                f"{seconds / videos:.3f} s/video "
-                f"(incl. worker start and {frames} frames each); driver peak RSS {peak:.0f} MB; "
-                f"load {loadavg()}"
-            )
+            # a quarter of the videos first, then all of them: per-video cost and memory must not grow
+            for count in (max(1, videos // 4), videos):
+                before = rss_mb()
+                report, seconds = study(paths[:count], root / f"out{count}", args.jobs, loaded=loaded)
+                workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+                print(
+                    f"study --jobs {args.jobs}, {count} videos: {seconds:.1f} s = "
+                    f"{seconds / count:.3f} s/video (incl. worker start and {frames} frames each); "
+                    f"driver RSS {before:.0f} -> {rss_mb():.0f} MB, worker peak RSS {workers:.0f} MB; "
+                    f"load {loadavg()}"
+                )
         else:
             import ray
 

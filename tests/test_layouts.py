@@ -1,5 +1,7 @@
 """Column styles and formats: every style and format reads back through read_results to the same rows."""
 
+import gc
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -100,3 +102,17 @@ def test_two_writers_of_one_name_never_share_a_temporary_file(tmp_path):
     assert df.attrs["metadata"] == {"run": 2}
     assert_same_rows(df, expected([b]))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.csv"]
+
+
+@pytest.mark.parametrize("name", ["out.csv", "out.parquet"])
+def test_an_aborted_writer_leaves_nothing(tmp_path, name, capfd):
+    writer = ResultWriter(tmp_path / name, {}, THRESHOLDS)
+    for seed in range(3):
+        writer.write(make_batch([seed], [0], seed=seed))
+    if writer.parquet:
+        writer._flush_parquet()  # a row group already in the file
+    writer.abort()
+    del writer
+    gc.collect()
+    assert list(tmp_path.iterdir()) == []
+    assert "Exception ignored" not in capfd.readouterr().err

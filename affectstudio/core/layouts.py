@@ -86,6 +86,10 @@ def check_style(style: str) -> str:
     return style
 
 
+def style_columns(style: str) -> list[str]:
+    return {"affectstudio": COLUMNS, "openface": OPENFACE_COLUMNS, "pyfeat": PYFEAT_COLUMNS}[style]
+
+
 def to_style(df: pd.DataFrame, style: str) -> pd.DataFrame:
     """Our rows (results.COLUMNS) renamed and reshaped into `style`'s columns, in its order."""
     if style == "affectstudio":

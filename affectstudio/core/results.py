@@ -133,7 +133,7 @@ class ResultWriter:
     def __init__(
         self, path: str | Path, metadata: dict, thresholds: Sequence[float], style: str = "affectstudio"
     ):
-        from affectstudio.core.layouts import check_style
+        from affectstudio.core.layouts import check_style, style_columns
 
         self.path = Path(path)
         self.thresholds = list(thresholds)
@@ -148,7 +148,7 @@ class ResultWriter:
             self._file = io.TextIOWrapper(self._handle, encoding="utf-8", newline="", write_through=False)
             for key, value in metadata.items():
                 self._file.write(f"# {key}: {json.dumps(value, default=str)}\n")
-            self._file.write(",".join(self._styled(batch_to_frame(_empty_batch(), self.thresholds))) + "\n")
+            self._file.write(",".join(style_columns(self.style)) + "\n")
         self.rows = 0
 
     def _styled(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -199,7 +199,16 @@ class ResultWriter:
         return self.path
 
     def abort(self) -> None:
-        self._stack.__exit__(RuntimeError, RuntimeError("aborted"), None)  # removes the temporary file
+        """Drop everything written: release the encoders first (so nothing writes to a closed file when
+        they are collected), then remove the temporary file."""
+        try:
+            if self._parquet_writer is not None:
+                self._parquet_writer.close()
+            elif not self.parquet:
+                self._file.detach()
+        except (OSError, ValueError):
+            pass
+        self._stack.__exit__(RuntimeError, RuntimeError("aborted"), None)
 
 
 def _empty_batch() -> FrameBatch:
