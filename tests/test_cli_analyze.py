@@ -66,8 +66,8 @@ def test_ctrl_c_stops_cleanly_and_keeps_the_frames_done(sample_video, tmp_path, 
     )
     deadline = time.monotonic() + 120
 
-    def partial_size() -> int:  # the temporary file is unique per run: .long.csv.<random>.partial
-        return max((p.stat().st_size for p in out.glob(".long.csv.*.partial")), default=0)
+    def partial_size() -> int:  # the temporary file is unique per run (core.paths.atomic_write)
+        return max((p.stat().st_size for p in out.glob(".long.*partial*")), default=0)
 
     while partial_size() <= 4000 and time.monotonic() < deadline:
         time.sleep(0.05)
