@@ -5,8 +5,9 @@ a process per video keeps one video's crash or leak away from the others; the po
 fork of a process that already holds torch and OpenMP threads) is an engine, not a scheduler of our own.
 Each worker gets a thread budget of cores / N, the model once (initializer), and reports progress through
 a multiprocessing queue. Ctrl-C and SIGTERM go to the driver, which sets a shared stop event; workers
-ignore SIGINT (the terminal sends it to the whole group), treat SIGTERM as a stop request, and also stop
-when their driver is gone (a killed run), so nothing keeps writing after it.
+ignore SIGINT (the terminal sends it to the whole group), treat SIGTERM as a stop request (an idle one
+exits), and a watchdog thread stops and exits a worker whose driver is gone (a killed run), so nothing
+keeps writing, or waiting, after it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import multiprocessing
 import os
 import queue as queue_module
 import signal
+import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
@@ -39,10 +41,30 @@ class _WorkerState(JobState):
 
 
 def _init_worker(loaded, options, threads: int, progress, stop, parent: int) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     options = budgeted(options, threads)
-    _WORKER.update(loaded=loaded, options=options, queue=progress, stop=stop, parent=parent)
+    _WORKER.update(loaded=loaded, options=options, queue=progress, stop=stop, parent=parent, busy=False)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    threading.Thread(target=_watch_parent, args=(parent, stop), daemon=True).start()
+
+
+def _on_sigterm(signum, frame) -> None:
+    """Stop the video in progress after its batch; an idle worker just exits."""
+    _WORKER["stop"].set()
+    if not _WORKER["busy"]:
+        raise SystemExit(0)
+
+
+def _watch_parent(parent: int, stop) -> None:
+    """A killed driver leaves its workers behind, idle ones blocked on the pool's queue for ever: when the
+    parent is gone, stop the video in progress (its batch ends, the file is closed) and exit."""
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    stop.set()
+    deadline = time.monotonic() + 30
+    while _WORKER["busy"] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    os._exit(1)
 
 
 def _local_job(task: VideoTask) -> VideoOutcome:
@@ -57,7 +79,11 @@ def _local_job(task: VideoTask) -> VideoOutcome:
             progress.put(("progress", task.output, p.done, p.total, p.detail))
 
     state = _WorkerState(report, _WORKER["stop"], _WORKER["parent"])
-    return analyze_video(task, _WORKER["options"], _WORKER["loaded"], state)
+    _WORKER["busy"] = True
+    try:
+        return analyze_video(task, _WORKER["options"], _WORKER["loaded"], state)
+    finally:
+        _WORKER["busy"] = False
 
 
 class LocalExecutor:
@@ -81,11 +107,11 @@ class LocalExecutor:
             while pending:
                 done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
                 _drain(progress, events)
+                stopping = stopping or events.stop_requested()
                 for future in done:
                     if not future.cancelled():
-                        events.on_outcome(_outcome(future, futures[future]))
-                if not stopping and events.stop_requested():
-                    stopping = True
+                        events.on_outcome(_outcome(future, futures[future], stopping))
+                if stopping and not stop.is_set():
                     stop.set()
                     for future in pending:
                         future.cancel()
@@ -98,10 +124,12 @@ class LocalExecutor:
             progress.join_thread()
 
 
-def _outcome(future, task: VideoTask) -> VideoOutcome:
+def _outcome(future, task: VideoTask, stopping: bool) -> VideoOutcome:
     try:
         return future.result()
-    except Exception as error:  # the worker process died (a native crash, out of memory)
+    except Exception as error:  # the worker process died (a native crash, out of memory, a stop signal)
+        if stopping:  # a SIGTERM to the whole process group ends idle workers, which breaks the pool
+            return VideoOutcome(task.output, "cancelled", "stopped before the end")
         return VideoOutcome(task.output, "failed", f"{task.video}: worker process died ({error})")
 
 
