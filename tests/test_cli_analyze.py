@@ -64,7 +64,7 @@ def test_ctrl_c_stops_cleanly_and_keeps_the_frames_done(sample_video, tmp_path, 
         text=True,
         env=env,
     )
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 600  # start-up alone can take minutes on a loaded shared machine
 
     def partial_size() -> int:  # the temporary file is unique per run (core.paths.atomic_write)
         return max((p.stat().st_size for p in out.glob(".long.*partial*")), default=0)
@@ -72,7 +72,7 @@ def test_ctrl_c_stops_cleanly_and_keeps_the_frames_done(sample_video, tmp_path, 
     while partial_size() <= 4000 and time.monotonic() < deadline:
         time.sleep(0.05)
     child.send_signal(stop_signal)
-    stdout, stderr = child.communicate(timeout=120)
+    stdout, stderr = child.communicate(timeout=600)
     assert child.returncode == 130, stderr
     assert "Traceback" not in stderr
     table = ResultTable.from_csv(out / "long.csv")
