@@ -96,7 +96,9 @@ def main() -> None:
                 f"= {study_fps / fps:.2f}x single ({seconds:.1f} s; load {loadavg()})"
             )
         elif args.what == "overhead":
-            # a quarter of the videos first, then all of them: per-video cost and memory must not grow
+            # a quarter of the videos first, then all of them: per-video cost and memory must not grow; the
+            # difference between the two runs is the cost of the extra videos alone (no worker start)
+            totals = {}
             for count in (max(1, videos // 4), videos):
                 before = rss_mb()
                 report, seconds = study(paths[:count], root / f"out{count}", args.jobs, loaded=loaded)
@@ -107,6 +109,10 @@ def main() -> None:
                     f"driver RSS {before:.0f} -> {rss_mb():.0f} MB, worker peak RSS {workers:.0f} MB; "
                     f"load {loadavg()}"
                 )
+                totals[count] = seconds
+            (few, few_s), (many, many_s) = totals.items()
+            if many > few:
+                print(f"marginal: {(many_s - few_s) / (many - few):.3f} s per extra video")
         else:
             import ray
 
