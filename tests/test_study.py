@@ -184,7 +184,7 @@ def test_ray_executor_writes_what_the_local_executor_writes(study, tmp_path):
 
     inputs = [str(study["in"] / "a" / "clip.mp4"), str(study["in"] / "b" / "clip.mov")]
     local = pd.read_parquet(study["out"] / "study_summary.parquet").set_index("video")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, _node_ip_address="127.0.0.1")
     try:
         for return_results in (False, True):
             out = tmp_path / f"ray-{return_results}"

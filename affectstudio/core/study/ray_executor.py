@@ -49,7 +49,10 @@ class RayExecutor:
             ) from None
         if not ray.is_initialized():
             try:
-                ray.init(address=self.address, include_dashboard=False, log_to_driver=False)
+                # without an address Ray starts a one-machine cluster: keep it on loopback, where nothing
+                # outside this machine can reach its unauthenticated ports
+                local = {} if self.address else {"_node_ip_address": "127.0.0.1"}
+                ray.init(address=self.address, include_dashboard=False, log_to_driver=False, **local)
             except (ConnectionError, RuntimeError, ValueError) as error:
                 raise AffectStudioError(
                     None, f"cannot connect to the Ray cluster at {self.address}: {error}"
