@@ -23,8 +23,8 @@ def _video(store, name: str):
 
 
 def _progress(every_s: float = 5.0):
-    """Progress lines on stderr at most every `every_s` seconds (long analyses and exports say something)."""
-    import sys
+    """Progress lines at most every `every_s` seconds (long analyses and exports say something); on
+    stdout, with the per-video reports, so that stderr holds only the one-line error."""
     import time
 
     last = [time.monotonic()]
@@ -34,11 +34,7 @@ def _progress(every_s: float = 5.0):
         if now - last[0] >= every_s:
             last[0] = now
             message = getattr(progress, "message", "")
-            print(
-                f"    {progress.done:.0f}/{progress.total or '?'} {message}".rstrip(),
-                file=sys.stderr,
-                flush=True,
-            )
+            say(f"    {progress.done:.0f}/{progress.total or '?'} {message}".rstrip())
 
     return report
 
