@@ -79,7 +79,7 @@ def test_page_runs_training_and_installs_the_model(page, tiny, qtbot):
 
 @pytest.mark.slow
 def test_cancel_stops_the_run_resumably(page, tiny, qtbot):
-    _set_tiny_recipe(page, tiny, epochs=(50, 0))
+    _set_tiny_recipe(page, tiny, epochs=(0, 50))  # from init "none", a stage must train the backbone
     page.model_name.setText("gui-cancelled")
     with qtbot.waitSignal(
         page.event_received, timeout=300_000, check_params_cb=lambda e: e["event"] == "step"

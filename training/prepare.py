@@ -56,7 +56,9 @@ def prepare_data(config: TrainConfig) -> RunData:
         if not keep.any():
             raise AnnotationError(table.source, f"no frame is left after {config.data.curation} curation")
         tables[split] = table.subset(np.flatnonzero(keep))
-    train_idx, holdout_idx = split_holdout(tables["train"], config.data.threshold_holdout, config.seed)
+    # Videos are held out only to tune AU thresholds: a model without an AU head keeps them all.
+    holdout = config.data.threshold_holdout if "au" in config.tasks else 0.0
+    train_idx, holdout_idx = split_holdout(tables["train"], holdout, config.seed)
     report.holdout = len(holdout_idx)
     return RunData(
         tables["train"].subset(train_idx), tables["train"].subset(holdout_idx), tables["validation"], report
