@@ -243,17 +243,15 @@ def _video_agreement(store, record) -> list:
 
 
 def train(args) -> int:
-    """Export the project's labelled frames into `<project>_dataset`, then train on them.
-
-    Until the training package offers a project-aware entry point this is the current API: the config
-    (or the defaults) with `data.root` set to the dataset, only the tasks that have labels, and the AU
-    threshold hold-out off when the dataset has fewer than two videos (it holds out whole videos).
-    """
+    """Export the project's labelled frames into `<project>_dataset`, then `training.run` on them: the
+    config (or the defaults) with `data.root` set to the dataset, only the tasks that have labels, and the
+    AU threshold hold-out off when the dataset has fewer than two videos (it holds out whole videos)."""
+    import training
     from affectstudio.core.dataset_export import export_project
+    from affectstudio.core.jobs import JobState
     from training.cli import TextProgress
     from training.config import load_config
     from training.data import load_split
-    from training.trainer import train as run_training
 
     project = Path(args.project)
     folder = default_dataset_folder(project)
@@ -261,11 +259,8 @@ def train(args) -> int:
         summary = export_project(store, folder, fmt=args.format)
     _report_export(summary)
     table = load_split(folder, "train")
-    tasks = [
-        t
-        for t, has in (("va", table.valid_va), ("expr", table.valid_expr), ("au", table.valid_au))
-        if has.any()
-    ]
+    labelled = {"va": table.valid_va, "expr": table.valid_expr, "au": table.valid_au}
+    tasks = [task for task, valid in labelled.items() if valid.any()]
     overrides = [f"data.root={folder}", f"tasks={json.dumps(tasks)}"]
     if len(set(table.videos)) < 2:
         overrides.append("data.threshold_holdout=0")
@@ -273,6 +268,6 @@ def train(args) -> int:
         overrides.append(f"output={project.with_name(project.stem + '_runs')}")
     config = load_config(args.config, [*overrides, *args.set])  # the user's --set wins
     say(f"training on {', '.join(config.tasks)} from {folder}")
-    result = run_training(config, progress=TextProgress())
+    result = training.run(config, JobState(on_progress=TextProgress()))
     say(f"run in {result.run_dir}" + (f", installed as '{result.model_name}'" if result.model_name else ""))
     return 0
