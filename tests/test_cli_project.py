@@ -189,7 +189,8 @@ def test_analyze_goes_on_past_a_failing_video_then_export_and_agreement(tmp_path
     config = tmp_path / "run.toml"
     config.write_text(
         'init = "none"\nbatch_size = 4\nnum_workers = 0\nname = "project-tiny"\n'
-        '[[stages]]\nname = "all"\nepochs = 1\nlr = 1e-3\ntrainable = ["features", "attention", "gdconv", "classifier"]\n'
+        '[[stages]]\nname = "all"\nepochs = 1\nlr = 1e-3\n'
+        'trainable = ["features", "attention", "gdconv", "classifier"]\n'
     )
     code, out, err = cli(capsys, "train", path, "--config", config, "--set", f"output={tmp_path / 'runs'}")
     assert code == 0, err
