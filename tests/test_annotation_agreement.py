@@ -175,3 +175,28 @@ def test_per_frame_labels_of_lanes_leave_uncoded_au_frames_unlabelled():
     labels = FrameLabels.from_lanes([Lane(LaneKey("AU12"), [Segment(2, 3, 1), Segment(5, 5, 0)])], 8)
     assert labels.aus["AU12"].tolist() == [-1, -1, 1, 1, -1, 0, -1, -1]
     assert labels.expression is None and set(labels.aus) == {"AU12"} and ACTION_UNITS[6] == "AU12"
+
+
+def test_an_imported_overlay_compares_like_the_model(tmp_path):
+    from affectstudio.core.annotations.overlays import read_overlay
+
+    path = tmp_path / "other_tool.csv"
+    path.write_text(
+        "frame,face_id,AU12_active,expr_Happiness,expr_Neutral,valence\n"
+        "0,0,1,0.9,0.1,0.5\n1,0,1,0.1,0.9,0.4\n2,0,0,0.8,0.2,0.3\n"
+        "0,1,0,0.0,1.0,-1\n"  # a second face, not the one compared
+    )
+    overlay = read_overlay(path, np.arange(4) / 30)
+    lanes = [
+        Lane(LaneKey("AU12", "a"), [Segment(0, 0, 1), Segment(1, 2, 0)]),
+        Lane(LaneKey("expression", "a"), [Segment(0, 3, "Happiness")]),
+    ]
+    table = agreement(lanes, FrameLabels.from_overlay(overlay, 4), 4)
+    assert row(table, "F1", "AU12").value == pytest.approx(2 / 3) and row(table, "F1", "AU12").frames == 3
+    # the tool says Happiness, Neutral, Happiness over frames 0-2 (frame 3 has no row)
+    assert row(table, "F1", "expression", "Happiness").value == pytest.approx(0.8)
+    assert row(table, "F1", "expression", "Neutral").value == 0.0
+    assert row(table, "F1 macro", "expression").value == pytest.approx(0.4)
+    assert "kappa" not in set(table.measure)
+    other_face = FrameLabels.from_overlay(overlay, 4, face_id=1)
+    assert other_face.va["valence"][0] == -1 and np.isnan(other_face.va["valence"][1])

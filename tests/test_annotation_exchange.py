@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from affectstudio.core.annotations.exchange import (
     elan_tier,
+    is_spans_csv,
     read_spans_csv,
     write_elan_tab,
     write_spans_csv,
@@ -210,3 +211,14 @@ def test_malformed_span_rows_give_an_annotation_error_or_valid_lanes(tmp_path, r
             assert len(lane.trace) == len(FPS30)
         for segment in lane.segments:
             assert 0 <= segment.start <= segment.stop < len(FPS30)
+
+
+def test_a_spans_csv_is_told_from_an_overlay_by_its_header(tmp_path):
+    spans = write_spans_csv(tmp_path / "spans.csv", sample_lanes(len(FPS30)), FPS30)
+    assert is_spans_csv(spans)
+    (tmp_path / "hand.csv").write_text("\nLane, Start, End, Value\nexpression,1,2,Fear\n")
+    assert is_spans_csv(tmp_path / "hand.csv")
+    (tmp_path / "openface.csv").write_text("frame, face_id, timestamp, confidence, success, AU01_r\n")
+    assert not is_spans_csv(tmp_path / "openface.csv")
+    (tmp_path / "binary.csv").write_bytes(b"\x00\x01")
+    assert not is_spans_csv(tmp_path / "binary.csv") and not is_spans_csv(tmp_path / "missing.csv")

@@ -196,6 +196,15 @@ def test_generic_time_and_frame_columns(tmp_path, text, expected_frames):
     assert overlay.frame[value].tolist() == [0.5, 0.25]
 
 
+def test_columns_named_like_ours_but_not_used_as_such_keep_a_file_prefix(tmp_path):
+    path = tmp_path / "g.csv"
+    path.write_text("frame,face,face_id,source_time,time,valence\n5,0,7,1.5,0.1,0.5\n")
+    df = read_overlay(path, TIMES).frame
+    assert df.index.tolist() == [3]  # aligned by the time column (0.1 s), not the frame column
+    assert df.loc[3, "file_face_id"] == 7 and df.loc[3, "file_source_time"] == 1.5
+    assert df.loc[3, "face_id"] == 0 and df.loc[3, "source_time"] == 0.1 and "file_frame" not in df
+
+
 def test_times_past_the_end_are_dropped_and_counted(tmp_path):
     path = tmp_path / "g.csv"
     end = TIMES[-1] + 1001 / 30000

@@ -23,8 +23,8 @@ def _video(store, name: str):
 
 
 def _progress(every_s: float = 5.0):
-    """Progress lines at most every `every_s` seconds (long analyses and exports say something); on
-    stdout, with the per-video reports, so that stderr holds only the one-line error."""
+    """Progress lines on stderr at most every `every_s` seconds (long analyses and exports say something)."""
+    import sys
     import time
 
     last = [time.monotonic()]
@@ -34,7 +34,11 @@ def _progress(every_s: float = 5.0):
         if now - last[0] >= every_s:
             last[0] = now
             message = getattr(progress, "message", "")
-            say(f"    {progress.done:.0f}/{progress.total or '?'} {message}".rstrip())
+            print(
+                f"    {progress.done:.0f}/{progress.total or '?'} {message}".rstrip(),
+                file=sys.stderr,
+                flush=True,
+            )
 
     return report
 
@@ -243,31 +247,38 @@ def _video_agreement(store, record) -> list:
 
 
 def train(args) -> int:
-    """Export the project's labelled frames into `<project>_dataset`, then `training.run` on them: the
-    config (or the defaults) with `data.root` set to the dataset, only the tasks that have labels, and the
-    AU threshold hold-out off when the dataset has fewer than two videos (it holds out whole videos)."""
-    import training
+    """Export the project's labelled frames into `<project>_dataset`, then train on them.
+
+    The dataset decides what the run can do (training.propose, as in the Training window): only the tasks
+    with labels, the curation that keeps them, and an AU threshold hold-out the data allows. The user's
+    config and `--set` values come on top; the config is checked before the run starts.
+    """
     from affectstudio.core.dataset_export import export_project
     from affectstudio.core.jobs import JobState
+    from training import run as run_training
     from training.cli import TextProgress
     from training.config import load_config
-    from training.data import load_split
+    from training.propose import check_config, propose
 
     project = Path(args.project)
     folder = default_dataset_folder(project)
     with _open(args) as store:
         summary = export_project(store, folder, fmt=args.format)
     _report_export(summary)
-    table = load_split(folder, "train")
-    labelled = {"va": table.valid_va, "expr": table.valid_expr, "au": table.valid_au}
-    tasks = [task for task, valid in labelled.items() if valid.any()]
-    overrides = [f"data.root={folder}", f"tasks={json.dumps(tasks)}"]
-    if len(set(table.videos)) < 2:
-        overrides.append("data.threshold_holdout=0")
+    proposal = propose(folder)
+    overrides = [
+        f"data.root={folder}",
+        f"tasks={json.dumps(proposal.tasks)}",
+        f"data.curation={proposal.curation}",
+        f"data.threshold_holdout={proposal.threshold_holdout}",
+    ]
     if args.config is None:
         overrides.append(f"output={project.with_name(project.stem + '_runs')}")
     config = load_config(args.config, [*overrides, *args.set])  # the user's --set wins
+    check_config(config)
+    for note in proposal.notes:
+        say(f"note: {note}")
     say(f"training on {', '.join(config.tasks)} from {folder}")
-    result = training.run(config, JobState(on_progress=TextProgress()))
+    result = run_training(config, JobState(on_progress=TextProgress()))
     say(f"run in {result.run_dir}" + (f", installed as '{result.model_name}'" if result.model_name else ""))
     return 0

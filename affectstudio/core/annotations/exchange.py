@@ -24,6 +24,7 @@ frame. Tiers are `<lane>@<annotator>`, with `/track<N>` appended for a lane tied
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import re
 from collections.abc import Iterable, Mapping
@@ -39,7 +40,6 @@ from affectstudio.core.annotations.lanes import (
     LaneKey,
     Segment,
     check_segment,
-    check_trace,
 )
 from affectstudio.core.annotations.timing import (
     TOLERANCE_S,
@@ -77,6 +77,7 @@ def read_spans_csv(path: str | Path, timestamps, default_annotator: str = DEFAUL
             f"line {rows[0][0]}: the header must name the columns {', '.join(_REQUIRED)} "
             f"(optional: annotator, track, note), each once; got {', '.join(rows[0][1])}",
         )
+    end = video_end(times)
     lanes: ImportedLanes = {}
     owner: dict[LaneKey, np.ndarray] = {}  # line that set each frame, for overlap errors
     for line, cells in rows[1:]:
@@ -84,10 +85,13 @@ def read_spans_csv(path: str | Path, timestamps, default_annotator: str = DEFAUL
             raise AnnotationError(path, f"line {line}: {len(cells)} fields, the header has {len(header)}")
         row = dict(zip(header, (cell.strip() for cell in cells), strict=True))
         try:
-            key, first, last, value = _span(row, times, default_annotator)
-            lane = lanes.setdefault(key, Lane(key))
+            key, first, last, value = _span(row, times, end, default_annotator)
+            if key not in lanes:
+                lanes[key] = Lane(key)
+                owner[key] = np.zeros(len(times), dtype=np.int64)
+            lane = lanes[key]
             if key.kind in _OVERLAP_CHECKED:
-                taken = owner.setdefault(key, np.zeros(len(times), dtype=np.int64))
+                taken = owner[key]
                 clash = taken[first : last + 1]
                 if clash.any():
                     raise AnnotationError(None, f"overlaps the {key.name} span of line {clash[clash > 0][0]}")
@@ -104,6 +108,18 @@ def read_spans_csv(path: str | Path, timestamps, default_annotator: str = DEFAUL
     for lane in lanes.values():
         lane.segments.sort(key=lambda s: (s.start, s.stop))
     return lanes
+
+
+def is_spans_csv(path: str | Path) -> bool:
+    """Whether a file's header is a spans CSV's (lane, start, end, value, ...): how `project import` tells
+    it from an overlay (OpenFace, py-feat, generic frame/time file). False for anything unreadable."""
+    try:
+        lines = read_text(Path(path)).splitlines()
+    except AnnotationError:
+        return False
+    header = next((line for line in lines if line.strip()), "")
+    names = {name.strip().lower() for name in next(csv.reader([header]), [])}
+    return set(_REQUIRED) <= names
 
 
 def _read_rows(path: Path) -> list[tuple[int, list[str]]]:
@@ -160,7 +176,12 @@ def _number(text: str, what: str) -> float:
     return value
 
 
-def _span(row: dict[str, str], times: np.ndarray, default_annotator: str):
+@functools.lru_cache(maxsize=4096)
+def _key(name: str, annotator: str, track: int) -> LaneKey:
+    return LaneKey(name, annotator, track)  # validated once per lane, not once per row
+
+
+def _span(row: dict[str, str], times: np.ndarray, stop: float, default_annotator: str):
     """(key, first frame, last frame, value) of one CSV row, checked."""
     name = _lane_name(row["lane"])
     track_text = row.get("track", "")
@@ -168,11 +189,10 @@ def _span(row: dict[str, str], times: np.ndarray, default_annotator: str):
     if track != int(track) or track < ANY_TRACK:
         raise AnnotationError(None, f"track {track_text!r} is not a face track id (-1 = any, 0, 1, ...)")
     track = int(track)
-    key = LaneKey(name, row.get("annotator") or default_annotator, track)
+    key = _key(name, row.get("annotator") or default_annotator, track)
     start, end = _number(row["start"], "start"), _number(row["end"], "end")
     if end < start:
         raise AnnotationError(None, f"end {end:g} s is before start {start:g} s")
-    stop = video_end(times)
     if start < -TOLERANCE_S or end > stop + TOLERANCE_S:
         raise AnnotationError(None, f"span {start:g}-{end:g} s lies outside the video (0-{stop:g} s)")
     if key.kind == "event":
@@ -197,7 +217,8 @@ def _span(row: dict[str, str], times: np.ndarray, default_annotator: str):
         value = int(value)
     elif key.kind == "continuous":
         value = _number(value, name)
-        check_trace(np.array([value]))
+        if not -1.0 <= value <= 1.0:
+            raise AnnotationError(None, f"{name} {value:g} is outside [-1, 1]")
     elif key.kind == "exclusion":
         value = None
     return key, first, last, value

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from affectstudio.core.annotations.lanes import Lane, LaneKey, Segment
-from affectstudio.core.labels import ACTION_UNITS, VA_NAMES
+from affectstudio.core.labels import ACTION_UNITS, EXPRESSIONS, VA_NAMES
 from affectstudio.core.results import ResultTable, au_active, top_expression
 
 
@@ -46,11 +46,11 @@ class FrameLabels:
             if kind in ("expression", "au", "continuous"):
                 dense = lane.per_frame(frame_count)
             if kind == "expression":
-                out.expression = _overlay(out.expression, dense, -1).astype(np.int16)
+                out.expression = _merge(out.expression, dense, -1).astype(np.int16)
             elif kind == "au":
-                out.aus[lane.key.name] = _overlay(out.aus.get(lane.key.name), dense, -1).astype(np.int8)
+                out.aus[lane.key.name] = _merge(out.aus.get(lane.key.name), dense, -1).astype(np.int8)
             elif kind == "continuous":
-                out.va[lane.key.name] = _overlay(out.va.get(lane.key.name), dense, np.nan).astype(np.float32)
+                out.va[lane.key.name] = _merge(out.va.get(lane.key.name), dense, np.nan).astype(np.float32)
             elif kind == "exclusion":
                 out.excluded |= exclusion_mask(lane.segments, frame_count)
         return out
@@ -77,8 +77,44 @@ class FrameLabels:
         out.va = {va: track.va[:, k].astype(np.float32) for k, va in enumerate(VA_NAMES)}
         return out
 
+    @classmethod
+    def from_overlay(
+        cls, overlay, frame_count: int, face_id: int | None = None, au_threshold: float = 0.5
+    ) -> FrameLabels:
+        """Another tool's labels (an `overlays.Overlay`) for one face (default: the lowest face id): argmax
+        over its `expr_*` columns, `AU<n>_active` (else `AU<n>_prob` >= `au_threshold`), valence/arousal.
+        It compares like the model: a "model" side, with frames it has a row for as frames with a face."""
+        df = overlay.frame
+        if "face_id" in df.columns and len(df):
+            df = df[df["face_id"] == (df["face_id"].min() if face_id is None else face_id)]
+        df = df[(df.index >= 0) & (df.index < frame_count)]
+        frames = df.index.to_numpy(dtype=np.int64)
+        out = cls(overlay.name, "model", frame_count, face=np.zeros(frame_count, dtype=bool))
+        out.face[frames] = True
+        expr = [k for k, name in enumerate(EXPRESSIONS) if f"expr_{name}" in df.columns]
+        if expr:
+            probs = np.full((frame_count, len(EXPRESSIONS)), -np.inf)
+            probs[:, expr] = np.nan
+            probs[np.ix_(frames, expr)] = df[[f"expr_{EXPRESSIONS[k]}" for k in expr]].to_numpy(np.float64)
+            labelled = ~np.isnan(probs[:, expr]).any(axis=1)
+            out.expression = np.where(labelled, np.argmax(np.nan_to_num(probs, nan=-np.inf), axis=1), -1)
+            out.expression = out.expression.astype(np.int16)
+        for au in ACTION_UNITS:
+            column = next((c for c in (f"{au}_active", f"{au}_prob") if c in df.columns), None)
+            if column is not None:
+                values = df[column].to_numpy(np.float64)
+                dense = np.full(frame_count, -1, dtype=np.int8)
+                limit = 0.5 if column.endswith("_active") else au_threshold
+                dense[frames] = np.where(np.isnan(values), -1, values >= limit)
+                out.aus[au] = dense
+        for name in VA_NAMES:
+            if name in df.columns:
+                out.va[name] = np.full(frame_count, np.nan, dtype=np.float32)
+                out.va[name][frames] = df[name].to_numpy(np.float32)
+        return out
 
-def _overlay(base: np.ndarray | None, top: np.ndarray, unlabelled) -> np.ndarray:
+
+def _merge(base: np.ndarray | None, top: np.ndarray, unlabelled) -> np.ndarray:
     if base is None:
         return top
     labelled = ~np.isnan(top) if isinstance(unlabelled, float) else top != unlabelled

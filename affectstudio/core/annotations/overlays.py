@@ -21,9 +21,11 @@ timestamps, so it plots beside the model's predictions and enters agreement like
 
 Rows are aligned to the nearest frame within half a frame interval of their time (or to their frame
 number); rows outside the video, without a face, or a second row for the same frame and face are
-dropped and counted in `Overlay.dropped`. Non-numeric columns (file names, labels) and unnamed ones (the
-index pandas writes) are left out. Anything
-malformed raises AnnotationError naming the file and line.
+dropped and counted in `Overlay.dropped`. The table keeps `face_id` (where the file has faces),
+`source_time` (the row's own time, when aligned by time) and every other numeric column; the file's frame
+and time columns, non-numeric columns (file names, labels) and unnamed ones (the index pandas writes) are
+left out, and a file's own column named `frame`, `face_id` or `source_time` is kept as `file_<name>`.
+Anything malformed raises AnnotationError naming the file and line.
 """
 
 from __future__ import annotations
@@ -272,7 +274,12 @@ def read_overlay(path: str | Path, timestamps, name: str | None = None) -> Overl
         reasons = "; ".join(f"{n} {why}" for why, n in dropped.items())
         raise AnnotationError(path, f"no row lies on the video ({len(data)} rows dropped: {reasons})")
     unnamed = {i for i, n in enumerate(raw) if not n.strip()}  # e.g. the index pandas' to_csv writes
-    columns = {ours[i]: s.to_numpy()[keep] for i, s in values.items() if i not in roles | unnamed}
+    reserved = {"frame", "face_id", "source_time", "_distance"}  # ours; a file's own keep a file_ prefix
+    columns = {
+        f"file_{ours[i]}" if ours[i] in reserved else ours[i]: series.to_numpy()[keep]
+        for i, series in values.items()
+        if i not in roles | unnamed
+    }
     out = pd.DataFrame(columns)
     out.insert(0, "frame", frame[keep])
     if face_col is not None:
