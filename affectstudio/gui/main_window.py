@@ -25,6 +25,7 @@ from affectstudio.core.errors import AffectStudioError
 from affectstudio.core.labels import ACTION_UNITS, DEFAULT_AU_THRESHOLD
 from affectstudio.core.paths import data_dir
 from affectstudio.core.project import ProjectError, ProjectStore, video_fingerprint
+from affectstudio.core.tracking import main_track
 from affectstudio.gui.analysis_controller import AnalysisController
 from affectstudio.gui.annotations import (
     AnnotationDialog,
@@ -341,7 +342,8 @@ class MainWindow(WindowConstruction, QMainWindow):
             self.track_box.addItem(names.get(track, f"Face #{track}"), track)
         self.track_box.blockSignals(False)
         ids = self.data.track_ids()
-        self.track = keep if keep in ids else (ids[0] if ids else None)
+        counts = {track: int(np.isfinite(self.data.tracks[track].score).sum()) for track in ids}
+        self.track = keep if keep in ids else main_track(counts)
         if self.track is not None:
             self.track_box.setCurrentIndex(ids.index(self.track))
         self.video.selected_track = self.track
