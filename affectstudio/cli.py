@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import sys
 
 from affectstudio import __version__
@@ -35,9 +36,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(command) -> int:
+    from affectstudio.core.logs import setup_logging
+
+    setup_logging("affectstudio")
     try:
         return int(command() or 0)
     except AffectStudioError as error:
+        logging.getLogger("affectstudio").info("user error: %s", error)
         print(f"affectstudio: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -6,6 +6,7 @@ URL layout: `/<mode>/<file name>` where mode is
     truncated  announces the full length, sends half, closes the connection
     flaky      HTTP 503 for the first two requests of each file, then the file
     missing    HTTP 404
+    silent     accepts the request and never answers (until the server shuts down)
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ class ModelServer:
     def __init__(self, files: dict[str, bytes]):
         self.files = files
         self.requests: Counter[str] = Counter()
+        self.stopping = threading.Event()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -29,6 +31,9 @@ class ModelServer:
                 server.requests[self.path] += 1
                 mode, _, name = urllib.parse.unquote(self.path.lstrip("/")).partition("/")
                 body = server.files.get(name)
+                if mode == "silent":
+                    server.stopping.wait()
+                    return
                 if body is None or mode == "missing":
                     self.send_error(404)
                 elif mode == "flaky" and server.requests[self.path] <= 2:
@@ -59,5 +64,6 @@ def serving(files: dict[str, bytes]) -> Iterator[ModelServer]:
     try:
         yield server
     finally:
+        server.stopping.set()
         server.httpd.shutdown()
         server.httpd.server_close()

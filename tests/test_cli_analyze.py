@@ -76,3 +76,23 @@ def test_ctrl_c_stops_cleanly_and_keeps_the_frames_done(sample_video, tmp_path):
     sidecar = json.loads((out / "long.json").read_text())
     assert sidecar["complete"] is False and sidecar["frames_analysed"] == len(table)
     assert "stopped early" in stdout
+
+
+def test_a_truncated_video_is_analysed_as_far_as_it_goes_and_says_so(tmp_path, capsys):
+    """Issue 9: 226 of 472 promised frames used to report complete: true with no warning."""
+    import json
+
+    from videos import write_indexed_video
+
+    full = tmp_path / "full.mp4"
+    write_indexed_video(full, 40, faststart=True)
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(full.read_bytes()[: full.stat().st_size * 6 // 10])
+    code = main(["analyze", str(cut), "-o", str(tmp_path / "out"), "--no-plot", "--device", "cpu"])
+    out, _ = capsys.readouterr()
+    assert code == 0
+    sidecar = json.loads((tmp_path / "out" / "cut.json").read_text())
+    frames = sidecar["frames_analysed"]
+    assert 10 < frames < 40 and sidecar["complete"] is False
+    assert sidecar["video_truncated"].startswith("truncated or damaged")
+    assert f"warning: {cut}: truncated or damaged" in out

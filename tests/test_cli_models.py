@@ -95,3 +95,21 @@ def test_fetch_installs_with_progress(capsys, stock_file, monkeypatch):
     assert code == 0 and "installed 'ddamfn-mirror'" in out
     assert "ddamfn-mirror" in err and "M" in err  # the tqdm bar, in (scaled) bytes
     assert [e.name for e in ModelRegistry().list()] == ["ddamfn-mirror"]
+
+
+def test_two_imports_under_one_name_at_once_install_one_and_refuse_the_other(stock_file, tmp_path):
+    """Issue 9: both used to print 'installed' and one silently replaced the other."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "AFFECTSTUDIO_DATA_DIR": str(tmp_path / "data")}
+    command = [sys.executable, "-m", "affectstudio", "models", "import", str(stock_file), "--name", "same"]
+    runs = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)]
+    runs.append(subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    outcomes = sorted((run.wait(120), *run.communicate()) for run in runs)
+    (ok, ok_out, _), (refused, _, refused_err) = outcomes
+    assert ok == 0 and "installed 'same'" in ok_out
+    assert refused == 2 and "already installed" in refused_err and "Traceback" not in refused_err
+    models = tmp_path / "data" / "models"
+    assert sorted(p.name for p in models.iterdir() if p.suffix == ".pt") == ["same.pt"]
+    assert not list(models.glob(".*.partial*"))

@@ -97,3 +97,25 @@ def test_catalog_names_the_three_released_checkpoints():
         "https://github.com/SainingZhang/DDAMFN/raw/main/DDAMFN%2B%2B/checkpoints_ver2.0/"
         "affecnet8_epoch25_acc0.6469.pth"
     )
+
+
+def test_a_server_that_never_answers_is_reported_at_once_and_gives_up_in_bounded_time(server, tmp_path):
+    """Issue 9: such a fetch used to show nothing for 131 s."""
+    import time
+
+    notices: list[tuple[float, str]] = []
+    start = time.monotonic()
+    with pytest.raises(RegistryError, match=r"failed after 2 attempts: no answer within 0.5 s"):
+        download_verified(
+            server.url("silent") + "model%20file%2B.pth",
+            tmp_path,
+            "0" * 40,
+            attempts=2,
+            backoff_s=0.01,
+            timeout_s=0.5,
+            notice=lambda message: notices.append((time.monotonic() - start, message)),
+        )
+    messages = [message for _, message in notices]
+    assert messages[0].startswith("connecting to 127.0.0.1:") and notices[0][0] < 0.2
+    assert messages[1] == "no answer within 0.5 s; retrying (2 of 2) in 0.01 s"
+    assert len(messages) == 3 and list(tmp_path.iterdir()) == []

@@ -286,8 +286,12 @@ def test_truncated_file_reads_the_frames_it_has(tmp_path, suffix):
     with VideoReader(cut) as reader:
         n = reader.info.frame_count
         assert 10 < n < 40
+        assert reader.info.truncated.startswith("truncated or damaged:")
+        assert str(n) in reader.info.truncated
         assert [decode_index(f.image) for f in reader] == list(range(n))
         assert decode_index(reader.read(n - 1).image) == n - 1
+    with VideoReader(full) as reader:
+        assert reader.info.frame_count == 40 and reader.info.truncated == ""
 
 
 def test_truncated_to_nothing_playable(tmp_path):

@@ -106,6 +106,8 @@ def run(args: argparse.Namespace) -> int:
         lines.append(f"wrote the face crops to {args.save_crops}")
     if result.cancelled:
         lines.append("stopped early: the CSV holds the frames analysed so far (sidecar says complete: false)")
+    if result.truncated:
+        lines.append(f"warning: {video}: {result.truncated}; the CSV covers those (sidecar: complete: false)")
     if result.frames_with_face == 0:
         lines.append(f"warning: {video}: no face found in any analysed frame; every row is empty")
     if result.untrained_tasks:

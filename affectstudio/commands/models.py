@@ -89,8 +89,11 @@ def _fetch(registry, name: str):
         bars[0].n = done
         bars[0].refresh()
 
+    def notice(message: str) -> None:
+        print(f"{name}: {message}", file=sys.stderr, flush=True)
+
     try:
-        return registry.fetch(name, progress=progress)
+        return registry.fetch(name, progress=progress, notice=notice)
     finally:
         for bar in bars:
             bar.close()

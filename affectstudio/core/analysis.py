@@ -71,6 +71,7 @@ class AnalysisResult:
     device: str
     backend: str
     timings: dict[str, float] = field(default_factory=dict)
+    truncated: str = ""  # the video holds fewer frames than its header promises: why, in words
 
 
 def analyze(
@@ -117,7 +118,7 @@ def analyze(
         setup_s = time.perf_counter() - setup_started
 
         started = time.perf_counter()  # frames/s and time left count from the first frame
-        total = reader.info.frame_count
+        total, truncated = reader.info.frame_count, reader.info.truncated
         kept: list[pd.DataFrame] = []
         done = with_face = 0
         infer_s = 0.0
@@ -166,7 +167,7 @@ def analyze(
     if writer:
         csv_path = writer.close()
         summary = {
-            "complete": not was_cancelled,
+            "complete": not was_cancelled and not truncated,
             "frames_analysed": done,
             "frames_with_face": with_face,
             "frames_undecodable": stream.undecodable,
@@ -186,6 +187,7 @@ def analyze(
         device=str(engine.device),
         backend=engine.backend,
         timings=timings,
+        truncated=truncated,
     )
 
 
@@ -258,6 +260,7 @@ def _metadata(reader: VideoReader, loaded, engine, options: AnalysisOptions) -> 
         "affectstudio": __version__,
         "video": str(reader.info.path),
         "video_frames": reader.info.frame_count,
+        "video_truncated": reader.info.truncated or None,
         "video_size": [reader.info.width, reader.info.height],
         "model": loaded.name,
         "model_digest": loaded.digest,

@@ -8,7 +8,9 @@ portable installs use it), otherwise the platform's user data directory. Caches 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -46,27 +48,79 @@ def models_dir() -> Path:
     return path
 
 
-@contextlib.contextmanager
-def atomic_write(path: str | Path) -> Iterator[BinaryIO]:
-    """Write `path` all or nothing: a temp file in the same folder, fsync, then rename over the target.
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
-    If the block raises, the temp file is removed and any existing file at `path` is left as it was.
+
+def _publish(temp: Path, path: Path, overwrite: bool) -> None:
+    """Move a finished temp file or folder into place: a rename, or a no-clobber link when not overwriting."""
+    os.chmod(temp, (0o777 if temp.is_dir() else 0o666) & ~_umask())  # mkstemp/mkdtemp make 0600/0700
+    if overwrite or temp.is_dir():
+        if not overwrite and path.exists():
+            raise FileExistsError(errno.EEXIST, "file exists", str(path))
+        os.replace(temp, path)
+    else:
+        os.link(temp, path)  # atomic and fails if `path` exists, so two writers never replace each other
+        temp.unlink()
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path, overwrite: bool = True) -> Iterator[Path]:
+    """A temp path beside `path` (same suffix, so writers that look at it choose the right format) that
+    becomes `path` only if the block finishes; otherwise it is removed and `path` is left as it was.
+
+    For writers that want a file name (matplotlib, Qt, OpenVINO). With `overwrite=False` an existing
+    `path` is never replaced: FileExistsError instead, also when another process wins the race.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".partial{path.suffix}")
+    os.close(fd)
+    temp = Path(name)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            yield handle
-            handle.flush()
+        yield temp
+        with open(temp, "rb+") as handle:
             os.fsync(handle.fileno())
-        os.replace(temp, path)
+        _publish(temp, path, overwrite)
     except BaseException:
-        Path(temp).unlink(missing_ok=True)
+        temp.unlink(missing_ok=True)
         raise
 
 
-def write_text_atomic(path: str | Path, text: str) -> Path:
-    with atomic_write(path) as handle:
+@contextlib.contextmanager
+def atomic_write(path: str | Path, overwrite: bool = True) -> Iterator[BinaryIO]:
+    """Write `path` all or nothing: a temp file in the same folder, fsync, then rename over the target.
+
+    If the block raises, the temp file is removed and any existing file at `path` is left as it was.
+    With `overwrite=False` an existing file is never replaced (FileExistsError, race-free).
+    """
+    with atomic_path(path, overwrite) as temp, open(temp, "wb") as handle:
+        yield handle
+        handle.flush()
+
+
+@contextlib.contextmanager
+def atomic_folder(path: str | Path) -> Iterator[Path]:
+    """Build a folder under a temporary name beside `path`; it becomes `path` only if the block finishes.
+
+    `path` must not exist or be an empty folder (a finished folder is never replaced by a new one).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial"))
+    try:
+        yield temp
+        if path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
+        _publish(temp, path, overwrite=False)
+    except BaseException:
+        shutil.rmtree(temp, ignore_errors=True)
+        raise
+
+
+def write_text_atomic(path: str | Path, text: str, overwrite: bool = True) -> Path:
+    with atomic_write(path, overwrite) as handle:
         handle.write(text.encode("utf-8"))
     return Path(path)

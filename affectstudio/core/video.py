@@ -51,6 +51,7 @@ class VideoInfo:
     duration: float  # seconds from the first frame's start to the last frame's end
     rotation: int  # degrees the stored picture is turned clockwise for display: 0, 90, 180 or 270
     codec: str
+    truncated: str = ""  # why the file holds fewer frames than its header promises ("" = complete)
 
 
 @dataclass
@@ -97,6 +98,7 @@ class VideoReader:
         self._scaled_size: tuple[int, int] | None = None  # (width, height) for non-square pixels
 
         self._counted = False  # frames carry no timestamps: number them in decode order
+        self._cut_short = False  # the packets end before the header's promise (see _shortfall)
         self._decoded_count = 0
         self._build_index()
         self.timestamps, fps, last_duration = self._frame_times()
@@ -117,6 +119,7 @@ class VideoReader:
             duration=float(self.timestamps[-1]) + last_duration,
             rotation=(-self._rotation_ccw) % 360,
             codec=self._stream.codec_context.name,
+            truncated=self._shortfall(),
         )
 
     def _build_index(self) -> None:
@@ -130,6 +133,7 @@ class VideoReader:
         last_decodable = self._last_decodable_frame()
         if last_decodable < 0:
             raise VideoError(self.path, "no frame could be decoded (the file is damaged)")
+        self._cut_short |= last_decodable < len(self._pts) - 1
         self._pts = self._pts[: last_decodable + 1]
         self._keyframes = [k for k in self._keyframes if k <= last_decodable]
 
@@ -185,7 +189,8 @@ class VideoReader:
         pts.sort()
         if len(set(pts)) != len(pts):
             raise VideoError(self.path, "several frames share one timestamp (unsupported stream format)")
-        if pts and dts and (cut_short or self._shorter_than_header(pts, packets_seen)):
+        self._cut_short = bool(pts) and (cut_short or self._shorter_than_header(pts, packets_seen))
+        if dts and self._cut_short:
             # Frames are stored in decode order, so a cut loses the last few decode-order frames, some of
             # which show before frames that survived (B-frames). Keep only frames shown before the cut
             # point, so that frame numbers stay those of the complete file.
@@ -205,6 +210,15 @@ class VideoReader:
         else:  # Matroska keeps only the file's duration (which may include a longer audio track)
             promised = self._container.duration / av.time_base if self._container.duration else 0.0
         return promised > end + 3 * frame_time + 0.1
+
+    def _shortfall(self) -> str:
+        """In words, how much of what the header promises is missing ('' when nothing is)."""
+        if not self._cut_short:
+            return ""
+        promised, readable = int(self._stream.frames or 0), len(self._pts)
+        if promised > readable:
+            return f"truncated or damaged: {readable} of the {promised} frames in its header are readable"
+        return f"truncated or damaged: the file ends early; {readable} frames are readable"
 
     def _last_decodable_frame(self) -> int:
         """Decode the last group of pictures (stepping back if it is broken); return the last good frame.

@@ -16,9 +16,9 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
+from affectstudio.core.jobs import JobState
 from affectstudio.core.project import ProjectStore
 from affectstudio.gui.app_settings import AnalysisSettings
-from affectstudio.core.jobs import JobState
 from affectstudio.gui.tasks import TaskThread
 
 

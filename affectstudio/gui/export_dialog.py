@@ -1,12 +1,11 @@
 """Export: per-frame CSV (tracks, raw/smoothed, frame or time range), the plots as PNG/SVG, a summary PDF.
 
 Every `export_*` method takes an optional path (the dialog asks for one when it is not given), writes
-atomically (temp file in the same folder, then `os.replace`) and returns the path written.
+through `core.paths.atomic_path` (all or nothing) and returns the path written.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from PySide6.QtCore import QMarginsF
@@ -27,15 +26,9 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from affectstudio.core.paths import atomic_path
 from affectstudio.gui.export_data import export_table, summarize, summary_html
 from affectstudio.gui.transport import frame_at
-
-
-def _replace_into(partial: Path, path: Path) -> Path:
-    with open(partial, "rb+") as handle:
-        os.fsync(handle.fileno())
-    os.replace(partial, path)
-    return path
 
 
 class ExportDialog(QDialog):
@@ -180,14 +173,13 @@ class ExportDialog(QDialog):
                 return None
         path = Path(path)
         item = self.window_.timeline.ci
-        partial = path.with_name(f".{path.stem}.partial{path.suffix}")
-        if path.suffix.lower() == ".svg":
-            self._render_svg(partial)
-        else:
-            exporter = exporters.ImageExporter(item)
-            exporter.parameters()["width"] = max(1600, int(item.boundingRect().width()))
-            exporter.export(str(partial))
-        _replace_into(partial, path)
+        with atomic_path(path) as partial:
+            if path.suffix.lower() == ".svg":
+                self._render_svg(partial)
+            else:
+                exporter = exporters.ImageExporter(item)
+                exporter.parameters()["width"] = max(1600, int(item.boundingRect().width()))
+                exporter.export(str(partial))
         self.message.setText(f"Wrote {path}")
         return path
 
@@ -228,19 +220,18 @@ class ExportDialog(QDialog):
         summary = summarize(arrays.va[span], arrays.expr[span], arrays.au[span], window.thresholds, seconds)
         name = window.track_box.currentText()
         title = f"{window.video_path.name if window.video_path else ''} · {name} · frames {first}-{last}"
-        partial = path.with_name(f".{path.stem}.partial.pdf")
-        writer = QPdfWriter(str(partial))
-        writer.setPageLayout(
-            QPageLayout(
-                QPageSize(QPageSize.PageSizeId.A4),
-                QPageLayout.Orientation.Portrait,
-                QMarginsF(15, 15, 15, 15),
+        with atomic_path(path) as partial:
+            writer = QPdfWriter(str(partial))
+            writer.setPageLayout(
+                QPageLayout(
+                    QPageSize(QPageSize.PageSizeId.A4),
+                    QPageLayout.Orientation.Portrait,
+                    QMarginsF(15, 15, 15, 15),
+                )
             )
-        )
-        document = QTextDocument()
-        document.setHtml(summary_html(summary, title, window.data.untrained_tasks))
-        document.print_(writer)
-        del writer  # finishes the file
-        _replace_into(partial, path)
+            document = QTextDocument()
+            document.setHtml(summary_html(summary, title, window.data.untrained_tasks))
+            document.print_(writer)
+            del writer  # finishes the file
         self.message.setText(f"Wrote {path}")
         return path

@@ -1,13 +1,13 @@
 """Run long plain functions (model loading, analysis, export) off the UI thread.
 
 The engine's long jobs are ordinary functions that take a `core.jobs.JobState` (DESIGN convention 2).
-`TaskThread` runs one such function in a QThread and turns its reports into Qt signals, which Qt delivers on the UI thread (queued connections), so widgets are only ever touched there.
+`TaskThread` runs one such function in a QThread and turns its reports into Qt signals, which Qt delivers
+on the UI thread (queued connections), so widgets are only ever touched there.
 Errors a user can cause arrive as `failed(message)`; anything else is a bug and arrives with its traceback.
 """
 
 from __future__ import annotations
 
-import threading
 import traceback
 from collections.abc import Callable
 

@@ -45,8 +45,12 @@ FORMAT_NAME = "affectstudio-ddamfn"
 FORMAT_VERSION = 1
 
 
-def save_checkpoint(path: str | Path, model: DDAMFN, config: CheckpointConfig) -> Path:
-    """Write model + config atomically (temp file in the same folder, fsync, rename)."""
+def save_checkpoint(
+    path: str | Path, model: DDAMFN, config: CheckpointConfig, overwrite: bool = True
+) -> Path:
+    """Write model + config atomically (temp file in the same folder, fsync, rename); with
+    `overwrite=False` an existing file is never replaced (FileExistsError, also against a concurrent writer).
+    """
     path = Path(path)
     check_config(config, path)
     if dict(config.architecture) != model.architecture:
@@ -71,7 +75,7 @@ def save_checkpoint(path: str | Path, model: DDAMFN, config: CheckpointConfig) -
         "provenance": _plain(provenance),
         "metrics": _plain(config.metrics),
     }
-    with atomic_write(path) as handle:
+    with atomic_write(path, overwrite) as handle:
         torch.save(payload, handle)
     return path
 

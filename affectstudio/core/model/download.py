@@ -27,6 +27,7 @@ DEFAULT_BASE_URL = "https://github.com/SainingZhang/DDAMFN/raw/main/DDAMFN%2B%2B
 CHUNK = 1 << 16
 
 Progress = Callable[[int, int], None]  # (bytes done, total bytes or 0 when unknown)
+Notice = Callable[[str], None]  # what the download is doing now, in words (connecting, retrying, ...)
 
 
 @dataclass(frozen=True)
@@ -97,21 +98,27 @@ def download_verified(
     directory: Path,
     blob_id: str,
     progress: Progress | None = None,
-    attempts: int = 4,
+    attempts: int = 3,
     backoff_s: float = 1.0,
-    timeout_s: float = 30.0,
+    timeout_s: float = 15.0,
+    notice: Notice | None = None,
 ) -> Path:
     """Download `url` into a temp file in `directory` and check its git blob id.
 
-    Retries transient failures with exponential backoff (backoff_s, 2*backoff_s, ...). Returns the temp
-    file's path; the caller moves or deletes it. On any failure nothing is left behind.
+    Retries transient failures with exponential backoff (backoff_s, 2*backoff_s, ...). `notice` hears
+    what is happening before each wait (connecting, no answer, retrying), so a server that never answers
+    is visible at once, not after minutes of silence. Returns the temp file's path; the caller moves or
+    deletes it. On any failure nothing is left behind.
     """
+    host = urllib.parse.urlsplit(url).netloc or url
     directory.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(dir=directory, prefix=".download-", suffix=".partial")
     os.close(fd)
     temp = Path(name)
     try:
         for attempt in range(1, attempts + 1):
+            if notice:
+                notice(f"connecting to {host} (waiting up to {timeout_s:g} s for an answer)")
             try:
                 _fetch_once(url, temp, progress, timeout_s)
                 break
@@ -119,7 +126,10 @@ def download_verified(
                 if attempt == attempts:
                     problem = f"{url}: download failed after {attempts} attempts: {error}"
                     raise RegistryError(None, problem) from None
-                time.sleep(backoff_s * 2 ** (attempt - 1))
+                wait = backoff_s * 2 ** (attempt - 1)
+                if notice:
+                    notice(f"{error}; retrying ({attempt + 1} of {attempts}) in {wait:g} s")
+                time.sleep(wait)
         actual = git_blob_id(temp)
         if actual != blob_id:
             problem = f"downloaded file is corrupted (git blob id {actual}, expected {blob_id})"
@@ -152,7 +162,12 @@ def _fetch_once(url: str, temp: Path, progress: Progress | None, timeout_s: floa
         raise RegistryError(None, f"{url}: download failed: HTTP {error.code} {error.reason}") from None
     except http.client.IncompleteRead as error:
         raise _Transient(f"connection closed early (truncated after {len(error.partial)} bytes)") from None
-    except (TimeoutError, urllib.error.URLError, http.client.HTTPException, ConnectionError) as error:
-        raise _Transient(f"{getattr(error, 'reason', None) or error}") from None
+    except TimeoutError:
+        raise _Transient(f"no answer within {timeout_s:g} s") from None
+    except (urllib.error.URLError, http.client.HTTPException, ConnectionError) as error:
+        reason = getattr(error, "reason", None) or error
+        if isinstance(reason, TimeoutError):
+            raise _Transient(f"no answer within {timeout_s:g} s") from None
+        raise _Transient(f"{reason}") from None
     if total and done != total:
         raise _Transient(f"connection closed early (truncated: got {done} of {total} bytes)")

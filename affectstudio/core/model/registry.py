@@ -172,9 +172,12 @@ class ModelRegistry:
     # --- internals -----------------------------------------------------------------------------
     def _install(self, name: str, loaded: LoadedModel, config: CheckpointConfig, replace_existing: bool):
         target = self.path_of(name)
-        if target.exists() and not replace_existing:
-            raise RegistryError(target, f"a model named '{name}' is already installed; remove it first")
-        save_checkpoint(target, loaded.model, config)
+        try:
+            save_checkpoint(target, loaded.model, config, overwrite=replace_existing)
+        except FileExistsError:  # also when another process installed the same name a moment ago
+            raise RegistryError(
+                target, f"a model named '{name}' is already installed; remove it first or use --replace"
+            ) from None
         if self.default_name() is None:
             self.set_default(name)
         return ModelEntry(name, target, config, True, self.default_name() == name)
