@@ -1,9 +1,12 @@
 """End-to-end `analyze` speed and memory on talking-head videos made from the sample clip.
 
-    python -m benchmarks.bench_analyze [--seconds 60] [--memory 1 10] [--detect-every 1]
+    python -m benchmarks.bench_analyze [--seconds 60] [--memory 1 10] [--detect-every 1 3 5]
 
 1. Speed: a 640x360 30 fps H.264 video of --seconds; prints decode-only frames/s, `analyze` frames/s
-   (fast path and, for reference, plain PyTorch) and their ratio to decoding alone.
+   with aligned crops and with box crops in the same run (fast path and, for reference, plain PyTorch),
+   their ratio to decoding alone, and the machine's load average (the machine may be shared).
+   Several --detect-every values show what detecting every N frames, with the face mesh tracking the
+   faces in between, buys.
 2. Memory: `affectstudio analyze` in a child process on videos of each --memory length (minutes); prints
    its peak RSS and projects to one hour. Results stream to disk, so the peak must not grow with length.
 """
@@ -47,7 +50,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--memory", type=float, nargs="*", default=[1, 10], help="video lengths in minutes")
-    parser.add_argument("--detect-every", type=int, default=1)
+    parser.add_argument("--detect-every", type=int, nargs="+", default=[1])
+    parser.add_argument("--crop-methods", nargs="+", default=["aligned-5pt", "box"])
     parser.add_argument("--face-range", default="full")
     parser.add_argument("--plain", action="store_true", help="also time plain PyTorch")
     parser.add_argument("--size", default="640x360", help="WIDTHxHEIGHT of the speed video")
@@ -63,10 +67,17 @@ def main() -> None:
         decode = decode_fps(video)
         print(f"{args.size} 30 fps, {args.seconds:.0f} s: decode only {decode:.0f} frames/s")
         variants = [("fast", True)] + ([("plain", False)] if args.plain else [])
-        for label, fast in variants:
+        runs = [
+            (label, fast, method, every)
+            for label, fast in variants
+            for every in args.detect_every
+            for method in args.crop_methods
+        ]
+        for label, fast, method, every in runs:
             options = AnalysisOptions(
                 fast=fast,
-                detect_every=args.detect_every,
+                crop_method=method,
+                detect_every=every,
                 face_range=args.face_range,
                 batch_size=32 if args.device in ("auto", "cpu") else 256,
                 device=args.device,
@@ -74,11 +85,13 @@ def main() -> None:
             )
             result = analyze(video, tmp / f"{label}.csv", options, keep_table=False)
             fps = result.timings["frames_per_s"]
+            load = Path("/proc/loadavg").read_text().split()[0] if Path("/proc/loadavg").exists() else "?"
             print(
-                f"analyze ({label}, {result.backend} on {result.device}, detect every {args.detect_every}, "
-                f"{args.face_range} range): "
+                f"analyze ({label}, {result.backend} on {result.device}, {method} crops, detect every "
+                f"{every}, {args.face_range} range): "
                 f"{fps:.1f} frames/s = {fps / 30:.2f}x real time = {fps / decode:.3f} of decode-only speed; "
-                f"setup {result.timings['setup_s']:.1f} s, faces in {result.frames_with_face}/{result.frames}"
+                f"setup {result.timings['setup_s']:.1f} s, "
+                f"faces in {result.frames_with_face}/{result.frames}, load average {load}"
             )
         peaks = []
         for minutes in args.memory:

@@ -109,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
     _check_options(args)
     if _is_study(args):
         if args.save_crops:
-            raise AffectStudioError(None, "--save-crops works with one video at a time, not a study")
+            raise AffectStudioError(None, "--save-crops takes one video (its folder holds one video's crops)")
         from affectstudio.commands.analyze_study import run_study_command
 
         return run_study_command(args, _options(args))
@@ -263,7 +263,7 @@ def _options(args):
         crop_method=args.crop_method,
         min_face_size=args.min_face_size,
         max_gap_s=args.max_gap,
-        save_crops=getattr(args, "save_crops", None),
+        save_crops=args.save_crops,
     )
 
 

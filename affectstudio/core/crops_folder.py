@@ -3,20 +3,20 @@
     DIR/track_<id>/<frame:06d>.png     (0-based frame index, lossless PNG, the crop's RGB as an image)
 
 So users can see what the network was fed (alignment, occlusions, a wrong face). The folder is built
-under a temporary name beside DIR and renamed into place when the run ends (a cancelled run keeps the
-crops done so far), so DIR is never half-written; an existing non-empty DIR is refused up front.
+under a temporary name beside DIR (`paths.atomic_folder`) and renamed into place when the run ends (a
+cancelled run keeps the crops done so far), so DIR is never half-written; an existing non-empty DIR is
+refused up front.
 """
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from affectstudio.core.errors import AffectStudioError
+from affectstudio.core.paths import atomic_folder
 
 
 def crop_path(folder: str | Path, track_id: int, frame: int) -> Path:
@@ -36,8 +36,8 @@ class CropSaver:
         self.folder = Path(folder)
         if self.folder.exists() and (not self.folder.is_dir() or any(self.folder.iterdir())):
             raise AffectStudioError(self.folder, "crops folder exists and is not empty; choose a new folder")
-        self.folder.parent.mkdir(parents=True, exist_ok=True)
-        self._building = Path(tempfile.mkdtemp(prefix=f".{self.folder.name}.", dir=self.folder.parent))
+        self._folder = atomic_folder(self.folder)
+        self._building = self._folder.__enter__()
         self._made: set[int] = set()
         self.count = 0
 
@@ -55,10 +55,9 @@ class CropSaver:
                 self.count += 1
 
     def close(self) -> Path:
-        if self.folder.exists():
-            self.folder.rmdir()  # empty, checked at the start
-        self._building.rename(self.folder)
+        self._folder.__exit__(None, None, None)
         return self.folder
 
     def abort(self) -> None:
-        shutil.rmtree(self._building, ignore_errors=True)
+        stop = RuntimeError("analysis failed")
+        self._folder.__exit__(type(stop), stop, None)  # removes the temporary folder

@@ -78,7 +78,7 @@ class FaceStream:
         self.reader = reader
         self.face_range, self.min_confidence, self.min_face_size = face_range, min_confidence, min_face_size
         self.detect_every, self.which, self.crop_method = detect_every, which, crop_method
-        fps = reader.info.frame_count / max(reader.info.duration, 1e-9) if reader.info.duration else 25.0
+        fps = reader.info.fps or 25.0
         self.tracker = FaceTracker(
             detect_every=detect_every,
             max_missed=max(1, round(max_gap_s * fps)),

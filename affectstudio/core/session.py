@@ -181,8 +181,11 @@ class ReviewSession(LaneEditing):
             self.track_names = self.store.track_names(self.video.hash)
             self.tracks_changed.emit()
             ids = self.data.track_ids()
-            if self.track not in ids:
-                self.select_track(ids[0] if ids else None)
+            if self.track not in ids:  # the face seen longest, not the lowest id (a title card's letter)
+                from affectstudio.core.tracking import main_track  # cv2 and the detector: not at start-up
+
+                counts = {track: int(np.isfinite(self.data.tracks[track].score).sum()) for track in ids}
+                self.select_track(main_track(counts))
         self.results_changed.emit()
 
     # display ------------------------------------------------------------------------------------------
