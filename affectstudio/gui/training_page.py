@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from affectstudio.core.bundle import NO_TRAINING, frozen
 from affectstudio.core.errors import AffectStudioError
 from affectstudio.core.labels import TASKS
 from affectstudio.core.model.registry import ModelRegistry
@@ -144,6 +145,9 @@ class TrainingPage(QWidget):
 
         self.start_button = QPushButton("Start training")
         self.start_button.clicked.connect(self.start)
+        if frozen():  # the desktop bundle cannot train: say so up front (affectstudio/core/bundle.py)
+            self.start_button.setEnabled(False)
+            self.start_button.setToolTip(NO_TRAINING)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self.cancel)
@@ -152,7 +156,8 @@ class TrainingPage(QWidget):
         buttons.addWidget(self.cancel_button)
         buttons.addStretch(1)
         self.progress = QProgressBar()
-        self.status = QLabel("Not running.")
+        self.status = QLabel(NO_TRAINING if frozen() else "Not running.")
+        self.status.setWordWrap(True)
 
         self.loss_plot = pg.PlotWidget(title="training loss")
         self.loss_plot.setLabel("bottom", "step")
@@ -219,7 +224,7 @@ class TrainingPage(QWidget):
 
     def start(self, overrides: dict | None = None) -> None:
         """Write the config into a new run folder and launch `python -m training` on it."""
-        if self.is_running():
+        if self.is_running() or frozen():
             return
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         name = registry_name(self.model_name.text().strip() or f"trained-{stamp}")
