@@ -3,6 +3,7 @@
     affectstudio [VIDEO]            open the review app (optionally on a video)
     affectstudio analyze VIDEO      per-frame predictions to CSV, headless
     affectstudio models ...         list / import / fetch / remove installed models
+    affectstudio project ...        study projects: videos, lanes, analysis, dataset export, training
     affectstudio train CONFIG       train a model (the `training` package)
 
 Each subcommand lives in `affectstudio/commands/<name>.py` with `add_parser(subparsers)` and `run(args)`.
@@ -20,7 +21,7 @@ import sys
 from affectstudio import __version__
 from affectstudio.core.errors import AffectStudioError
 
-COMMANDS = ("gui", "analyze", "models")
+COMMANDS = ("gui", "analyze", "models", "project")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -139,8 +139,9 @@ def playhead_redraw(app, frames: int, moves: int) -> None:
     from PySide6.QtTest import QTest
     from test_gui_main_window import no_auto_analysis
 
+    from affectstudio.core.review_data import ReviewData
+    from affectstudio.core.session import OpenVideo
     from affectstudio.gui.main_window import MainWindow
-    from affectstudio.gui.review_data import ReviewData
 
     fps = 30.0
     stamps = np.arange(frames) / fps
@@ -149,9 +150,9 @@ def playhead_redraw(app, frames: int, moves: int) -> None:
     window.show()
     QTest.qWaitForWindowExposed(window)
     started = time.perf_counter()
-    window.timestamps, window.data = stamps, ReviewData(stamps)
-    window.data.add_rows(synthetic_rows(frames, fps, gap=(5000, 5600)))
-    window.track = 0
+    session = window.session  # a made-up hour-long video: the session's state, set as opening would
+    session.video, session.data = OpenVideo(Path("hour.mp4"), "0" * 64, stamps, fps), ReviewData(stamps)
+    session.add_rows(synthetic_rows(frames, fps, gap=(5000, 5600)))
     window.timeline.set_duration(stamps)
     window.refresh_plots()
     app.processEvents()

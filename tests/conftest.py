@@ -10,7 +10,7 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
+SHARED = Path(os.environ.get("AFFECTSTUDIO_SHARED_DIR") or REPO.parent / "shared")  # worktrees: set it
 
 
 @pytest.fixture(scope="session")

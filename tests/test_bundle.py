@@ -40,16 +40,22 @@ def test_the_sample_is_found_at_its_place_in_the_bundle(monkeypatch, tmp_path):
     assert sample_video_path().read_bytes() == installed.read_bytes()
 
 
-def test_the_training_page_says_the_bundle_cannot_train(qtbot, monkeypatch):
-    from affectstudio.gui.training_page import TrainingPage
+def test_the_training_window_says_the_bundle_cannot_train(qtbot, monkeypatch):
+    from affectstudio.gui.windows.training import TrainingWindow
 
     monkeypatch.setattr(sys, "frozen", True, raising=False)
-    page = TrainingPage()
-    qtbot.addWidget(page)
-    assert not page.start_button.isEnabled()
-    assert page.status.text() == NO_TRAINING
-    page.start()
-    assert page.process is None
+    window = TrainingWindow()
+    qtbot.addWidget(window)
+    assert not window.start_button.isEnabled()
+    assert window.status.text() == NO_TRAINING
+    assert window.start() is False
+    assert not window.run.is_running()
+
+
+def test_project_train_in_the_bundle_is_a_one_line_refusal(monkeypatch, capsys, tmp_path):
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    assert main(["project", "train", str(tmp_path / "study.affectproj")]) == 2
+    assert capsys.readouterr().err.strip() == f"affectstudio: error: {NO_TRAINING}"
 
 
 def test_smoke_mode_gives_up_with_status_1_when_no_frame_comes(monkeypatch, qapp, capsys):

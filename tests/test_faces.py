@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from affectstudio.core.faces import Box, FaceDetector, FaceTracker, crop_face
+from affectstudio.core.faces import Box, FaceDetector, crop_face
+from affectstudio.core.tracking import FaceTracker
 from affectstudio.core.video import VideoReader
 
 
@@ -166,7 +167,7 @@ def test_crop_wholly_outside_is_black():
 
 
 def test_crop_of_a_real_detection(sample_frames, detector):
-    (box, _score), *_ = detector.detect(sample_frames[0])
+    box = detector.detect(sample_frames[0])[0].box
     crop = crop_face(sample_frames[0], box)
     assert crop.shape == (112, 112, 3) and crop.dtype == np.uint8
     # the face (skin) fills the crop's middle, so it is far from black or uniform

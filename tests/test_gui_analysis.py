@@ -14,7 +14,7 @@ import pytest
 from test_gui_main_window import assert_no_threads_left
 
 from affectstudio.core.project import ProjectStore
-from affectstudio.gui.app_settings import AppSettings
+from affectstudio.core.settings import Settings
 from affectstudio.gui.main_window import MainWindow
 
 pytestmark = pytest.mark.slow
@@ -34,10 +34,8 @@ def _shared_cache(shared, monkeypatch):
 
 
 def make_window(qtbot, project, auto_analyse=True, model="") -> MainWindow:
-    settings = AppSettings()
-    options = settings.analysis()
-    options.auto_analyse, options.model = auto_analyse, model
-    settings.set_analysis(options)
+    settings = Settings.load()
+    settings.auto_analyse, settings.analysis.model = auto_analyse, model or None
     window = MainWindow(settings, ProjectStore(project))
     qtbot.addWidget(window)
     window.resize(780, 560)

@@ -1,13 +1,14 @@
-"""Annotation: in/out marks, labelling a span, the list and timeline, ABAW export, persistence."""
+"""Annotation through the lanes: ABAW export, training-set export, persistence across windows."""
 
 from __future__ import annotations
 
 import pytest
 from test_gui_main_window import no_auto_analysis, open_and_wait
 
+from affectstudio.core.annotations.abaw import write_abaw_annotations
+from affectstudio.core.annotations.lanes import ANY_TRACK, LaneKey, Segment
 from affectstudio.core.labels import EXPRESSIONS
 from affectstudio.core.project import Annotation
-from affectstudio.gui.annotations import write_abaw_annotations
 from affectstudio.gui.main_window import MainWindow
 
 
@@ -38,57 +39,32 @@ def window(qtbot, sample_video):
     win.close()
 
 
-def test_mark_in_out_and_annotate_a_span(window, qtbot, tmp_path, sample_video):
-    window.seek(30)
-    window.mark_in()
+def test_coded_lanes_export_as_abaw_and_persist(window, qtbot, tmp_path, sample_video):
+    key = LaneKey("expression", "me", ANY_TRACK)
     window.seek(20)
-    window.mark_out()  # out before in: the span is ordered
-    assert window.marks == [20, 30] and window.timeline.selection.isVisible()
-    window.annotate(
-        {
-            "start_frame": 20,
-            "stop_frame": 30,
-            "expression": "Surprise",
-            "valence": None,
-            "arousal": None,
-            "note": "gasps",
-        }
-    )
-    assert not window.timeline.selection.isVisible()
-    assert window.annotation_list.list.count() == 1
-    assert "Surprise" in window.annotation_list.list.item(0).text()
-    assert len(window.timeline._annotation_items) == 2  # the shaded span and its label
+    window.code_expression("Surprise")
+    window.seek(31)
+    window.code_expression("Surprise")  # the same key closes: frames 20..30
+    window.session.set_trace(LaneKey("valence", "me", ANY_TRACK), 25, [[0.5, -0.25]] * 3)
     path = window.export_annotations(tmp_path / "out.txt")
-    assert len(path.read_text().splitlines()) == 1 + 11
-    window.annotation_list.list.setCurrentRow(0)
-    window.annotation_list.remove_requested.emit(window.store.annotations(window.video_hash)[0].id)
-    assert window.annotation_list.list.count() == 0
-    assert window.export_annotations(tmp_path / "none.txt") is None
-    assert window.errors[-1][0] == "Nothing to export"
-
-
-def test_annotation_dialog_values_and_persistence(window, qtbot, sample_video):
-    window.seek(5)
-    window.annotate()  # opens the dialog on the current frame
-    dialog = window._dialogs[-1]
-    dialog.expression.setCurrentText("Anger")
-    dialog.with_va.setChecked(True)
-    dialog.valence.setValue(-0.4)
-    dialog.arousal.setValue(0.7)
-    dialog.last.setValue(9)
-    dialog.accept()
-    stored = window.store.annotations(window.video_hash)
-    assert [(a.start_frame, a.stop_frame, a.expression, a.valence, a.arousal) for a in stored] == [
-        (5, 9, "Anger", -0.4, 0.7)
-    ]
-    path = window.store.path
+    lines = path.read_text().splitlines()
+    assert len(lines) == 1 + 11
+    surprise = EXPRESSIONS.index("Surprise")
+    assert lines[1].startswith(f"{sample_video.stem}/00021.jpg,-5,-5,{surprise},")
+    assert lines[6].startswith(f"{sample_video.stem}/00026.jpg,0.5,-0.25,{surprise},")
+    store_path = window.store.path
     window.close()
     again = MainWindow(no_auto_analysis())
     qtbot.addWidget(again)
-    assert again.store.path == path
+    assert again.store.path == store_path
     again.show()
     open_and_wait(again, qtbot, sample_video)
-    assert again.annotation_list.list.count() == 1  # kept in the project store
+    assert [(s.start, s.stop, s.value) for s in again.session.lane(key).segments] == [(20, 30, "Surprise")]
+    assert [s.value for s in again.lanes.rows[0].item.segments] == ["Surprise"]  # drawn on reopening
+    again.session.remove_segment(key, again.session.lane(key).segments[0].id)
+    again.session.clear_range(LaneKey("valence", "me", ANY_TRACK), 0, 119)
+    assert again.export_annotations(tmp_path / "none.txt") is None
+    assert again.errors[-1][0] == "Nothing to export"
     again.close()
 
 
@@ -99,9 +75,9 @@ def test_export_training_set_from_annotated_results(window, tmp_path):
 
     assert window.export_training_set(tmp_path / "set") is None  # nothing annotated yet: a dialog says so
     assert window.errors[-1][0] == "Nothing to export"
-    window.data.add_rows(synthetic_rows(120))
-    values = {"expression": "Happiness", "valence": 0.4, "arousal": -0.1, "note": ""}
-    window.annotate({"start_frame": 0, "stop_frame": 9, **values})
+    window.session.add_rows(synthetic_rows(120))
+    window.session.add_segment(LaneKey("expression", "me", 0), Segment(0, 9, "Happiness"))
+    window.session.set_trace(LaneKey("valence", "me", 0), 0, [[0.4, -0.1]] * 10)
     summary = window.export_training_set(tmp_path / "set")
     assert summary is not None, window.errors
     assert summary.train_frames == 8 and summary.validation_frames == 2

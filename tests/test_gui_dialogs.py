@@ -8,10 +8,9 @@ from test_gui_analysis import close, make_window, wait_for_results
 
 from affectstudio.core.labels import ACTION_UNITS
 from affectstudio.core.results import ResultTable
-from affectstudio.gui.app_settings import AppSettings
+from affectstudio.core.settings import Settings
 from affectstudio.gui.export_data import export_table, summarize
 from affectstudio.gui.export_dialog import ExportDialog
-from affectstudio.gui.settings_dialog import SettingsDialog
 
 pytestmark = pytest.mark.slow
 
@@ -69,7 +68,7 @@ def test_summary_figures():
 
 
 def test_export_dialog_writes_csv_plots_and_summary(qtbot, analysed, tmp_path):
-    dialog = ExportDialog(analysed)
+    dialog = ExportDialog(analysed.session, analysed.timeline, analysed.controller.loaded)
     qtbot.addWidget(dialog)
     everything = ResultTable.from_csv(dialog.export_csv(tmp_path / "all.csv"))
     assert len(everything) == len(analysed.data.rows()) and everything.metadata["track"] == "all"
@@ -81,7 +80,7 @@ def test_export_dialog_writes_csv_plots_and_summary(qtbot, analysed, tmp_path):
     part = ResultTable.from_csv(dialog.export_csv(tmp_path / "part.csv"))
     first, last = dialog.frame_range()
     assert list(part.df["frame"]) == list(range(first, last + 1))
-    assert part.metadata["smoothing_frames"] == analysed.analysis_settings.smoothing
+    assert part.metadata["smoothing_frames"] == analysed.settings.display.smoothing
     assert set(part.df["track_id"]) <= {analysed.track, -1}
     png = dialog.export_plots(tmp_path / "plots.png")
     svg = dialog.export_plots(tmp_path / "plots.svg")
@@ -92,7 +91,7 @@ def test_export_dialog_writes_csv_plots_and_summary(qtbot, analysed, tmp_path):
 
 
 def test_settings_dialog_rederives_thresholds_and_smoothing_without_reanalysis(qtbot, analysed):
-    dialog = SettingsDialog(analysed)
+    dialog = analysed.settings_dialog()
     qtbot.addWidget(dialog)
     assert dialog.models.count() >= 1 and "untrained" in dialog.model_info.text().lower()
     dialog.smoothing.setValue(5)
@@ -100,7 +99,7 @@ def test_settings_dialog_rederives_thresholds_and_smoothing_without_reanalysis(q
         box.setValue(0.99)
     dialog.apply()
     assert not analysed.controller.running
-    assert analysed.thresholds == [0.99] * 12 and analysed.analysis_settings.smoothing == 5
+    assert analysed.thresholds == [0.99] * 12 and analysed.settings.display.smoothing == 5
     marker = analysed.timeline.au_image.image[:, 3::4, :3]
     assert not (marker == 255).any()  # nothing reaches 0.99
     dialog.reset_thresholds()
@@ -108,9 +107,9 @@ def test_settings_dialog_rederives_thresholds_and_smoothing_without_reanalysis(q
         analysed.controller.loaded.config.au_thresholds
     )
     dialog.accept()
-    stored = AppSettings()
-    assert stored.analysis().smoothing == 5
-    assert stored.au_thresholds(analysed.controller.loaded.digest) is None  # back to the checkpoint's
+    stored = Settings.load()
+    assert stored.display.smoothing == 5
+    assert stored.thresholds_for(analysed.controller.loaded.digest) is None  # back to the checkpoint's
 
 
 def test_settings_dialog_imports_a_model_and_switches_to_it(qtbot, analysed, tmp_path):
@@ -118,16 +117,16 @@ def test_settings_dialog_imports_a_model_and_switches_to_it(qtbot, analysed, tmp
 
     other = untrained_model(seed=3)
     path = save_checkpoint(tmp_path / "mine.pt", other.model, other.config)
-    analysed.analysis_settings.auto_analyse = False
-    dialog = SettingsDialog(analysed)
+    analysed.settings.auto_analyse = False
+    dialog = analysed.settings_dialog()
     qtbot.addWidget(dialog)
     dialog.import_model(str(path))
     names = [dialog.models.item(i).text() for i in range(dialog.models.count())]
     assert "mine" in names and dialog.models.currentItem().text() == "mine"
     with qtbot.waitSignal(analysed.controller.model_ready, timeout=60_000) as ready:
         dialog.accept()
-    assert ready.args[0].digest == other.digest and analysed.analysis_settings.model == "mine"
-    dialog = SettingsDialog(analysed)
+    assert ready.args[0].digest == other.digest and analysed.settings.analysis.model == "mine"
+    dialog = analysed.settings_dialog()
     qtbot.addWidget(dialog)
     dialog.import_model(str(tmp_path / "missing.pt"))
     assert analysed.errors[-1][0] == "Cannot import the model"
@@ -140,8 +139,8 @@ def test_export_is_refused_without_results(qtbot, tmp_path):
     close(window)
 
 
-def test_training_page_is_embedded(qtbot, analysed):
-    dialog = SettingsDialog(analysed)
+def test_training_is_no_longer_a_settings_page(qtbot, analysed):
+    dialog = analysed.settings_dialog()
     qtbot.addWidget(dialog)
     titles = [dialog.pages.item(i).text() for i in range(dialog.pages.count())]
-    assert titles[-1] == "Training" and dialog.stack.widget(len(titles) - 1) is not None
+    assert "Training" not in titles and titles[0] == "Model"

@@ -10,7 +10,7 @@ import threading
 import pytest
 from PySide6.QtCore import QPointF, Qt, QThread
 
-from affectstudio.gui.app_settings import AppSettings
+from affectstudio.core.settings import Settings
 from affectstudio.gui.main_window import MainWindow
 from affectstudio.gui.transport import frame_at, parse_position
 
@@ -21,12 +21,11 @@ def assert_no_threads_left(window: MainWindow) -> None:
     assert [t.name for t in threading.enumerate() if not t.daemon] == ["MainThread"]
 
 
-def no_auto_analysis() -> AppSettings:
+def no_auto_analysis() -> Settings:
     """Settings with automatic analysis off: these tests are about review, not the engine."""
-    settings = AppSettings()
-    options = settings.analysis()
-    options.auto_analyse = False
-    settings.set_analysis(options)
+    settings = Settings.load()
+    settings.auto_analyse = False
+    settings.save()
     return settings
 
 
@@ -93,12 +92,13 @@ def test_open_shows_first_frame_and_readout(window, qtbot, sample_video):
     assert window.video.index == 0 and len(window.timestamps) == 120
     assert "frame   0 / 119" in window.playback.position.text()
     assert "00:00.000" in window.playback.position.text()
-    assert window.settings.recent_files() == [str(sample_video.resolve())]
+    assert window.settings.recent.files == [str(sample_video.resolve())]
+    assert Settings.load().recent.files == [str(sample_video.resolve())]  # saved at once
 
 
 def test_keyboard_navigation_is_frame_exact(window, qtbot, sample_video):
     open_and_wait(window, qtbot, sample_video)
-    fps = window.info.fps
+    fps = window.session.video.fps
 
     def key(k, mod=Qt.KeyboardModifier.NoModifier):
         return show_frame(window, qtbot, lambda: qtbot.keyClick(window.video, k, mod))
@@ -193,7 +193,7 @@ def test_face_boxes_toggle_and_layout_persist(qtbot, sample_video):
     first.main_split.setSizes([200, 400])
     sizes = first.main_split.sizes()
     first.close()
-    assert AppSettings().flag("show_boxes", True) is False
+    assert Settings.load().display.show_boxes is False
     second = MainWindow()
     qtbot.addWidget(second)
     second.show()
@@ -219,7 +219,8 @@ def test_track_selector_switches_plots_and_highlight(window, qtbot, sample_video
 
     open_and_wait(window, qtbot, sample_video)
     with qtbot.waitSignal(window.results_changed):  # redraws are throttled: wait for the one that follows
-        window.controller.rows.emit(synthetic_rows(120, window.info.fps, tracks=2))  # as the engine streams
+        # as the engine streams
+        window.controller.rows.emit(synthetic_rows(120, window.session.video.fps, tracks=2))
     assert window.track_box.count() == 2 and window.track == 0
     first = window.timeline.smooth_curves[0].getData()[1].copy()
     window.track_box.setCurrentIndex(1)

@@ -9,7 +9,7 @@ from PySide6.QtCore import QPointF, Qt
 
 from affectstudio.core.labels import ACTION_UNITS, EXPRESSIONS
 from affectstudio.core.results import au_active, top_expression
-from affectstudio.gui.review_data import ReviewData
+from affectstudio.core.review_data import ReviewData
 from affectstudio.gui.timeline import AU_SUBROWS, TimelinePanel, au_image, expression_image
 from affectstudio.gui.va_plane import VAPlane
 

@@ -25,16 +25,27 @@ def tiny(tmp_path_factory):
 def test_init_config_writes_the_paper_recipe_as_toml(tmp_path, tiny):
     path = tmp_path / "run.toml"
     assert main(["init-config", str(path), "--data", str(tiny.root), "--tasks", "expr"]) == 0
-    config = load_config(path)
-    assert config.tasks == ["expr"] and config.data.root == str(tiny.root)
-    assert config.init == STOCK_INIT and config.batch_size == 32 and config.data.curation == "strict"
-    assert [(s.epochs, s.lr, s.weight_decay, s.attention_weight) for s in config.stages] == [
-        (10, 1e-5, 0.0, 0.0),
-        (10, 1e-5, 0.0, 0.1),
-    ]
-    assert config.to_dict() | {"output": ""} == TrainConfig(
-        tasks=["expr"], output="", data=config.data
-    ).to_dict() | {"output": ""}
+    config = load_config(path).to_dict()
+    # The paper's recipe (../shared/ABAW.md), spelled out: not derived from the config under test.
+    stage = {"epochs": 10, "lr": 1e-5, "weight_decay": 0.0}
+    assert config == {
+        "name": "", "tasks": ["expr"], "seed": 0, "batch_size": 32,
+        "loss_weights": {"va": 1.0, "expr": 1.0, "au": 1.0}, "device": "auto", "mixed_precision": True,
+        "num_workers": 2, "output": str(tmp_path / "runs" / "ddamfn-expr"), "init": STOCK_INIT,
+        "init_parts": ["features", "attention", "gdconv"], "num_heads": 2, "hidden": 512,
+        "checkpoint_every_steps": 0, "recalibrate_batchnorm": 0, "shuffle": "once", "drop_last": True,
+        "au_threshold_criterion": "macro", "install": True,
+        "data": {"root": str(tiny.root), "curation": "strict", "threshold_holdout": 0.1,
+                 "check_images": True},
+        "augmentation": {"hflip": 0.5, "affine_p": 0.7, "affine_degrees": 20.0, "affine_translate": 0.2,
+                         "affine_scale": [0.8, 1.0], "erasing_p": 1.0, "erasing_scale": [0.05, 0.05]},
+        "stages": [
+            {"name": "classifier", **stage, "trainable": ["attention", "gdconv", "classifier"],
+             "attention_weight": 0.0},
+            {"name": "finetune", **stage, "trainable": ["features", "attention", "gdconv", "classifier"],
+             "attention_weight": 0.1},
+        ],
+    }  # fmt: skip
 
 
 def test_curate_prints_table_two(tiny, capsys):
@@ -99,13 +110,14 @@ def test_text_progress_of_a_whole_tiny_run(tmp_path, tiny, capsys):
     path.write_text(
         f'init = "none"\nbatch_size = 4\nnum_workers = 0\noutput = "out"\nname = "cli-tiny"\n'
         f'[data]\nroot = "{tiny.root}"\ncuration = "masked"\n'
-        '[[stages]]\nname = "classifier"\nepochs = 1\nlr = 1e-3\ntrainable = ["classifier"]\n'
+        '[[stages]]\nname = "scratch"\nepochs = 1\nlr = 1e-3\n'
     )
     assert main([str(path)]) == 0
     out = capsys.readouterr().out
     assert "training on cpu" in out and "ETA 0:00:00" in out
-    assert "epoch 1 [classifier]: train loss" in out and "P " in out
+    assert "epoch 1 [scratch]: train loss" in out and "P " in out
+    assert "warning: training random weights without recalibrate_batchnorm" in out
     assert "installed as 'cli-tiny'" in out
     assert main(["evaluate", "cli-tiny", "--data", str(tiny.root)]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["model"] == "cli-tiny" and report["frames"] == 4
+    assert report["model"] == "cli-tiny" and report["frames"] == 4 and report["curation"] == "masked"

@@ -121,3 +121,17 @@ def test_generic_csv_with_a_subset_of_tasks(synthetic, tmp_path):
     bad = _write(tmp_path / "bad.csv", ["image,expression", "train_00/00001.jpg,Joy"])
     with pytest.raises(AnnotationError, match="line 2: expression 'Joy'"):
         read_csv_dataset(bad, images)
+
+
+@pytest.mark.parametrize(
+    ("row", "found"), [("train_00/00002.jpg,Anger,1,0", 4), ("train_00/00002.jpg,Anger", 2)]
+)
+def test_generic_csv_rejects_rows_with_a_wrong_number_of_fields(tmp_path, row, found):
+    path = _write(
+        tmp_path / "train.csv",
+        ["# exported", "image,expression,AU12", "train_00/00001.jpg,Happiness,1", "", row],
+    )
+    with pytest.raises(
+        AnnotationError, match=f"line 5: expected 3 comma-separated fields like the header, found {found}"
+    ):
+        read_csv_dataset(path, check_images=False)

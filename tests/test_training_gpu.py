@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
+from affectstudio.core.jobs import JobState
 from tests.synthetic_affwild import write_synthetic_affwild
+from training import run
 from training.config import DataConfig, StageConfig, TrainConfig
-from training.trainer import train
 
 pytestmark = [
     pytest.mark.gpu,
@@ -23,8 +24,10 @@ def test_mixed_precision_run_on_cuda(tmp_path):
         batch_size=8, init="none", install=False, num_workers=0, device="cuda", output=str(tmp_path / "run"),
     ).validate()  # fmt: skip
     events = []
-    result = train(config, progress=events.append)
+    result = run(config, JobState(on_progress=lambda p: events.append(p.detail.to_dict())))
     assert events[0]["device"].startswith("cuda") and events[0]["mixed_precision"] is True
     losses = [e["loss"] for e in events if e["event"] == "step"]
     assert losses and all(torch.isfinite(torch.tensor(losses)))
-    assert 0 <= result.metrics["threshold_0.5"]["P"] <= 3
+    # A constant predictor scores CCC 0 and an expression F1 near 1/8 of one class: the run must beat it.
+    half = result.metrics["threshold_0.5"]
+    assert half["ccc_va"] > 0.1 and half["f1_expr"] > 0.2, half

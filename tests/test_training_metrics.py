@@ -102,10 +102,31 @@ def test_threshold_grid_search_finds_best_f1():
     assert GRID[0] == 0.10 and GRID[-1] == 0.89 and len(GRID) == 80
     labels = np.array([[1, 0], [1, 0], [0, -1], [0, 1]] * 5)
     probs = np.array([[0.35, 0.2], [0.32, 0.3], [0.2, 0.9], [0.1, 0.4]] * 5)
-    thresholds = tune_au_thresholds(probs, labels)
+    thresholds = tune_au_thresholds(probs, labels, "positive")
     # AU1: any threshold in (0.20, 0.32] separates perfectly; the one nearest 0.5 is 0.32.
     assert thresholds[0] == pytest.approx(0.32)
     # AU2: the positive has p=0.4, negatives 0.2 and 0.3 (the 0.9 entry is masked): (0.30, 0.40] -> 0.40
     assert thresholds[1] == pytest.approx(0.40)
     brute = [max(GRID, key=lambda t: (binary_f1(labels[:, 0], probs[:, 0] >= t), -abs(t - 0.5)))]
     assert thresholds[0] == pytest.approx(brute[0])
+
+
+def test_authors_threshold_criterion_is_two_class_macro_f1_first_maximum():
+    rng = np.random.default_rng(0)
+    labels = (rng.random((300, 12)) < 0.3).astype(int)
+    probs = np.clip(labels * 0.25 + rng.random((300, 12)) * 0.7, 0, 1)
+    labels[:20, 3] = -1  # masked entries take no part
+    macro = tune_au_thresholds(probs, labels)  # the default criterion
+    positive = tune_au_thresholds(probs, labels, "positive")
+    for k in range(12):
+        valid = labels[:, k] != -1
+        scores = [f1_score(labels[valid, k], probs[valid, k] >= t, average="macro") for t in GRID]
+        # scikit-learn's macro F1, the authors' scan: the first threshold reaching the maximum
+        assert macro[k] == pytest.approx(GRID[int(np.argmax(scores))]), k
+        assert scores[list(GRID).index(round(macro[k], 2))] == pytest.approx(max(scores))
+    assert macro != positive  # the two criteria really differ on this data
+    # Ties: a separable AU has many maximising thresholds; macro takes the first, positive 0.5's nearest.
+    separable = np.array([[1], [1], [0], [0]] * 5)
+    scores = np.array([[0.35], [0.32], [0.2], [0.1]] * 5)
+    assert tune_au_thresholds(scores, separable) == [pytest.approx(0.21)]
+    assert tune_au_thresholds(scores, separable, "positive") == [pytest.approx(0.32)]

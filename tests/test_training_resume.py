@@ -7,8 +7,10 @@ import csv
 import pytest
 import torch
 
+from affectstudio.core.jobs import JobState
 from tests.synthetic_affwild import calibrated_init_checkpoint, write_synthetic_affwild
 from training.config import DataConfig, StageConfig, TrainConfig
+from training.events import Started, Step
 from training.trainer import train
 
 
@@ -50,16 +52,16 @@ def test_interrupted_and_resumed_run_matches_uninterrupted(tmp_path):
     stopped = train(config, max_steps=2)  # a clean stop in the middle of the first epoch
     assert stopped.cancelled
 
-    def crash_in_second_stage(event):
-        if event["event"] == "step" and event["global_step"] == 5:
+    def crash_in_second_stage(progress):
+        if isinstance(progress.detail, Step) and progress.detail.global_step == 5:
             raise Crash  # like a kill: the last saved state is from step 4
 
     with pytest.raises(Crash):
-        train(config, resume=True, progress=crash_in_second_stage)
+        train(config, JobState(crash_in_second_stage), resume=True)
     events = []
-    resumed = train(config, resume=True, progress=events.append)
-    assert events[0]["resumed_at_step"] == 4
-    assert [e["global_step"] for e in events if e["event"] == "step"] == [5, 6]
+    resumed = train(config, JobState(lambda p: events.append(p.detail)), resume=True)
+    assert isinstance(events[0], Started) and events[0].resumed_at_step == 4
+    assert [e.global_step for e in events if isinstance(e, Step)] == [5, 6]
 
     expected = torch.load(reference.checkpoint, weights_only=True)
     actual = torch.load(resumed.checkpoint, weights_only=True)

@@ -39,7 +39,7 @@ def test_flip_alone_mirrors_the_image(face):
     assert torch.equal(out, torch.flip(eval_transform()(Image.fromarray(face)), dims=[2]))
 
 
-def test_random_erasing_after_normalisation_erases_two_to_five_percent(face):
+def test_random_erasing_after_normalisation_erases_five_percent(face):
     only_erase = Augmentation(hflip=0.0, affine_p=0.0)
     transform = train_transform(None, only_erase)
     reference = eval_transform()(Image.fromarray(face))
@@ -48,7 +48,8 @@ def test_random_erasing_after_normalisation_erases_two_to_five_percent(face):
         out = transform(Image.fromarray(face))
         erased = (out != reference).all(dim=0)  # every channel changed: the erased box
         assert torch.all(out[:, erased] == 0)  # zeros in normalised space, i.e. after normalisation
-        assert 0.02 * 112 * 112 * 0.9 <= int(erased.sum()) <= 0.05 * 112 * 112 * 1.1
+        # The authors' scale (0.05, 0.05): 5% of the image every time (627 pixels, up to rounding of the box).
+        assert 0.05 * 112 * 112 * 0.93 <= int(erased.sum()) <= 0.05 * 112 * 112 * 1.07
 
 
 def test_full_augmentation_is_reproducible_under_a_seed(face):

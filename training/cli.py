@@ -2,8 +2,9 @@
 
     python -m training CONFIG [--resume] [--set KEY=VALUE ...] [--progress text|json] [--max-steps N]
     python -m training init-config PATH [--tasks va expr au] [--stage1 authors|classifier] [--data DIR]
+                                        [--from-scratch]
     python -m training curate DATASET [--curation strict|masked] [--tasks ...]
-    python -m training evaluate MODEL --data DATASET [--split validation]
+    python -m training evaluate MODEL --data DATASET [--split validation] [--curation strict|masked]
     python -m training predict MODEL --data DATASET --output FILE [--test-list MTL.txt]
 
 With `--progress json` every event is one JSON object on its own stdout line (the app's Training page
@@ -21,61 +22,29 @@ from pathlib import Path
 
 from affectstudio.core.errors import AffectStudioError
 from affectstudio.core.labels import TASKS
+from training.events import Error, Step
 
 SUBCOMMANDS = ("init-config", "curate", "evaluate", "predict")
 
 
-def _format_eta(seconds: float) -> str:
-    seconds = int(seconds)
-    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
-
-
 class TextProgress:
-    """Human-readable progress: a step line at most once a second, every epoch, start and end."""
+    """Human-readable progress from the events: a step line at most once a second, everything else."""
 
     def __init__(self):
         self.last = 0.0
 
-    def __call__(self, event: dict) -> None:
-        kind = event["event"]
-        if kind == "step":
+    def __call__(self, progress) -> None:
+        event = progress.detail
+        if isinstance(event, Step):
             now = time.monotonic()
-            if now - self.last < 1.0 and event["step"] != event["steps"]:
+            if now - self.last < 1.0 and event.step != event.steps:
                 return
             self.last = now
-            print(
-                f"[{event['stage']}] epoch {event['epoch']} step {event['step']}/{event['steps']} "
-                f"loss {event['loss']:.4f} ({event['images_per_s']:.1f} img/s) "
-                f"ETA {_format_eta(event['eta_s'])}",
-                flush=True,
-            )
-        elif kind == "epoch":
-            metrics = ", ".join(f"{k[4:]} {v:.4f}" for k, v in event.items() if k.startswith("val_"))
-            mark = " (best)" if event["best"] else ""
-            print(
-                f"epoch {event['epoch']} [{event['stage']}]: "
-                f"train loss {event['train_loss']:.4f}; {metrics}{mark}"
-            )
-        elif kind == "start":
-            print(
-                f"training on {event['device']}: {event['train_frames']} frames "
-                f"({event['threshold_frames']} held out for AU thresholds), {event['validation_frames']} "
-                f"validation frames, {event['total_steps']} steps; run folder {event['run_dir']}",
-                flush=True,
-            )
-        elif kind == "stopped":
-            print(f"stopped at step {event['global_step']}; continue with --resume ({event['run_dir']})")
-        elif kind == "done":
-            half, tuned = event["metrics"]["threshold_0.5"], event["metrics"]["threshold_tuned"]
-            print(f"done: validation P {half['P']:.4f} (AU thresholds 0.5), {tuned['P']:.4f} (tuned)")
-            print(
-                f"checkpoint {event['checkpoint']}"
-                + (f", installed as {event['model_name']!r}" if event["model_name"] else "")
-            )
+        print(event.to_text(), flush=True)
 
 
-def _json_progress(event: dict) -> None:
-    print(json.dumps(event), flush=True)
+def _json_progress(progress) -> None:
+    print(progress.detail.to_json(), flush=True)
 
 
 def _train(argv: list[str]) -> int:
@@ -92,31 +61,25 @@ def _train(argv: list[str]) -> int:
     parser.add_argument("--progress", choices=("text", "json"), default="text")
     parser.add_argument("--max-steps", type=int, default=None, help="stop (resumably) after this many steps")
     args = parser.parse_args(argv)
+    from affectstudio.core.jobs import JobState
+    from training import run
     from training.config import load_config
-    from training.trainer import train
 
     config = load_config(args.config, args.set)
-    stop = {"requested": False}
+    state = JobState(on_progress=_json_progress if args.progress == "json" else TextProgress())
 
     def request_stop(signum, frame):
-        if stop["requested"] and signum == signal.SIGINT:
+        if state.cancelled() and signum == signal.SIGINT:
             raise KeyboardInterrupt
-        stop["requested"] = True
+        state.cancel()
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    progress = _json_progress if args.progress == "json" else TextProgress()
     try:
-        result = train(
-            config,
-            resume=args.resume,
-            progress=progress,
-            cancelled=lambda: stop["requested"],
-            max_steps=args.max_steps,
-        )
+        result = run(config, state, resume=args.resume, max_steps=args.max_steps)
     except AffectStudioError as error:
         if args.progress == "json":
-            _json_progress({"event": "error", "message": str(error)})
+            print(Error(str(error)).to_json(), flush=True)
         raise
     return 3 if result.cancelled else 0
 
@@ -134,12 +97,21 @@ def _init_config(argv: list[str]) -> int:
         help="stage 1 trains heads + GDConv + classifier (authors) or the classifier only",
     )
     parser.add_argument("--data", default="", help="dataset folder")
+    parser.add_argument(
+        "--from-scratch",
+        action="store_true",
+        help="random initialisation: one all-trainable stage, BatchNorm recalibrated before evaluations",
+    )
     args = parser.parse_args(argv)
     from training.config import TrainConfig, paper_stages, write_toml
 
-    config = TrainConfig(tasks=list(args.tasks), stages=paper_stages(args.stage1))
-    config.data.root = args.data
-    config.output = f"runs/ddamfn-{'-'.join(args.tasks) if len(args.tasks) < 3 else 'mtl'}"
+    if args.from_scratch:
+        config = TrainConfig.from_scratch(args.data, args.tasks)
+    else:
+        config = TrainConfig(tasks=list(args.tasks), stages=paper_stages(args.stage1))
+        config.data.root = args.data
+    suffix = "-scratch" if args.from_scratch else ""
+    config.output = f"runs/ddamfn-{'-'.join(args.tasks) if len(args.tasks) < 3 else 'mtl'}{suffix}"
     write_toml(config.validate(args.path), args.path)
     print(f"wrote {args.path}")
     return 0
@@ -166,11 +138,18 @@ def _evaluate(argv: list[str]) -> int:
     parser.add_argument("model", help="registry name or checkpoint path")
     parser.add_argument("--data", required=True)
     parser.add_argument("--split", choices=("train", "validation"), default="validation")
+    parser.add_argument(
+        "--curation",
+        choices=("strict", "masked"),
+        default=None,
+        help="which frames to score (default: the curation the model was trained with)",
+    )
     parser.add_argument("--device", default="auto")
     args = parser.parse_args(argv)
     from training.evaluate import evaluate_checkpoint
 
-    print(json.dumps(evaluate_checkpoint(args.model, args.data, args.split, args.device), indent=2))
+    report = evaluate_checkpoint(args.model, args.data, args.split, args.device, curation=args.curation)
+    print(json.dumps(report, indent=2))
     return 0
 
 

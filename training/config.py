@@ -20,6 +20,8 @@ from affectstudio.core.labels import TASKS
 from training.curation import CURATIONS
 
 GROUPS = ("features", "attention", "gdconv", "classifier")
+SHUFFLES = ("once", "every_epoch")
+CRITERIA = ("macro", "positive")
 # The registry name of the stock DDAMFN++ AffectNet-8 checkpoint the paper starts from.
 STOCK_INIT = "ddamfn-affectnet8"
 
@@ -39,10 +41,9 @@ class Augmentation:
     affine_degrees: float = 20.0
     affine_translate: float = 0.2
     affine_scale: tuple[float, float] = (0.8, 1.0)
-    # Random erasing after normalisation, always applied; the paper gives its scale as 0.05: here that is
-    # the largest erased fraction of the image (torchvision's smallest fraction, 0.02, kept as the floor).
+    # Random erasing after normalisation, always applied, erasing 5% of the image (the authors' scale).
     erasing_p: float = 1.0
-    erasing_scale: tuple[float, float] = (0.02, 0.05)
+    erasing_scale: tuple[float, float] = (0.05, 0.05)
 
 
 @dataclass
@@ -62,6 +63,12 @@ def paper_stages(stage1_trainable: str = "authors") -> list[StageConfig]:
         StageConfig("classifier", trainable=first),
         StageConfig("finetune", trainable=list(GROUPS), attention_weight=0.1),
     ]
+
+
+def from_scratch_stages(epochs: int = 12, lr: float = 1e-3) -> list[StageConfig]:
+    """No frozen-backbone stage: a random backbone frozen in eval mode gives near-constant features.
+    One stage trains everything at a learning rate for random weights (1e-5 is for fine-tuning)."""
+    return [StageConfig("scratch", epochs=epochs, lr=lr, trainable=list(GROUPS), attention_weight=0.1)]
 
 
 @dataclass
@@ -88,10 +95,35 @@ class TrainConfig:
     num_heads: int = 2
     hidden: int = 512  # width of the shared classifier layer; 0: none (heads on the 512 features)
     checkpoint_every_steps: int = 0  # 0: a training-state checkpoint at each epoch end only
+    # Batches of training images to re-estimate BatchNorm statistics on before each evaluation (0: off);
+    # needed from scratch, where the running averages lag far behind fast-changing weights.
+    recalibrate_batchnorm: int = 0
+    # Batch order: "once" (the authors: one shuffle kept for every epoch) or "every_epoch"; drop_last drops
+    # the last partial training batch (the authors). Validation always scores every frame.
+    shuffle: str = "once"
+    drop_last: bool = True
+    # Per-AU threshold criterion: "macro" (the authors: two-class macro F1, first maximum of the grid) or
+    # "positive" (positive-class F1, the challenge's AU metric; ties go to the threshold nearest 0.5).
+    au_threshold_criterion: str = "macro"
     install: bool = True  # install the final model into the app's registry
     data: DataConfig = field(default_factory=DataConfig)
     augmentation: Augmentation = field(default_factory=Augmentation)
     stages: list[StageConfig] = field(default_factory=paper_stages)
+
+    @classmethod
+    def from_scratch(cls, root: str = "", tasks=TASKS, **fields) -> TrainConfig:
+        """The from-scratch recipe: random init, one all-trainable stage, BatchNorm recalibrated before
+        each evaluation (training/batchnorm.py); the learning rate is measured by
+        benchmarks/bench_from_scratch.py."""
+        values = {
+            "init": "none",
+            "stages": from_scratch_stages(),
+            "recalibrate_batchnorm": 4,
+            "batch_size": 16,
+        }
+        config = cls(tasks=list(tasks), **(values | fields))
+        config.data.root = root
+        return config
 
     def to_dict(self) -> dict:
         """Plain JSON types (tuples become lists), so configs compare equal whatever file they came from."""
@@ -107,6 +139,16 @@ class TrainConfig:
             fail(f"data.curation must be one of {list(CURATIONS)}, got {self.data.curation!r}")
         if not 0 <= self.data.threshold_holdout < 1:
             fail("data.threshold_holdout must be in [0, 1)")
+        if self.shuffle not in SHUFFLES:
+            fail(f"shuffle must be one of {list(SHUFFLES)}, got {self.shuffle!r}")
+        if self.au_threshold_criterion not in CRITERIA:
+            fail(
+                f"au_threshold_criterion must be one of {list(CRITERIA)}, got {self.au_threshold_criterion!r}"
+            )
+        if self.num_workers < 0:
+            fail(f"num_workers must be 0 or more, got {self.num_workers}")
+        if self.recalibrate_batchnorm < 0 or self.checkpoint_every_steps < 0:
+            fail("recalibrate_batchnorm and checkpoint_every_steps must be 0 or more")
         if self.batch_size < 2:
             fail("batch_size must be at least 2 (the CCC loss needs two samples)")
         if not self.stages:
@@ -119,10 +161,84 @@ class TrainConfig:
                 fail(f"stage {stage.name!r}: epochs must be >= 0 and lr > 0")
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
             fail(f"device must be auto, cpu or cuda, got {self.device!r}")
+        trained = {g for s in self.stages if s.epochs for g in s.trainable}
+        never_trained = [g for g in self.random_groups() if g not in trained]
+        if never_trained:
+            fail(
+                f"{', '.join(never_trained)} would stay randomly initialised and frozen in every stage "
+                f"(init = {self.init!r}), so the run could learn nothing from the images: train them in a "
+                "stage, load them from a checkpoint, or write a from-scratch recipe with "
+                "`python -m training init-config PATH --from-scratch`"
+            )
         return self
 
+    def random_groups(self) -> list[str]:
+        """Backbone groups (with BatchNorm) not loaded from `init`: they start from random weights."""
+        loaded = [] if self.init in ("", "none") else self.init_parts
+        return [g for g in GROUPS[:3] if g not in loaded]
 
-def _build(cls, values: dict, where: str):
+    def recipe_warnings(self) -> list[str]:
+        """Legal but wasteful recipes, said loudly at the start of a run."""
+        warnings = []
+        random = self.random_groups()
+        for stage in self.stages:
+            frozen = [g for g in random if g not in stage.trainable]
+            if frozen and stage.epochs:
+                warnings.append(
+                    f"stage {stage.name!r} freezes {', '.join(frozen)}, which start from random weights: a "
+                    "frozen random backbone gives near-constant features, so this stage's epochs are wasted "
+                    "(use `init-config --from-scratch` for a recipe without it)"
+                )
+        if random and not self.recalibrate_batchnorm:
+            warnings.append(
+                "training random weights without recalibrate_batchnorm: BatchNorm statistics lag the "
+                "weights and validation may score like a constant predictor"
+            )
+        return warnings
+
+
+SECTIONS = {"data": "DataConfig", "augmentation": "Augmentation"}
+
+
+def _typed(kind: str, value, name: str):
+    """`value` checked (and, for floats and pairs, converted) against a field's annotation."""
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if kind == "int":
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif kind == "float":
+        ok, value = number, float(value) if number else value
+    elif kind == "bool":
+        ok = isinstance(value, bool)
+    elif kind == "str":
+        ok = isinstance(value, str)
+    elif kind.startswith("list"):
+        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+    elif kind.startswith("dict"):
+        ok = isinstance(value, dict) and all(isinstance(v, int | float) for v in value.values())
+    elif kind.startswith("tuple"):
+        ok = (
+            isinstance(value, list | tuple)
+            and len(value) == 2
+            and all(isinstance(v, int | float) for v in value)
+        )
+        value = tuple(float(v) for v in value) if ok else value
+    else:
+        return value
+    if not ok:
+        wanted = {"int": "an integer", "float": "a number", "bool": "true or false", "str": "a string"}
+        shape = wanted.get(kind) or {"l": "a list of names", "d": "a table of numbers"}.get(
+            kind[0], "two numbers"
+        )
+        raise AnnotationError(None, f"config: {name} must be {shape}, got {value!r}")
+    return value
+
+
+def _build(cls, values, where: str, prefix: str = ""):
+    if not isinstance(values, dict):
+        keys = ", ".join(f.name for f in dataclasses.fields(cls))
+        raise AnnotationError(
+            None, f"config: {where} must be a table ([{where}] with keys {keys}), got {values!r}"
+        )
     names = {f.name: f for f in dataclasses.fields(cls)}
     unknown = set(values) - set(names)
     if unknown:
@@ -130,11 +246,19 @@ def _build(cls, values: dict, where: str):
     kwargs = {}
     for key, value in values.items():
         if key == "data":
-            value = _build(DataConfig, value, "data")
+            value = _build(DataConfig, value, "data", "data.")
         elif key == "augmentation":
-            value = _build(Augmentation, value, "augmentation")
+            value = _build(Augmentation, value, "augmentation", "augmentation.")
         elif key == "stages":
-            value = [_build(StageConfig, stage, f"stages[{i}]") for i, stage in enumerate(value)]
+            if not isinstance(value, list):
+                raise AnnotationError(
+                    None, f"config: stages must be a list of [[stages]] tables, got {value!r}"
+                )
+            value = [
+                _build(StageConfig, stage, f"stages[{i}]", f"stages[{i}].") for i, stage in enumerate(value)
+            ]
+        else:
+            value = _typed(str(names[key].type), value, prefix + key)
         kwargs[key] = value
     return cls(**kwargs)
 
@@ -215,7 +339,12 @@ def write_toml(config: TrainConfig, path: Path) -> None:
         return json.dumps(list(v) if isinstance(v, tuple) else v)
 
     d = config.to_dict()
-    lines = ["# AffectStudio training config; defaults are the paper's recipe (see training/config.py)."]
+    recipe = (
+        "the from-scratch recipe (random initialisation; see training/README.md)"
+        if config.init == "none"
+        else "the paper's recipe (see training/config.py)"
+    )
+    lines = [f"# AffectStudio training config: {recipe}."]
     sections = {k: v for k, v in d.items() if isinstance(v, dict) and k != "loss_weights"}
     for key, v in d.items():
         if key in sections or key == "stages":

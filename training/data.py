@@ -198,27 +198,38 @@ def read_csv_dataset(
     if not path.is_file():
         raise AnnotationError(path, "dataset CSV not found")
     root = Path(images_root) if images_root is not None else path.parent
+    columns: list[str] | None = None
+    records: list[tuple[dict[str, str], int]] = []
     with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(row for row in handle if not row.startswith("#"))
-        columns = [c.strip() for c in reader.fieldnames or []]
-        if "image" not in columns:
-            raise AnnotationError(path, f"no 'image' column (columns: {', '.join(columns) or 'none'})")
-        if ("valence" in columns) != ("arousal" in columns):
-            raise AnnotationError(path, "valence and arousal columns must come together")
-        aus_present = [au for au in ACTION_UNITS if au in columns]
-        tasks = tuple(
-            task
-            for task, present in zip(
-                TASKS, ("valence" in columns, "expression" in columns, bool(aus_present)), strict=True
-            )
-            if present
+        reader = csv.reader(handle)
+        for fields in reader:
+            if not fields or fields[0].lstrip().startswith("#"):
+                continue  # blank lines and comments
+            if columns is None:
+                columns = [c.strip() for c in fields]
+                continue
+            if len(fields) != len(columns):
+                raise AnnotationError(
+                    path,
+                    f"line {reader.line_num}: expected {len(columns)} comma-separated fields "
+                    f"like the header, found {len(fields)}",
+                )
+            records.append((dict(zip(columns, (f.strip() for f in fields), strict=True)), reader.line_num))
+    columns = columns or []
+    if "image" not in columns:
+        raise AnnotationError(path, f"no 'image' column (columns: {', '.join(columns) or 'none'})")
+    if ("valence" in columns) != ("arousal" in columns):
+        raise AnnotationError(path, "valence and arousal columns must come together")
+    aus_present = [au for au in ACTION_UNITS if au in columns]
+    tasks = tuple(
+        task
+        for task, present in zip(
+            TASKS, ("valence" in columns, "expression" in columns, bool(aus_present)), strict=True
         )
-        if not tasks:
-            raise AnnotationError(path, "no label columns (valence/arousal, expression or AU names)")
-        records = [
-            ({k.strip(): (v or "").strip() for k, v in row.items() if k}, n)
-            for n, row in enumerate(reader, 2)
-        ]
+        if present
+    )
+    if not tasks:
+        raise AnnotationError(path, "no label columns (valence/arousal, expression or AU names)")
     if not records:
         raise AnnotationError(path, "no labelled images in the file")
     images = []

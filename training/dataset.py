@@ -60,16 +60,18 @@ class FaceDataset(Dataset):
 class EpochBatches(Sampler):
     """Shuffled batches fixed by (seed, epoch), yielding lists of (index, sample seed) from batch `start`.
 
-    A trailing batch of a single sample is dropped: the CCC loss and BatchNorm need two.
+    `reshuffle=False` (the authors) keeps one order for every epoch; each sample's augmentation seed still
+    changes with the epoch. `drop_last` drops a last partial batch (the authors); without it only a
+    trailing batch of a single sample is dropped: the CCC loss and BatchNorm need two.
     """
 
-    def __init__(self, size: int, batch_size: int, seed: int, epoch: int, start: int = 0):
-        rng = np.random.default_rng([seed, epoch])
-        order = rng.permutation(size)
-        seeds = rng.integers(0, 2**62, size=size)
+    def __init__(self, size: int, batch_size: int, seed: int, epoch: int, start: int = 0,
+                 reshuffle: bool = False, drop_last: bool = True):  # fmt: skip
+        order = np.random.default_rng([seed, epoch if reshuffle else 0]).permutation(size)
+        seeds = np.random.default_rng([seed, epoch, 1]).integers(0, 2**62, size=size)
         keys = [(int(i), int(s)) for i, s in zip(order, seeds, strict=True)]
         batches = [keys[i : i + batch_size] for i in range(0, size, batch_size)]
-        if batches and len(batches[-1]) < 2:
+        if batches and len(batches[-1]) < (batch_size if drop_last else 2):
             batches.pop()
         self.batches = batches
         self.start = start

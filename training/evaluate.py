@@ -19,6 +19,7 @@ from torch.utils.data import DataLoader
 from affectstudio.core.errors import AnnotationError, CheckpointError
 from affectstudio.core.labels import TASKS
 from affectstudio.core.paths import write_text_atomic
+from training.curation import CURATIONS, keep_mask
 from training.data import IMAGES_DIR, TEST_LIST_FILE, LabelTable, empty_labels, load_split, read_test_list
 from training.dataset import FaceDataset
 from training.metrics import score
@@ -87,27 +88,52 @@ def _load(model_name_or_path: str):
     return ModelRegistry().load(model_name_or_path)
 
 
+def trained_curation(config) -> str | None:
+    """The curation a checkpoint was trained with (its recipe, stored by the trainer), None if unknown."""
+    return ((config.provenance or {}).get("recipe") or {}).get("curation")
+
+
 def evaluate_checkpoint(
     model_name_or_path: str,
     dataset: str | Path,
     split: str = "validation",
     device: str = "auto",
     batch_size: int = 64,
+    curation: str | None = None,
 ) -> dict:
-    """P and its terms with 0.5 thresholds and with the checkpoint's own AU thresholds."""
+    """P and its terms with 0.5 thresholds and with the checkpoint's own AU thresholds.
+
+    The frames scored are those `curation` keeps (training/curation.py); by default the curation the
+    model was trained with, so `evaluate` scores the frames its run's metrics.json scored. A model with no
+    recorded recipe is scored with `masked` (every frame with a label of one of its tasks).
+    """
     loaded = _load(model_name_or_path)
+    if curation is None:
+        curation = trained_curation(loaded.config)
+        source = "the model's training recipe" if curation else "default for a model without a recipe"
+        curation = curation or "masked"
+    else:
+        source = "asked for"
+    if curation not in CURATIONS:
+        raise AnnotationError(None, f"curation must be one of {', '.join(CURATIONS)}, got {curation!r}")
     table = load_split(dataset, split)
+    tasks = [t for t in loaded.config.tasks if t in table.tasks]
+    kept = table.subset(np.flatnonzero(keep_mask(table, curation, tasks)))
+    if not len(kept):
+        raise AnnotationError(table.source, f"no frame is left after {curation} curation")
     torch_device = resolve_device(device)
     loaded.model.to(torch_device)
-    outputs = predict(loaded.model, table, loaded.config.preprocessing, torch_device, batch_size)
-    tasks = [t for t in loaded.config.tasks if t in table.tasks]
+    outputs = predict(loaded.model, kept, loaded.config.preprocessing, torch_device, batch_size)
     return {
         "model": loaded.name,
         "dataset": str(dataset),
         "split": split,
-        "frames": len(table),
-        "threshold_0.5": score_outputs(outputs, table, tasks, 0.5),
-        "threshold_tuned": score_outputs(outputs, table, tasks, loaded.config.au_thresholds),
+        "curation": curation,
+        "curation_source": source,
+        "frames": len(kept),
+        "frames_in_split": len(table),
+        "threshold_0.5": score_outputs(outputs, kept, tasks, 0.5),
+        "threshold_tuned": score_outputs(outputs, kept, tasks, loaded.config.au_thresholds),
     }
 
 
@@ -123,6 +149,13 @@ def write_submission(
 
     Header `image,valence,arousal,expression,aus`; then `path,valence,arousal,expression,au1,...,au12`.
     """
+    dataset = Path(dataset)
+    if test_list is None and not (dataset / TEST_LIST_FILE).is_file():
+        raise AnnotationError(
+            dataset / TEST_LIST_FILE,
+            "test list not found; pass one with --test-list FILE (a header line, then one image path per "
+            f"line, relative to {dataset / IMAGES_DIR})",
+        )
     loaded = _load(model_name_or_path)
     missing = [t for t in TASKS if t not in loaded.config.tasks]
     if missing:

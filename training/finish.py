@@ -8,21 +8,33 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 
 from affectstudio.core.labels import ACTION_UNITS, DEFAULT_AU_THRESHOLD, TASKS
 from affectstudio.core.paths import write_text_atomic
-from training.config import registry_name
+from training.batchnorm import CONSTANT_STD, constant_outputs
+from training.checkpointer import MODEL_FILE, Checkpointer
+from training.config import TrainConfig, registry_name
 from training.evaluate import predict, score_outputs
+from training.events import Done
+from training.prepare import RunData
 from training.thresholds import tune_au_thresholds
 
-if TYPE_CHECKING:
-    from training.prepare import RunData
-    from training.trainer import RunResult, _Run
 
-MODEL_FILE = "model.pt"
+@dataclass
+class RunResult:
+    run_dir: Path
+    cancelled: bool
+    history: list[dict] = field(default_factory=list)
+    checkpoint: Path | None = None
+    model_name: str | None = None
+    metrics: dict = field(default_factory=dict)
+
+    def done_event(self) -> Done:
+        return Done(str(self.checkpoint), self.model_name, self.metrics, str(self.run_dir))
 
 
 def _recipe(config) -> dict:
@@ -31,6 +43,11 @@ def _recipe(config) -> dict:
         "batch_size": config.batch_size,
         "loss_weights": dict(config.loss_weights),
         "seed": config.seed,
+        "init": config.init,
+        "recalibrate_batchnorm": config.recalibrate_batchnorm,
+        "shuffle": config.shuffle,
+        "drop_last": config.drop_last,
+        "au_threshold_criterion": config.au_threshold_criterion,
         "stages": [
             {"name": s.name, "epochs": s.epochs, "lr": s.lr, "trainable": list(s.trainable),
              "attention_weight": s.attention_weight}
@@ -48,55 +65,75 @@ def _free_name(registry, name: str) -> str:
     return candidate
 
 
-def finish_run(run: _Run, data: RunData) -> RunResult:
+def finish_run(
+    config: TrainConfig,
+    model: torch.nn.Module,
+    data: RunData,
+    checkpointer: Checkpointer,
+    best: dict,
+    preprocessing: dict,
+    device: torch.device,
+    amp: bool,
+    init_source: str,
+) -> RunResult:
     from affectstudio.core.model.checkpoint import CheckpointConfig, save_checkpoint
     from affectstudio.core.model.registry import ModelRegistry
-    from training.trainer import BEST_FILE, RunResult
 
-    config, model = run.config, run.model
-    best_path = run.run_dir / BEST_FILE
-    if best_path.is_file():
-        model.load_state_dict(torch.load(best_path, map_location="cpu", weights_only=True))
-    args = (run.preprocessing, run.device, 2 * config.batch_size, config.num_workers, run.amp)
+    run_dir = checkpointer.run_dir
+    checkpointer.restore_best(model)
+    args = (preprocessing, device, 2 * config.batch_size, config.num_workers, amp)
     thresholds = [DEFAULT_AU_THRESHOLD] * len(ACTION_UNITS)
+    notes = {}
     if "au" in config.tasks and len(data.holdout):
-        thresholds = tune_au_thresholds(predict(model, data.holdout, *args).au_probs, data.holdout.au)
+        held_out = predict(model, data.holdout, *args)
+        constant = constant_outputs(held_out, ["au"])
+        if constant:
+            notes["au_thresholds_note"] = (
+                f"AU thresholds not tuned (kept at {DEFAULT_AU_THRESHOLD}): the model's AU outputs on the "
+                f"held-out frames are (near-)constant (largest spread {constant['au']:.2g} "
+                f"< {CONSTANT_STD}), "
+                "and thresholds tuned on a constant only turn every AU on or off"
+            )
+        else:
+            thresholds = tune_au_thresholds(held_out.au_probs, data.holdout.au, config.au_threshold_criterion)
+            notes["au_thresholds_tuned_on"] = f"{len(data.holdout)} held-out training frames"
+            notes["au_threshold_criterion"] = config.au_threshold_criterion
     outputs = predict(model, data.validation, *args)
     at_half = score_outputs(outputs, data.validation, config.tasks, DEFAULT_AU_THRESHOLD)
     tuned = score_outputs(outputs, data.validation, config.tasks, thresholds)
     metrics = {
         "split": "validation",
-        "best_epoch": run.best.get("epoch"),
+        "curation": config.data.curation,
+        "frames": len(data.validation),
+        "best_epoch": best.get("epoch"),
         "threshold_0.5": at_half,
         "threshold_tuned": tuned,
         "P": tuned["P"],
-        "au_thresholds_tuned_on": f"{len(data.holdout)} held-out training frames",
+        **notes,
+        "constant_outputs": sorted(constant_outputs(outputs, config.tasks)),
     }
-    write_text_atomic(run.run_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
-    name = registry_name(config.name or run.run_dir.name)
+    write_text_atomic(run_dir / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+    name = registry_name(config.name or run_dir.name)
     checkpoint_config = CheckpointConfig(
         architecture=model.architecture,
         heads_trained={task: task in config.tasks for task in TASKS},
         au_thresholds=thresholds,
-        preprocessing=run.preprocessing,
+        preprocessing=preprocessing,
         provenance={
             "name": name,
-            "source": f"affectstudio training from {run.init_source}",
+            "source": f"affectstudio training from {init_source}",
             "training_data": str(config.data.root),
             "recipe": _recipe(config),
-            "run_dir": str(run.run_dir),
+            "run_dir": str(run_dir),
             "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         },
         metrics=metrics,
     )
     model.cpu()
-    checkpoint = save_checkpoint(run.run_dir / MODEL_FILE, model, checkpoint_config)
+    checkpoint = save_checkpoint(run_dir / MODEL_FILE, model, checkpoint_config)
     installed = None
     if config.install:
         registry = ModelRegistry()
         installed = _free_name(registry, name)
         registry.import_file(checkpoint, name=installed)
-    run.emit(
-        "done", checkpoint=str(checkpoint), model_name=installed, metrics=metrics, run_dir=str(run.run_dir)
-    )
-    return RunResult(run.run_dir, False, run.history, checkpoint, installed, metrics)
+    return RunResult(run_dir, False, [], checkpoint, installed, metrics)

@@ -27,15 +27,15 @@ class RunData:
 
 
 def split_holdout(table: LabelTable, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Indices (train, holdout): a random `fraction` of the videos (at least one when fraction > 0)."""
+    """Indices (train, holdout): a random `fraction` of the videos (at least one when fraction > 0); with
+    one video, the last `fraction` of its frames."""
     if fraction <= 0 or len(table) == 0:
         return np.arange(len(table)), np.array([], dtype=np.int64)
     videos = np.array(sorted(set(table.videos)))
-    if len(videos) < 2:
-        raise AnnotationError(
-            table.source,
-            "threshold hold-out needs at least two videos in the training split (or set it to 0)",
-        )
+    if len(videos) < 2:  # one video: a time-contiguous tail of it (see training/propose.py)
+        from training.propose import contiguous_holdout
+
+        return contiguous_holdout(table, fraction)
     count = min(max(1, math.ceil(fraction * len(videos))), len(videos) - 1)
     held = set(np.random.default_rng([seed, 1]).choice(videos, size=count, replace=False).tolist())
     is_held = np.array([video in held for video in table.videos])
@@ -56,7 +56,9 @@ def prepare_data(config: TrainConfig) -> RunData:
         if not keep.any():
             raise AnnotationError(table.source, f"no frame is left after {config.data.curation} curation")
         tables[split] = table.subset(np.flatnonzero(keep))
-    train_idx, holdout_idx = split_holdout(tables["train"], config.data.threshold_holdout, config.seed)
+    # Videos are held out only to tune AU thresholds: a model without an AU head keeps them all.
+    holdout = config.data.threshold_holdout if "au" in config.tasks else 0.0
+    train_idx, holdout_idx = split_holdout(tables["train"], holdout, config.seed)
     report.holdout = len(holdout_idx)
     return RunData(
         tables["train"].subset(train_idx), tables["train"].subset(holdout_idx), tables["validation"], report

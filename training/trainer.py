@@ -1,13 +1,14 @@
 """The training loop: any list of stages over one network, resumable, keeping the best epoch by validation P.
 
-`train(config, progress=..., cancelled=...)` is the library entry (the CLI and the app's Training page are
-thin shells over it). Everything a run writes lives in its output folder:
+`train(config, state)` is the library entry (`training.run`; the CLI and the app are thin shells over it).
+It reports typed events (training/events.py) through the `JobState` and stops, resumably, when the state
+is cancelled. Everything a run writes lives in its output folder:
 
     config.resolved.json   the full config the run used
     curation.json / .md    frame counts per task and split (the paper's Table 2)
     epochs.csv             one row per epoch: losses, validation metrics, seconds
-    state.pt               training state (model, optimizer, scaler, position, history) for --resume
-    best_weights.pt        a copy of the weights of the best epoch by validation P
+    state.pt               training state for --resume        } training/checkpointer.py
+    best_weights.pt        the weights of the best epoch      }
     model.pt               the final checkpoint (best weights + tuned AU thresholds + metrics)
     metrics.json           validation metrics with 0.5 and with tuned thresholds
 """
@@ -16,160 +17,74 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torch.utils.data import DataLoader
 
 from affectstudio.core.errors import AnnotationError
-from affectstudio.core.paths import atomic_write, write_text_atomic
+from affectstudio.core.jobs import JobState, Progress
+from affectstudio.core.paths import write_text_atomic
+from training.batchnorm import constant_outputs, recalibrate_batchnorm
+from training.checkpointer import Checkpointer, Position
 from training.config import TrainConfig
 from training.dataset import EpochBatches, FaceDataset
 from training.evaluate import predict, resolve_device, score_outputs
-from training.finish import MODEL_FILE, finish_run
+from training.events import EpochEnd, RateMeter, Started, Step, Stopped
+from training.finish import RunResult, finish_run
 from training.losses import MultiTaskLoss
 from training.model_setup import build_model
-from training.prepare import prepare_data
+from training.prepare import RunData, prepare_data
 from training.stages import make_optimizer, set_train_mode
 from training.summary import write_epochs_csv
 from training.transforms import train_transform
 
-STATE_FILE = "state.pt"
-BEST_FILE = "best_weights.pt"
-# Keys that may differ between a run and its resumption without changing what it computes.
-RUNTIME_KEYS = ("device", "num_workers", "install", "name", "output", "checkpoint_every_steps")
 
-Progress = Callable[[dict], None]
+def _batches(config: TrainConfig, size: int, epoch_id: int, start: int = 0) -> EpochBatches:
+    return EpochBatches(size, config.batch_size, config.seed, epoch_id, start,
+                        reshuffle=config.shuffle == "every_epoch", drop_last=config.drop_last)  # fmt: skip
 
 
 @dataclass
-class RunResult:
-    run_dir: Path
-    cancelled: bool
-    history: list[dict] = field(default_factory=list)
-    checkpoint: Path | None = None
-    model_name: str | None = None
-    metrics: dict = field(default_factory=dict)
+class _Loop:
+    """What the epochs share: the network and its optimizer, the data, the position, the reporting."""
 
+    config: TrainConfig
+    state: JobState
+    data: RunData
+    model: torch.nn.Module
+    preprocessing: dict
+    device: torch.device
+    amp: bool
+    checkpointer: Checkpointer
+    position: Position
+    total_steps: int
+    steps_left: int | None
+    optimizer: torch.optim.Optimizer | None = None
 
-def _comparable(config: dict) -> dict:
-    return {k: v for k, v in config.items() if k not in RUNTIME_KEYS}
-
-
-class _Run:
-    """One invocation of a run: fresh or resumed from state.pt."""
-
-    def __init__(self, config: TrainConfig, progress: Progress | None, cancelled: Callable[[], bool] | None):
-        self.config = config
-        self.progress = progress or (lambda event: None)
-        self.cancelled = cancelled or (lambda: False)
-        self.run_dir = Path(config.output)
-        self.device = resolve_device(config.device)
-        self.amp = config.mixed_precision and self.device.type == "cuda"
-
-    def emit(self, event: str, **fields) -> None:
-        self.progress({"event": event, **fields})
-
-    def save_state(self, stage: int, epoch: int, step: int) -> None:
-        state = {
-            "config": self.resolved,
-            "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict() if self.optimizer is not None else None,
-            "scaler": self.scaler.state_dict(),
-            "stage": stage,
-            "epoch": epoch,
-            "step": step,
-            "global_step": self.global_step,
-            "epoch_sums": self.epoch_sums,
-            "best": self.best,
-            "history": self.history,
-        }
-        with atomic_write(self.run_dir / STATE_FILE) as handle:
-            torch.save(state, handle)
-
-    def load_state(self, resume: bool) -> dict | None:
-        path = self.run_dir / STATE_FILE
-        if (self.run_dir / MODEL_FILE).is_file():
-            raise AnnotationError(
-                self.run_dir,
-                f"this run has finished (its model is {MODEL_FILE}); choose another output folder",
-            )
-        if not path.is_file():
-            return None
-        if not resume:
-            raise AnnotationError(
-                self.run_dir, "this folder holds a run already; resume it (--resume) or choose another output"
-            )
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        if _comparable(state["config"]) != _comparable(self.resolved):
-            raise AnnotationError(path, "the config differs from the one this run was started with")
-        return state
-
-    def run(self, resume: bool, max_steps: int | None) -> RunResult:
-        config = self.config
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        self.resolved = config.to_dict()
-        state = self.load_state(resume)
-        write_text_atomic(self.run_dir / "config.resolved.json", json.dumps(self.resolved, indent=2) + "\n")
-        data = prepare_data(config)
-        data.report.write(self.run_dir)
-        self.model, self.preprocessing, self.init_source = build_model(config)
-        self.model.to(self.device)
+    def __post_init__(self):
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp)
-        self.optimizer = None
-        self.dataset = FaceDataset(data.train, train_transform(self.preprocessing, config.augmentation))
-        self.loss_fn = MultiTaskLoss(config.tasks, config.loss_weights)
-        stages = config.stages
-        self.total_steps = len(EpochBatches(len(data.train), config.batch_size, 0, 0)) * sum(
-            s.epochs for s in stages
+        self.dataset = FaceDataset(
+            self.data.train, train_transform(self.preprocessing, self.config.augmentation)
         )
-        position = (0, 0, 0)  # (stage, epoch within the stage, step within the epoch) to start at
-        self.global_step, self.epoch_sums, self.best, self.history = 0, {}, {"P": None}, []
-        if state is not None:
-            self.model.load_state_dict(state["model"])
-            self.scaler.load_state_dict(state["scaler"])
-            position = (state["stage"], state["epoch"], state["step"])
-            self.global_step, self.epoch_sums = state["global_step"], state["epoch_sums"]
-            self.best, self.history = state["best"], state["history"]
-        self.emit(
-            "start",
-            run_dir=str(self.run_dir),
-            device=str(self.device),
-            mixed_precision=self.amp,
-            train_frames=len(data.train),
-            threshold_frames=len(data.holdout),
-            validation_frames=len(data.validation),
-            total_steps=self.total_steps,
-            resumed_at_step=self.global_step,
-            curation=data.report.to_dict(),
-        )
-        self.timer = _Eta(
-            self.total_steps - self.global_step, sum(s.epochs for s in stages) - len(self.history)
-        )
-        self.steps_left = max_steps
-        for stage_index in range(position[0], len(stages)):
-            stage = stages[stage_index]
-            self.optimizer = make_optimizer(self.model, stage)
-            if state is not None and stage_index == position[0] and state["optimizer"] is not None:
-                self.optimizer.load_state_dict(state["optimizer"])
-            self.loss_fn.attention_weight = stage.attention_weight
-            offset = sum(s.epochs for s in stages[:stage_index])
-            for epoch in range(position[1] if stage_index == position[0] else 0, stage.epochs):
-                start_step = position[2] if (stage_index, epoch) == position[:2] else 0
-                if not self.run_epoch(stage_index, epoch, offset + epoch, start_step):
-                    self.emit("stopped", global_step=self.global_step, run_dir=str(self.run_dir))
-                    return RunResult(self.run_dir, True, self.history)
-                self.end_epoch(stage_index, epoch, offset + epoch, data)
-        return finish_run(self, data)
+        self.loss_fn = MultiTaskLoss(self.config.tasks, self.config.loss_weights)
+        epochs_left = sum(s.epochs for s in self.config.stages) - len(self.position.history)
+        self.meter = RateMeter(self.total_steps - self.position.global_step, epochs_left)
 
-    def run_epoch(self, stage_index: int, epoch: int, epoch_id: int, start_step: int) -> bool:
-        """Train one epoch from `start_step`; False when stopped (state saved to resume at the next step)."""
-        config, stage = self.config, self.config.stages[stage_index]
-        if start_step == 0:
-            self.epoch_sums = {}
-        batches = EpochBatches(len(self.dataset), config.batch_size, config.seed, epoch_id, start_step)
+    def report(self, event) -> None:
+        self.state.report(Progress(self.position.global_step, self.total_steps, event.to_text(), event))
+
+    def save(self) -> None:
+        self.checkpointer.save(self.position, self.model, self.optimizer, self.scaler)
+
+    def train_epoch(self, epoch_id: int) -> bool:
+        """Train one epoch from the position's step; False when stopped (state saved to resume there)."""
+        config, position = self.config, self.position
+        stage = config.stages[position.stage]
+        if position.step == 0:
+            position.epoch_sums = {}
+        batches = _batches(config, len(self.dataset), epoch_id, position.step)
         loader = DataLoader(
             self.dataset,
             batch_sampler=batches,
@@ -177,35 +92,28 @@ class _Run:
             pin_memory=self.device.type == "cuda",
         )
         set_train_mode(self.model, stage)
-        self.epoch_started = last = time.perf_counter()
-        for step, (images, va, expr, au, _) in enumerate(loader, start=start_step):
-            parts = self.train_step(images, va, expr, au)
-            for name, value in parts.items():
-                self.epoch_sums[name] = self.epoch_sums.get(name, 0.0) + value
-            self.epoch_sums["steps"] = self.epoch_sums.get("steps", 0) + 1
-            self.global_step += 1
-            now = time.perf_counter()
-            seconds, last = now - last, now  # includes waiting for the data
-            self.timer.step_done(seconds)
-            self.emit(
-                "step",
-                stage=stage.name,
-                epoch=epoch_id + 1,
-                step=step + 1,
-                steps=batches.total,
-                global_step=self.global_step,
-                total_steps=self.total_steps,
-                images_per_s=round(len(images) / max(seconds, 1e-9), 2),
-                eta_s=round(self.timer.eta(), 1),
-                **{f"loss_{k}" if k != "total" else "loss": round(v, 6) for k, v in parts.items()},
-            )
+        self.epoch_started = time.perf_counter()
+        self.meter.restart()
+        for images, va, expr, au, _ in loader:
+            losses = self.train_step(images, va, expr, au)
+            for name, value in losses.items():
+                position.epoch_sums[name] = position.epoch_sums.get(name, 0.0) + value
+            position.epoch_sums["steps"] = position.epoch_sums.get("steps", 0) + 1
+            position.step += 1
+            position.global_step += 1
+            self.meter.step_done(len(images))  # includes waiting for the data
+            self.report(
+                Step(stage.name, epoch_id + 1, position.step, batches.total, position.global_step,
+                     self.total_steps, round(self.meter.images_per_s, 2), round(self.meter.eta_s, 1),
+                     {k: round(v, 6) for k, v in losses.items()})
+            )  # fmt: skip
             if self.steps_left is not None:
                 self.steps_left -= 1
-            if self.cancelled() or (self.steps_left is not None and self.steps_left <= 0):
-                self.save_state(stage_index, epoch, step + 1)
+            if self.state.cancelled() or (self.steps_left is not None and self.steps_left <= 0):
+                self.save()
                 return False
-            if config.checkpoint_every_steps and (step + 1) % config.checkpoint_every_steps == 0:
-                self.save_state(stage_index, epoch, step + 1)
+            if config.checkpoint_every_steps and position.step % config.checkpoint_every_steps == 0:
+                self.save()
         return True
 
     def train_step(self, images, va, expr, au) -> dict[str, float]:
@@ -219,66 +127,109 @@ class _Run:
         self.scaler.update()
         return {"total": float(loss.detach()), **parts}
 
-    def end_epoch(self, stage_index: int, epoch: int, epoch_id: int, data) -> None:
+    def end_epoch(self, epoch_id: int) -> None:
         """Validate, keep a copy of the weights when P improved, write the summary row and the state."""
-        stage_name = self.config.stages[stage_index].name
+        config, position = self.config, self.position
         train_seconds = time.perf_counter() - self.epoch_started
         tick = time.perf_counter()
+        if config.recalibrate_batchnorm:
+            recalibrate_batchnorm(
+                self.model,
+                self.data.train,
+                self.preprocessing,
+                self.device,
+                config.recalibrate_batchnorm,
+                2 * config.batch_size,
+                config.num_workers,
+            )
         outputs = predict(
-            self.model, data.validation, self.preprocessing, self.device, 2 * self.config.batch_size,
-            self.config.num_workers, self.amp,
+            self.model, self.data.validation, self.preprocessing, self.device, 2 * config.batch_size,
+            config.num_workers, self.amp,
         )  # fmt: skip
-        metrics = score_outputs(outputs, data.validation, self.config.tasks, 0.5)
-        self.timer.validation_done(time.perf_counter() - tick)
-        steps = max(self.epoch_sums.get("steps", 0), 1)
-        row = {"stage": stage_name, "epoch": epoch_id + 1}
-        row |= {("train_loss" if k == "total" else f"train_loss_{k}"): v / steps
-                for k, v in self.epoch_sums.items() if k != "steps"}  # fmt: skip
-        row |= {f"val_{k}": v for k, v in metrics.items() if not isinstance(v, dict)}
-        row["seconds"] = round(train_seconds + time.perf_counter() - tick, 2)
-        improved = self.best["P"] is None or metrics["P"] > self.best["P"]
+        metrics = score_outputs(outputs, self.data.validation, config.tasks, 0.5)
+        self.meter.validation_done(time.perf_counter() - tick)
+        steps = max(position.epoch_sums.get("steps", 0), 1)
+        improved = position.best["P"] is None or metrics["P"] > position.best["P"]
+        stage_name = config.stages[position.stage].name
         if improved:
-            weights = {k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()}
-            with atomic_write(
-                self.run_dir / BEST_FILE
-            ) as handle:  # a copy, never a reference to live weights
-                torch.save(weights, handle)
-            self.best = {"P": metrics["P"], "epoch": epoch_id + 1, "stage": stage_name}
-        self.history.append(row)
-        write_epochs_csv(self.run_dir / "epochs.csv", self.history)
-        self.save_state(stage_index, epoch + 1, 0)
-        self.emit("epoch", **row, best=improved, best_epoch=self.best["epoch"])
-
-
-class _Eta:
-    """Remaining time: steps left times the mean recent step time, plus validation passes left."""
-
-    def __init__(self, remaining_steps: int, remaining_epochs: int):
-        self.remaining_steps = remaining_steps
-        self.remaining_epochs = remaining_epochs
-        self.step_times: list[float] = []
-        self.validation_seconds = 0.0
-
-    def step_done(self, seconds: float) -> None:
-        self.remaining_steps -= 1
-        self.step_times = [*self.step_times[-49:], seconds]
-
-    def validation_done(self, seconds: float) -> None:
-        self.remaining_epochs -= 1
-        self.validation_seconds = seconds
-
-    def eta(self) -> float:
-        step = sum(self.step_times) / max(len(self.step_times), 1)
-        return self.remaining_steps * step + self.remaining_epochs * self.validation_seconds
+            self.checkpointer.save_best(self.model)
+            position.best = {"P": metrics["P"], "epoch": epoch_id + 1, "stage": stage_name}
+        event = EpochEnd(
+            stage_name,
+            epoch_id + 1,
+            {k: v / steps for k, v in position.epoch_sums.items() if k != "steps"},
+            {k: v for k, v in metrics.items() if not isinstance(v, dict)},
+            round(train_seconds + time.perf_counter() - tick, 2),
+            improved,
+            position.best["epoch"],
+            sorted(constant_outputs(outputs, config.tasks)),
+        )
+        position.history.append(event.row())
+        write_epochs_csv(self.checkpointer.run_dir / "epochs.csv", position.history)
+        position.epoch, position.step = position.epoch + 1, 0
+        self.save()
+        self.report(event)
 
 
 def train(
     config: TrainConfig,
+    state: JobState | None = None,
     *,
     resume: bool = False,
-    progress: Progress | None = None,
-    cancelled: Callable[[], bool] | None = None,
     max_steps: int | None = None,
 ) -> RunResult:
-    """Run (or resume) a training run; returns when it finishes or stops (cancelled or max_steps)."""
-    return _Run(config, progress, cancelled).run(resume, max_steps)
+    """Run (or resume) a training run; returns when it finishes or stops (cancelled or max_steps).
+
+    Progress goes to `state.report` as `Progress(detail=event)` with the events of training/events.py.
+    """
+    state = state or JobState()
+    run_dir = Path(config.output)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    resolved = config.to_dict()
+    checkpointer = Checkpointer(run_dir, resolved)
+    loaded = checkpointer.open(resume)
+    write_text_atomic(run_dir / "config.resolved.json", json.dumps(resolved, indent=2) + "\n")
+    data = prepare_data(config)
+    data.report.write(run_dir)
+    model, preprocessing, init_source = build_model(config)
+    device = resolve_device(config.device)
+    model.to(device)
+    stages = config.stages
+    total_steps = len(_batches(config, len(data.train), 0)) * sum(s.epochs for s in stages)
+    if not total_steps and any(s.epochs for s in stages):
+        raise AnnotationError(
+            config.data.root,
+            f"{len(data.train)} training frames make no full batch of batch_size {config.batch_size}",
+        )
+    loop = _Loop(
+        config, state, data, model, preprocessing, device, config.mixed_precision and device.type == "cuda",
+        checkpointer, loaded.position if loaded else Position(), total_steps, max_steps,
+    )  # fmt: skip
+    if loaded is not None:
+        model.load_state_dict(loaded.model)
+        loop.scaler.load_state_dict(loaded.scaler)
+    position = loop.position
+    loop.report(
+        Started(str(run_dir), str(device), loop.amp, len(data.train), len(data.holdout), len(data.validation),
+                total_steps, position.global_step, data.report.to_dict(), config.recipe_warnings())
+    )  # fmt: skip
+    start_stage = position.stage
+    for stage_index in range(start_stage, len(stages)):
+        stage = stages[stage_index]
+        if stage_index != position.stage:
+            position.stage, position.epoch, position.step = stage_index, 0, 0
+        loop.optimizer = make_optimizer(model, stage)
+        if loaded is not None and stage_index == start_stage and loaded.optimizer is not None:
+            loop.optimizer.load_state_dict(loaded.optimizer)
+        loop.loss_fn.attention_weight = stage.attention_weight
+        offset = sum(s.epochs for s in stages[:stage_index])
+        while position.epoch < stage.epochs:
+            if not loop.train_epoch(offset + position.epoch):
+                loop.report(Stopped(position.global_step, str(run_dir)))
+                return RunResult(run_dir, True, position.history)
+            loop.end_epoch(offset + position.epoch)
+    result = finish_run(config, model, data, checkpointer, position.best, preprocessing, device, loop.amp,
+                        init_source)  # fmt: skip
+    result.history = position.history
+    loop.report(result.done_event())
+    return result

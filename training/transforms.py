@@ -12,26 +12,19 @@ import torch
 from PIL import Image
 from torchvision import transforms
 
+from affectstudio.core.errors import AffectStudioError
+from affectstudio.core.transforms import default_preprocessing, resolve
 from training.config import Augmentation
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
-DEFAULT_PREPROCESSING = {
-    "input_size": 112,
-    "mean": list(IMAGENET_MEAN),
-    "std": list(IMAGENET_STD),
-    "color": "RGB",
-}
+DEFAULT_PREPROCESSING = default_preprocessing()
 
 
 def _base(preprocessing: dict) -> tuple[int, transforms.Normalize]:
-    if preprocessing.get("color", "RGB").upper() != "RGB":
-        raise ValueError(f"unsupported colour order {preprocessing['color']!r}; only RGB is produced here")
-    size = int(preprocessing.get("input_size", 112))
-    normalize = transforms.Normalize(
-        preprocessing.get("mean", IMAGENET_MEAN), preprocessing.get("std", IMAGENET_STD)
-    )
-    return size, normalize
+    try:
+        prep = resolve(preprocessing)  # the app's contract: same size, colour order and mean/std
+    except AffectStudioError as error:
+        raise ValueError(error.problem) from None
+    return prep.input_size, transforms.Normalize(prep.mean, prep.std)
 
 
 def eval_transform(preprocessing: dict | None = None) -> Callable[[Image.Image], torch.Tensor]:

@@ -13,6 +13,9 @@ from pathlib import Path
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
+    from affectstudio.core.options import AnalysisOptions
+
+    defaults = AnalysisOptions()  # one place for the defaults, shared with the app's settings
     parser = sub.add_parser("analyze", help="analyse a video headless: per-frame CSV, JSON sidecar, PNG plot")
     parser.add_argument("video", nargs="?", help="video file (any format FFmpeg decodes)")
     parser.add_argument("--sample", action="store_true", help="analyse the bundled sample video")
@@ -20,14 +23,53 @@ def add_parser(sub) -> argparse.ArgumentParser:
     parser.add_argument(
         "-m", "--model", help="installed model name or checkpoint path (default model if unset)"
     )
-    parser.add_argument("--device", default="auto", help="auto (cuda, mps, cpu), cpu, cuda, cuda:1, mps")
-    parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument(
-        "--detect-every", type=int, default=1, metavar="N", help="detect faces every N frames"
+        "--device", default=defaults.device, help="auto (cuda, mps, cpu), cpu, cuda, cuda:1, mps"
     )
-    parser.add_argument("--face-range", choices=["full", "short"], default="full", help="MediaPipe model")
-    parser.add_argument("--min-confidence", type=float, default=0.5, help="face detection threshold")
-    parser.add_argument("--faces", choices=["largest", "all"], default="largest", help="which face tracks")
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    parser.add_argument(
+        "--detect-every",
+        type=int,
+        default=defaults.detect_every,
+        metavar="N",
+        help="detect faces every N frames",
+    )
+    parser.add_argument(
+        "--face-range", choices=["full", "short"], default=defaults.face_range, help="MediaPipe model"
+    )
+    parser.add_argument(
+        "--min-confidence", type=float, default=defaults.min_confidence, help="face detection threshold"
+    )
+    parser.add_argument(
+        "--faces",
+        choices=["main", "largest", "all"],
+        default=defaults.faces,
+        help="which faces: the longest-seen track's (main), the largest in each frame, or all",
+    )
+    parser.add_argument(
+        "--crop-method",
+        choices=["aligned-5pt", "box"],
+        help="override the model config's face crop (aligned-5pt: 5-landmark alignment; box: square box)",
+    )
+    parser.add_argument(
+        "--min-face-size",
+        type=float,
+        default=defaults.min_face_size,
+        metavar="PX",
+        help="ignore smaller faces",
+    )
+    parser.add_argument(
+        "--max-gap",
+        type=float,
+        default=defaults.max_gap_s,
+        metavar="S",
+        help="a face track survives gaps up to S seconds",
+    )
+    parser.add_argument(
+        "--save-crops",
+        metavar="DIR",
+        help="write every face crop the network saw: DIR/track_<id>/<frame>.png",
+    )
     parser.add_argument("--no-plot", action="store_true", help="skip the PNG plot of the traces")
     parser.add_argument("--plain", action="store_true", help="plain PyTorch instead of the fast CPU path")
     return parser
@@ -55,6 +97,10 @@ def run(args: argparse.Namespace) -> int:
         min_confidence=args.min_confidence,
         faces=args.faces,
         fast=not args.plain,
+        crop_method=args.crop_method,
+        min_face_size=args.min_face_size,
+        max_gap_s=args.max_gap,
+        save_crops=args.save_crops,
     )
     stop = _StopOnInterrupt()
     bar = None
@@ -79,6 +125,8 @@ def run(args: argparse.Namespace) -> int:
                 bar.close()
 
     lines = [f"wrote {result.csv_path} ({result.frames} frames, {result.frames_with_face} with a face)"]
+    if args.save_crops:
+        lines.append(f"wrote the face crops to {args.save_crops}")
     if result.cancelled:
         lines.append("stopped early: the CSV holds the frames analysed so far (sidecar says complete: false)")
     if result.truncated:

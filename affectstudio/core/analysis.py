@@ -18,8 +18,10 @@ import numpy as np
 import pandas as pd
 
 from affectstudio import __version__
+from affectstudio.core.crops_folder import CropSaver
 from affectstudio.core.errors import VideoError
 from affectstudio.core.face_stream import FaceStream, FrameFaces
+from affectstudio.core.options import AnalysisOptions
 from affectstudio.core.results import (
     NO_FACE,
     FrameBatch,
@@ -29,19 +31,6 @@ from affectstudio.core.results import (
     write_json_atomic,
 )
 from affectstudio.core.video import VideoReader
-
-
-@dataclass
-class AnalysisOptions:
-    model: str | None = None  # registry name or checkpoint path; None = the default model
-    device: str = "auto"
-    batch_size: int = 32
-    detect_every: int = 1
-    face_range: str = "full"
-    min_confidence: float = 0.5
-    faces: str = "largest"  # or "all"
-    fast: bool = True
-    detect_workers: int = 0  # face-detection threads; 0 = half the CPU cores
 
 
 @dataclass
@@ -94,7 +83,9 @@ def analyze(
         loaded = loaded if loaded is not None else ModelRegistry().load(options.model)
         engine = InferenceEngine(loaded, options.device, options.batch_size, fast=options.fast)
         thresholds = list(loaded.config.au_thresholds)
-        metadata = _metadata(reader, loaded, engine, options)
+        crop_method = options.crop_method or engine.prep.crop_method
+        metadata = _metadata(reader, loaded, engine, options) | {"crop_method": crop_method}
+        crop_saver = CropSaver(options.save_crops) if options.save_crops else None
         writer = ResultWriter(output_csv, metadata, thresholds) if output_csv is not None else None
         stream = FaceStream(
             reader,
@@ -104,6 +95,9 @@ def analyze(
             which=options.faces,
             workers=options.detect_workers,
             buffer=4 * engine.batch_size,
+            crop_method=crop_method,
+            min_face_size=options.min_face_size,
+            max_gap_s=options.max_gap_s,
         )
         setup_s = time.perf_counter() - setup_started
 
@@ -119,6 +113,8 @@ def analyze(
                     t0 = time.perf_counter()
                     batch = _predict(engine, pending)
                     infer_s += time.perf_counter() - t0
+                    if crop_saver is not None:
+                        crop_saver.save(pending)
                     rows = writer.write(batch) if writer else batch_to_frame(batch, thresholds)
                     if keep_table:
                         kept.append(rows)
@@ -137,7 +133,11 @@ def analyze(
         except BaseException:
             if writer:
                 writer.abort()
+            if crop_saver is not None:
+                crop_saver.abort()
             raise
+    if crop_saver is not None:
+        crop_saver.close()
 
     seconds = time.perf_counter() - started
     timings = {

@@ -1,9 +1,9 @@
 """Batched inference: 112x112 face crops in, valence/arousal, expression and AU probabilities out.
 
 The device is chosen automatically (cuda, then mps, then cpu) or forced. Preprocessing comes from the
-checkpoint's config, so the app normalises exactly as training did. On a GPU the network runs in half
-precision with channels-last memory; on the CPU a compiled fast path (see `fastpath.py`) is used when it
-is available, and it is checked against the plain path when it is built.
+checkpoint's config (`transforms.resolve`), so the app normalises exactly as training did. On a GPU the
+network runs in half precision with channels-last memory; on the CPU a compiled fast path (see
+`fastpath.py`) is used when it is available, and it is checked against the plain path when it is built.
 """
 
 from __future__ import annotations
@@ -11,13 +11,12 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from affectstudio.core.errors import AffectStudioError
 from affectstudio.core.model.checkpoint import LoadedModel
+from affectstudio.core.transforms import resolve
 
 
 @dataclass
@@ -68,10 +67,8 @@ class InferenceEngine:
         self.loaded = loaded
         self.device = pick_device(device)
         self.batch_size = max(1, int(batch_size))
-        prep = loaded.config.preprocessing
-        self.input_size = int(prep.get("input_size", 112))
-        self._mean = torch.tensor(prep["mean"], dtype=torch.float32).view(1, 3, 1, 1)
-        self._std = torch.tensor(prep["std"], dtype=torch.float32).view(1, 3, 1, 1)
+        self.prep = resolve(loaded.config)
+        self.input_size = self.prep.input_size
         self.half = self.device.type == "cuda"
         model = loaded.model.eval()
         if self.device.type != "cpu":
@@ -80,10 +77,9 @@ class InferenceEngine:
             if self.half:
                 model = model.half()
         self._model = model
-        self._mean, self._std = self._mean.to(self.device), self._std.to(self.device)
-        # (x / 255 - mean) / std  ==  x * scale - offset, per channel
-        self._cpu_scale = (1.0 / (255.0 * self._std.cpu().numpy())).astype(np.float32)
-        self._cpu_offset = (self._mean.cpu().numpy() / self._std.cpu().numpy()).astype(np.float32)
+        scale, offset = self.prep.scale_offset()  # (x / 255 - mean) / std == x * scale - offset
+        self._gpu_scale = torch.from_numpy(scale).to(self.device)
+        self._gpu_offset = torch.from_numpy(offset).to(self.device)
         self.backend = "eager"
         self._fast = None
         if fast and self.device.type == "cpu":
@@ -101,28 +97,13 @@ class InferenceEngine:
         path ran 9% faster at batch 8 with numpy preprocessing).
         """
         if self.device.type == "cpu":
-            return torch.from_numpy(self._normalise_on_cpu(crops))
-        x = torch.from_numpy(np.ascontiguousarray(crops)).to(self.device, non_blocking=True)
-        x = x.permute(0, 3, 1, 2).float().div_(255.0)
-        if x.shape[-1] != self.input_size or x.shape[-2] != self.input_size:
-            size = (self.input_size, self.input_size)
-            x = F.interpolate(x, size=size, mode="bilinear", align_corners=False)
-        x = (x - self._mean) / self._std
+            return torch.from_numpy(self.prep.normalise(crops))
+        x = torch.from_numpy(self.prep.resized(np.ascontiguousarray(crops)))
+        x = x.to(self.device, non_blocking=True)
+        x = x.permute(0, 3, 1, 2).float() * self._gpu_scale - self._gpu_offset
         if self.half:
             x = x.half()
         return x.contiguous(memory_format=torch.channels_last)
-
-    def _resized(self, crops: np.ndarray) -> np.ndarray:
-        size = self.input_size
-        if crops.shape[1:3] == (size, size):
-            return crops
-        return np.stack([cv2.resize(c, (size, size), interpolation=cv2.INTER_LINEAR) for c in crops])
-
-    def _normalise_on_cpu(self, crops: np.ndarray) -> np.ndarray:
-        x = self._resized(crops).transpose(0, 3, 1, 2).astype(np.float32)
-        x *= self._cpu_scale
-        x -= self._cpu_offset
-        return x
 
     @torch.inference_mode()
     def predict(self, crops: np.ndarray) -> Predictions:
@@ -141,7 +122,7 @@ class InferenceEngine:
 
     def _predict_batch(self, crops: np.ndarray) -> Predictions:
         if self._fast is not None:  # normalises inside its graph, returns numpy
-            va, expr_logits, au_logits = self._fast.run(self._resized(crops))
+            va, expr_logits, au_logits = self._fast.run(self.prep.resized(crops))
         else:
             out = self._model(self.preprocess(crops))
             va, expr_logits, au_logits = (

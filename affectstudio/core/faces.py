@@ -1,4 +1,4 @@
-"""Faces: MediaPipe detection (offline), square 112x112 crops with margin, and face tracks with stable ids.
+"""Faces: MediaPipe detection (offline) and square 112x112 box crops with margin (tracks: `tracking.py`).
 
 MediaPipe 0.10.21's legacy `solutions.face_detection` runs the BlazeFace models that ship inside its wheel
 (`mediapipe/modules/face_detection/*.tflite`), so detection never touches the network. "full" is the
@@ -8,7 +8,7 @@ short-range one (faces within ~2 m, e.g. webcams).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -37,6 +37,9 @@ class Box:
     def area(self) -> float:
         return max(self.width, 0.0) * max(self.height, 0.0)
 
+    def shifted(self, dx: float, dy: float) -> Box:
+        return Box(self.x0 + dx, self.y0 + dy, self.x1 + dx, self.y1 + dy)
+
     def iou(self, other: Box) -> float:
         overlap = Box(
             max(self.x0, other.x0), max(self.y0, other.y0), min(self.x1, other.x1), min(self.y1, other.y1)
@@ -55,17 +58,37 @@ class Box:
 
 
 @dataclass(frozen=True)
+class Detection:
+    """One face the detector found: box, score and its 6 keypoints in pixels (MediaPipe's order: the
+    subject's right eye (image left), left eye, nose tip, mouth centre, right ear, left ear)."""
+
+    box: Box
+    score: float
+    keypoints: np.ndarray | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
 class Face:
     track_id: int
     box: Box
     score: float
     detected: bool  # False: the tracker carried the box from the last detection (detect_every > 1)
+    keypoints: np.ndarray | None = field(default=None, compare=False, repr=False)
+    frames_seen: int = field(default=1, compare=False)  # detections of this track so far
+    landmarks: np.ndarray | None = field(default=None, compare=False, repr=False)  # 5 (x, y), for alignment
 
 
 class FaceDetector:
-    """MediaPipe face detection on RGB uint8 frames; boxes in pixels, clamped to the frame, best first."""
+    """MediaPipe face detection on RGB uint8 frames; boxes in pixels, clamped to the frame, best first.
 
-    def __init__(self, range: str = "full", min_confidence: float = 0.5):
+    The full-range model misses some large, close faces that the short-range one finds (one of the 17
+    shared conformance images), so with `range="full"` a frame where it finds nothing is tried again
+    with the short-range model: a frame with a face costs nothing more. Detections smaller than
+    `min_size` pixels (the box's shorter side) are dropped: a 112 px crop of them is mostly upscaling,
+    and small boxes are where the false faces (text, patterns) are.
+    """
+
+    def __init__(self, range: str = "full", min_confidence: float = 0.5, min_size: float = 0.0):
         if range not in RANGES:
             raise ValueError(f"face range must be one of {sorted(RANGES)}, not {range!r}")
         if not 0.0 <= min_confidence <= 1.0:
@@ -74,15 +97,25 @@ class FaceDetector:
 
         self.range = range
         self.min_confidence = min_confidence
-        self._model = FaceDetection(model_selection=RANGES[range], min_detection_confidence=min_confidence)
+        self.min_size = min_size
+        self._models = [FaceDetection(model_selection=RANGES[range], min_detection_confidence=min_confidence)]
+        if range == "full":
+            self._models.append(FaceDetection(model_selection=0, min_detection_confidence=min_confidence))
 
-    def detect(self, image: np.ndarray) -> list[tuple[Box, float]]:
+    def detect(self, image: np.ndarray) -> list[Detection]:
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             raise ValueError(f"expected an HxWx3 uint8 RGB image, got {image.shape} {image.dtype}")
+        image = np.ascontiguousarray(image)
+        for model in self._models:
+            found = self._detect(model, image)
+            if found:
+                return found
+        return []
+
+    def _detect(self, model, image: np.ndarray) -> list[Detection]:
         height, width = image.shape[:2]
-        result = self._model.process(np.ascontiguousarray(image))
         found = []
-        for detection in result.detections or ():
+        for detection in model.process(image).detections or ():
             rel = detection.location_data.relative_bounding_box
             box = Box(
                 rel.xmin * width,
@@ -90,12 +123,15 @@ class FaceDetector:
                 (rel.xmin + rel.width) * width,
                 (rel.ymin + rel.height) * height,
             ).clamped(width, height)
-            if box.width > 1 and box.height > 1:
-                found.append((box, float(detection.score[0])))
-        return sorted(found, key=lambda item: -item[1])
+            keypoints = detection.location_data.relative_keypoints
+            points = np.array([(k.x * width, k.y * height) for k in keypoints])
+            if min(box.width, box.height) > max(1.0, self.min_size):
+                found.append(Detection(box, float(detection.score[0]), points if len(points) else None))
+        return sorted(found, key=lambda item: -item.score)
 
     def close(self) -> None:
-        self._model.close()
+        for model in self._models:
+            model.close()
 
     def __enter__(self) -> FaceDetector:
         return self
@@ -141,100 +177,3 @@ def _resize_square(square: np.ndarray, size: int) -> np.ndarray:
     if square.shape[0] != factor * size:
         square = cv2.resize(square, (factor * size, factor * size), interpolation=cv2.INTER_LINEAR)
     return cv2.resize(square, (size, size), interpolation=cv2.INTER_AREA)
-
-
-@dataclass
-class _Track:
-    track_id: int
-    box: Box
-    score: float
-    last_matched: int  # frame number of the last detection matched to this track
-
-
-class FaceTracker:
-    """Faces with track ids that stay the same from frame to frame (greedy IoU matching).
-
-    With `detect_every` N > 1 the detector runs on every N-th frame and, in between, each face seen at the
-    last detection is reported at its last box with `detected=False`. Holding the box beat extrapolating
-    its motion on the sample clip (mean IoU with the real detection 0.936 vs 0.931 at N=3, 0.856 vs 0.826
-    at N=10; a talking head's box jitters more than it moves). A track missed by the detector is kept,
-    unreported, for `max_missed` frames so a face lost for a moment comes back with its old id.
-    """
-
-    def __init__(
-        self,
-        detector: FaceDetector | None = None,
-        detect_every: int = 1,
-        iou_threshold: float = 0.3,
-        max_missed: int = 10,
-    ):
-        if detect_every < 1:
-            raise ValueError(f"detect_every must be at least 1, not {detect_every}")
-        self.detector = detector
-        self.detect_every = detect_every
-        self.iou_threshold = iou_threshold
-        self.max_missed = max_missed
-        self.reset()
-
-    def reset(self) -> None:
-        """Forget all tracks (e.g. after seeking elsewhere in the video)."""
-        self._tracks: list[_Track] = []
-        self._frame = -1
-        self._last_detection = -1
-        self._next_id = 0
-
-    def process(self, image: np.ndarray) -> list[Face]:
-        """Detect (when due) and track: the faces in this frame, ordered by track id. Call once per frame."""
-        return self.update(self.detector.detect(image) if self.detection_due() else None)
-
-    def detection_due(self) -> bool:
-        """Whether the detector should run on the next frame (every `detect_every`-th frame)."""
-        return (self._frame + 1) % self.detect_every == 0
-
-    def update(self, detections: list[tuple[Box, float]] | None) -> list[Face]:
-        """Advance one frame with the detector's output for it, or None for a frame between detections.
-
-        Split from `process` so detection can run on several frames at once (in a thread pool) while
-        tracking, which needs the frames in order, stays sequential and cheap.
-        """
-        self._frame += 1
-        if detections is None:
-            live = [t for t in self._tracks if t.last_matched == self._last_detection]
-            return [Face(t.track_id, t.box, t.score, detected=False) for t in live]
-        self._last_detection = self._frame
-        matched = self._match(detections)
-        self._tracks = [t for t in self._tracks if self._frame - t.last_matched <= self.max_missed]
-        faces = [Face(t.track_id, t.box, t.score, detected=True) for t in matched]
-        return sorted(faces, key=lambda face: face.track_id)
-
-    def _match(self, detections: list[tuple[Box, float]]) -> list[_Track]:
-        """Pair detections with tracks, highest IoU first; unpaired detections start new tracks."""
-        pairs = sorted(
-            (
-                (track.box.iou(box), t, d)
-                for t, track in enumerate(self._tracks)
-                for d, (box, _) in enumerate(detections)
-            ),
-            reverse=True,
-        )
-        used_tracks: set[int] = set()
-        used_detections: set[int] = set()
-        matched = []
-        for overlap, t, d in pairs:
-            if overlap < self.iou_threshold:
-                break
-            if t in used_tracks or d in used_detections:
-                continue
-            used_tracks.add(t)
-            used_detections.add(d)
-            track = self._tracks[t]
-            track.box, track.score = detections[d]
-            track.last_matched = self._frame
-            matched.append(track)
-        for d, (box, score) in enumerate(detections):
-            if d not in used_detections:
-                track = _Track(self._next_id, box, score, self._frame)
-                self._next_id += 1
-                self._tracks.append(track)
-                matched.append(track)
-        return matched

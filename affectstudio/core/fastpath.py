@@ -28,6 +28,7 @@ import torch
 from torch import nn
 
 from affectstudio.core.paths import cache_dir
+from affectstudio.core.transforms import Preprocessing, resolve
 
 log = logging.getLogger(__name__)
 TOLERANCE = 1e-4
@@ -80,8 +81,8 @@ class FastPath:
         return outputs["va"], outputs["expr_logits"], outputs["au_logits"]
 
 
-def build(model: nn.Module, loaded, input_size: int, batch_size: int) -> FastPath | None:
-    """Compile `model` for the CPU with OpenVINO, or return None (the engine then runs eager PyTorch)."""
+def openvino_or_none():
+    """The openvino module, with its usage telemetry blocked; None when it is not installed."""
     # OpenVINO's model converter reports usage to an analytics service unless the user opted out, and
     # leaves its sender threads running. A research tool sends nothing: a None entry in sys.modules makes
     # `import openvino_telemetry` fail, and OpenVINO then uses its own no-op stub.
@@ -89,6 +90,14 @@ def build(model: nn.Module, loaded, input_size: int, batch_size: int) -> FastPat
     try:
         import openvino as ov
     except ImportError:
+        return None
+    return ov
+
+
+def build(model: nn.Module, loaded, input_size: int, batch_size: int) -> FastPath | None:
+    """Compile `model` for the CPU with OpenVINO, or return None (the engine then runs eager PyTorch)."""
+    ov = openvino_or_none()
+    if ov is None:
         log.info("openvino is not installed; using eager PyTorch on the CPU")
         return None
     wrapped = _TaskOutputs(model).eval()
@@ -103,24 +112,24 @@ def build(model: nn.Module, loaded, input_size: int, batch_size: int) -> FastPat
         config["NUM_STREAMS"] = str(streams)
         chunk = max(1, math.ceil(batch_size / streams))
         ov_model.reshape({0: [chunk, 3, input_size, input_size]})
-        ov_model = _with_preprocessing(ov, ov_model, loaded.config.preprocessing)
+        ov_model = _with_preprocessing(ov, ov_model, resolve(loaded.config))
         compiled = core.compile_model(ov_model, "CPU", config)
     except Exception as error:
         log.warning("OpenVINO could not compile the network (%s); using eager PyTorch", error)
         return None
     fast = FastPath(ov, compiled, wrapped.present, chunk)
-    if not _agrees(fast, wrapped, loaded.config.preprocessing, input_size):
+    if not _agrees(fast, wrapped, resolve(loaded.config), input_size):
         xml.unlink(missing_ok=True)
         return None
     return fast
 
 
-def _with_preprocessing(ov, ov_model, preprocessing: dict):
+def _with_preprocessing(ov, ov_model, prep: Preprocessing):
     """Take uint8 NHWC crops and normalise inside the graph (fused by OpenVINO: 6% faster than numpy)."""
     from openvino.preprocess import PrePostProcessor
 
-    mean = [255.0 * m for m in preprocessing["mean"]]
-    std = [255.0 * s for s in preprocessing["std"]]
+    mean = [255.0 * m for m in prep.mean]
+    std = [255.0 * s for s in prep.std]
     steps = PrePostProcessor(ov_model)
     steps.input().tensor().set_element_type(ov.Type.u8).set_layout(ov.Layout("NHWC"))
     steps.input().model().set_layout(ov.Layout("NCHW"))
@@ -140,12 +149,10 @@ def _convert(ov, wrapped: nn.Module, input_size: int, xml: Path):
     return ov_model
 
 
-def _agrees(fast: FastPath, wrapped: nn.Module, preprocessing: dict, input_size: int) -> bool:
+def _agrees(fast: FastPath, wrapped: nn.Module, prep: Preprocessing, input_size: int) -> bool:
     count = fast.chunk + 1  # crosses a chunk boundary and exercises the padding
     crops = np.random.default_rng(0).integers(0, 256, (count, input_size, input_size, 3), dtype=np.uint8)
-    mean = torch.tensor(preprocessing["mean"]).view(1, 3, 1, 1)
-    std = torch.tensor(preprocessing["std"]).view(1, 3, 1, 1)
-    x = (torch.from_numpy(crops).permute(0, 3, 1, 2).float() / 255.0 - mean) / std
+    x = torch.from_numpy(prep.normalise(crops))
     with torch.inference_mode():
         expected = wrapped(x)
     got = [t for t in fast.run(crops) if t is not None]

@@ -17,8 +17,9 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from affectstudio.core.jobs import JobState
-from affectstudio.core.project import ProjectStore
-from affectstudio.gui.app_settings import AnalysisSettings
+from affectstudio.core.options import AnalysisOptions
+from affectstudio.core.project import ProjectStore, results_key
+from affectstudio.core.settings import Settings
 from affectstudio.gui.tasks import TaskThread
 
 
@@ -37,11 +38,8 @@ def forget_loaded_models() -> None:
     _LOADED.clear()
 
 
-def cache_key(model_digest: str, settings: AnalysisSettings) -> str:
-    return (
-        f"{model_digest}|every={settings.detect_every}|conf={settings.min_confidence:g}"
-        f"|range={settings.face_range}|faces={settings.faces}"
-    )
+def cache_key(model_digest: str, options: AnalysisOptions) -> str:
+    return results_key(model_digest, options)  # the CLI's `project analyze` caches under the same key
 
 
 class AnalysisController(QObject):
@@ -54,11 +52,11 @@ class AnalysisController(QObject):
     failed = Signal(str)
     not_analysed = Signal()  # nothing cached and automatic analysis is off
 
-    def __init__(self, store: ProjectStore, parent=None):
+    def __init__(self, store: ProjectStore, settings: Settings, parent=None):
         super().__init__(parent)
         self.store = store
         self.loaded = None  # LoadedModel once ready
-        self.settings = AnalysisSettings()
+        self.settings = settings  # shared with the window: read at each use, so changes apply at once
         self._model_thread: TaskThread | None = None
         self._analysis: TaskThread | None = None
         self._job: VideoJob | None = None
@@ -69,12 +67,11 @@ class AnalysisController(QObject):
         return self._analysis is not None and self._analysis.isRunning()
 
     # model --------------------------------------------------------------------------------------------
-    def load_model(self, settings: AnalysisSettings) -> None:
+    def load_model(self) -> None:
         """Load the model the settings name, in a thread; results are (re)requested once it is ready."""
-        self.settings = settings
         self.cancel()
         self.loaded = None
-        name = settings.model or None
+        name = self.settings.analysis.model or None
 
         def load(state: JobState):
             if name not in _LOADED:
@@ -115,7 +112,8 @@ class AnalysisController(QObject):
             self._start_analysis(self._job)
 
     def _serve(self, job: VideoJob) -> None:
-        cached = self.store.load_results(job.video_hash, cache_key(self.loaded.digest, self.settings))
+        key = cache_key(self.loaded.digest, self.settings.analysis)
+        cached = self.store.load_results(job.video_hash, key)
         if cached is None and not self.settings.auto_analyse:
             self.not_analysed.emit()
         elif cached is None:
@@ -125,18 +123,12 @@ class AnalysisController(QObject):
             self.finished.emit(None)
 
     def _start_analysis(self, job: VideoJob) -> None:
-        from affectstudio.core.analysis import AnalysisOptions, analyze
+        from dataclasses import replace
 
-        settings, loaded = self.settings, self.loaded
-        options = AnalysisOptions(
-            model=settings.model or None,
-            device=settings.device,
-            batch_size=settings.batch_size,
-            detect_every=settings.detect_every,
-            face_range=settings.face_range,
-            min_confidence=settings.min_confidence,
-            faces=settings.faces,
-        )
+        from affectstudio.core.analysis import analyze
+
+        loaded = self.loaded
+        options = replace(self.settings.analysis, model=self.settings.analysis.model or None)
 
         def run(state: JobState):
             return analyze(
@@ -153,7 +145,7 @@ class AnalysisController(QObject):
         thread = self._start(TaskThread("analysis", run, self))
         thread.progress.connect(self.progress)
         thread.partial.connect(self._rows_arrived)
-        thread.done.connect(lambda result: self._analysis_done(job, thread, result))
+        thread.done.connect(lambda result: self._analysis_done(job, thread, result, options))
         thread.failed.connect(lambda message, _user: self._analysis_failed(thread, message))
         self._analysis = thread
         self.started.emit()
@@ -163,12 +155,12 @@ class AnalysisController(QObject):
         if self.sender() is self._analysis:  # a cancelled job's last batch must not leak into the new one
             self.rows.emit(frame)
 
-    def _analysis_done(self, job: VideoJob, thread: TaskThread, result) -> None:
+    def _analysis_done(self, job: VideoJob, thread: TaskThread, result, options: AnalysisOptions) -> None:
         if thread is not self._analysis:
             return
         self._analysis = None
         if not result.cancelled and result.table is not None:
-            key = cache_key(self.loaded.digest, self.settings)
+            key = cache_key(self.loaded.digest, options)
             self.store.remember_video(job.video_hash, job.path, result.frames, 0.0)
             self.store.save_results(
                 job.video_hash, key, result.model_name, result.table.df, result.untrained_tasks

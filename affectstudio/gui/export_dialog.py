@@ -32,26 +32,27 @@ from affectstudio.gui.transport import frame_at
 
 
 class ExportDialog(QDialog):
-    def __init__(self, window, parent=None):
-        super().__init__(parent or window)
+    """Exports of the session's results; `timeline` is the plot panel rendered by `export_plots`."""
+
+    def __init__(self, session, timeline, loaded=None, parent=None):
+        super().__init__(parent)
         self.setWindowTitle("Export")
-        self.window_ = window
-        frames = len(window.timestamps)
-        self.stem = window.video_path.stem if window.video_path else "affect"
+        self.session, self.timeline, self.loaded = session, timeline, loaded
+        window = session
+        frames = len(session.timestamps)
+        self.stem = session.video.path.stem if session.video else "affect"
 
         csv_box = QGroupBox("Per-frame CSV")
         grid = QGridLayout(csv_box)
         self.all_tracks = QRadioButton("All face tracks")
-        self.selected_track = QRadioButton(
-            f"Selected track only ({window.track_box.currentText() or 'none'})"
-        )
+        self.selected_track = QRadioButton(f"Selected track only ({self._track_name() or 'none'})")
         self.selected_track.setEnabled(window.track is not None)
         self.all_tracks.setChecked(True)
         self._group(self.all_tracks, self.selected_track)
         grid.addWidget(self.all_tracks, 0, 0)
         grid.addWidget(self.selected_track, 0, 1, 1, 3)
         self.raw = QRadioButton("Raw values")
-        self.smoothed = QRadioButton(f"Smoothed ({window.analysis_settings.smoothing} frames)")
+        self.smoothed = QRadioButton(f"Smoothed ({window.smoothing} frames)")
         self.raw.setChecked(True)
         self._group(self.raw, self.smoothed)
         grid.addWidget(self.raw, 1, 0)
@@ -64,7 +65,7 @@ class ExportDialog(QDialog):
         for box, value in ((self.first_frame, 0), (self.last_frame, frames - 1)):
             box.setRange(0, max(0, frames - 1))
             box.setValue(value)
-        duration = window.timeline.duration
+        duration = timeline.duration
         self.first_time, self.last_time = QDoubleSpinBox(), QDoubleSpinBox()
         for box, value in ((self.first_time, 0.0), (self.last_time, duration)):
             box.setRange(0.0, duration)
@@ -118,7 +119,7 @@ class ExportDialog(QDialog):
 
     def _ask(self, title: str, suffix: str, filter_: str) -> Path | None:
         start = (
-            self.window_.video_path.parent if self.window_.video_path else Path.home()
+            self.session.video.path.parent if self.session.video else Path.home()
         ) / f"{self.stem}{suffix}"
         path, _ = QFileDialog.getSaveFileName(self, title, str(start), filter_)
         return Path(path) if path else None
@@ -127,15 +128,19 @@ class ExportDialog(QDialog):
         if self.by_frame.isChecked():
             first, last = self.first_frame.value(), self.last_frame.value()
         else:
-            stamps = self.window_.timestamps
+            stamps = self.session.timestamps
             first, last = frame_at(stamps, self.first_time.value()), frame_at(stamps, self.last_time.value())
         return min(first, last), max(first, last)
 
+    def _track_name(self) -> str:
+        track = self.session.track
+        return "" if track is None else self.session.track_names.get(track, f"Face #{track}")
+
     def _metadata(self) -> dict:
-        window = self.window_
-        loaded = window.controller.loaded
+        window = self.session
+        loaded = self.loaded
         return {
-            "video": str(window.video_path),
+            "video": str(window.video.path) if window.video else None,
             "model": loaded.name if loaded else None,
             "model_digest": loaded.digest if loaded else None,
             "untrained_tasks": list(window.data.untrained_tasks),
@@ -148,7 +153,7 @@ class ExportDialog(QDialog):
         path = Path(path) if path else self._ask("Export CSV", ".csv", "CSV (*.csv)")
         if path is None:
             return None
-        window = self.window_
+        window = self.session
         first, last = self.frame_range()
         table = export_table(
             window.data.rows(),
@@ -156,7 +161,7 @@ class ExportDialog(QDialog):
             track=window.track if self.selected_track.isChecked() else None,
             first=first,
             last=last,
-            smoothing=window.analysis_settings.smoothing if self.smoothed.isChecked() else 1,
+            smoothing=window.smoothing if self.smoothed.isChecked() else 1,
             metadata=self._metadata(),
         )
         table.to_csv(path)  # atomic inside ResultTable
@@ -172,7 +177,7 @@ class ExportDialog(QDialog):
             if path is None:
                 return None
         path = Path(path)
-        item = self.window_.timeline.ci
+        item = self.timeline.ci
         with atomic_path(path) as partial:
             if path.suffix.lower() == ".svg":
                 self._render_svg(partial)
@@ -193,7 +198,7 @@ class ExportDialog(QDialog):
         from PySide6.QtGui import QPainter
         from PySide6.QtSvg import QSvgGenerator
 
-        view = self.window_.timeline
+        view = self.timeline
         source = QRectF(view.viewport().rect())
         generator = QSvgGenerator()
         generator.setFileName(str(path))
@@ -208,7 +213,7 @@ class ExportDialog(QDialog):
         path = Path(path) if path else self._ask("Export summary", "-summary.pdf", "PDF (*.pdf)")
         if path is None:
             return None
-        window = self.window_
+        window = self.session
         arrays = window.data.tracks.get(window.track)
         if arrays is None:
             self.message.setText("No face track to summarise.")
@@ -218,8 +223,8 @@ class ExportDialog(QDialog):
         stamps = window.timestamps
         seconds = float(stamps[last] - stamps[first]) if last > first else 0.0
         summary = summarize(arrays.va[span], arrays.expr[span], arrays.au[span], window.thresholds, seconds)
-        name = window.track_box.currentText()
-        title = f"{window.video_path.name if window.video_path else ''} · {name} · frames {first}-{last}"
+        name = self._track_name()
+        title = f"{window.video.path.name if window.video else ''} · {name} · frames {first}-{last}"
         with atomic_path(path) as partial:
             writer = QPdfWriter(str(partial))
             writer.setPageLayout(

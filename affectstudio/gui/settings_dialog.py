@@ -1,4 +1,6 @@
-"""Settings: model (choose, import through the registry), analysis options, display, AU thresholds, training.
+"""Settings: model (choose, import through the registry), analysis options, display, AU thresholds.
+
+Training has a window of its own (Training menu, gui/windows/training.py).
 
 Nothing takes effect until OK/Apply; then `applied(settings, thresholds)` lets the window decide what must be
 redone (a new model re-loads and re-analyses; new thresholds only re-derive activations; smoothing only
@@ -7,7 +9,7 @@ redraws).
 
 from __future__ import annotations
 
-from dataclasses import replace
+import copy
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -21,6 +23,7 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QListWidget,
     QListWidgetItem,
     QPushButton,
@@ -31,9 +34,9 @@ from PySide6.QtWidgets import (
 )
 
 from affectstudio.core.errors import AffectStudioError
-from affectstudio.core.labels import ACTION_UNITS, DEFAULT_AU_THRESHOLD
+from affectstudio.core.labels import ACTION_UNITS, DEFAULT_AU_THRESHOLD, EXPRESSIONS
+from affectstudio.core.settings import RESERVED_KEYS, CodingKeys, Settings, coding_keys_problem
 from affectstudio.gui.analysis_controller import forget_loaded_models
-from affectstudio.gui.app_settings import AnalysisSettings
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 CHECKPOINT_FILTER = "Checkpoints (*.pt *.pth *.pth.tar *.ckpt);;All files (*)"
@@ -49,24 +52,26 @@ def _default_name() -> str:
 
 
 class SettingsDialog(QDialog):
-    applied = Signal(object, list)  # AnalysisSettings, AU thresholds
+    """Edits a copy of the settings; `applied(settings, thresholds)` hands it over on OK/Apply."""
 
-    def __init__(self, window, parent=None):
-        super().__init__(parent or window)
+    applied = Signal(object, list)  # Settings, AU thresholds
+    error = Signal(str, str)  # title, message
+
+    def __init__(self, settings: Settings, session, loaded=None, parent=None):
+        super().__init__(parent)
         self.setWindowTitle("Settings")
-        self.window_ = window
-        self.loaded = window.controller.loaded
-        settings: AnalysisSettings = window.analysis_settings
+        self.settings = settings
+        self.loaded = loaded
         self.pages = QListWidget()
         self.pages.setMaximumWidth(150)
         self.pages.setSpacing(3)
         self.stack = QStackedWidget()
         self.pages.currentRowChanged.connect(self.stack.setCurrentIndex)
-        self._add_page("Model", self._model_page(settings))
+        self._add_page("Model", self._model_page(settings.analysis.model or ""))
         self._add_page("Analysis", self._analysis_page(settings))
         self._add_page("Display", self._display_page(settings))
-        self._add_page("AU thresholds", self._thresholds_page(window.thresholds))
-        self._add_page("Training", self._training_page())
+        self._add_page("AU thresholds", self._thresholds_page(session.thresholds))
+        self._add_page("Coding keys", self._keys_page(settings))
         self.pages.setCurrentRow(0)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok
@@ -82,15 +87,14 @@ class SettingsDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addLayout(body, 1)
         layout.addWidget(buttons)
-        self.resize(860, 640)  # the Training page needs room for its two plots
-        self.applied.connect(window.apply_settings)
+        self.resize(760, 560)
 
     def _add_page(self, title: str, page: QWidget) -> None:
         self.pages.addItem(QListWidgetItem(title))
         self.stack.addWidget(page)
 
     # pages --------------------------------------------------------------------------------------------
-    def _model_page(self, settings: AnalysisSettings) -> QWidget:
+    def _model_page(self, model: str) -> QWidget:
         page = QWidget()
         layout = QVBoxLayout(page)
         layout.addWidget(QLabel("Installed models (the selected one is used for analysis):"))
@@ -108,7 +112,7 @@ class SettingsDialog(QDialog):
         row.addStretch(1)
         layout.addLayout(row)
         self._entries: dict[str, object] = {}
-        self._fill_models(settings.model)
+        self._fill_models(model)
         return page
 
     def _fill_models(self, select: str) -> None:
@@ -156,25 +160,26 @@ class SettingsDialog(QDialog):
         try:
             entry = ModelRegistry().import_file(path)
         except AffectStudioError as error:
-            self.window_.show_error("Cannot import the model", str(error))
+            self.error.emit("Cannot import the model", str(error))
             return
         forget_loaded_models()
         self._fill_models(entry.name)
 
-    def _analysis_page(self, settings: AnalysisSettings) -> QWidget:
+    def _analysis_page(self, settings: Settings) -> QWidget:
+        options = settings.analysis
         page = QWidget()
         form = QFormLayout(page)
         self.device = QComboBox()
         self.device.addItems(DEVICES)
-        self.device.setCurrentText(settings.device)
+        self.device.setCurrentText(options.device)
         form.addRow("Device", self.device)
         self.batch_size = QSpinBox()
         self.batch_size.setRange(1, 512)
-        self.batch_size.setValue(settings.batch_size)
+        self.batch_size.setValue(options.batch_size)
         form.addRow("Batch size", self.batch_size)
         self.detect_every = QSpinBox()
         self.detect_every.setRange(1, 60)
-        self.detect_every.setValue(settings.detect_every)
+        self.detect_every.setValue(options.detect_every)
         self.detect_every.setPrefix("every ")
         self.detect_every.setSuffix(" frames")
         self.detect_every.setSpecialValueText("every frame")
@@ -185,34 +190,54 @@ class SettingsDialog(QDialog):
         self.min_confidence = QDoubleSpinBox()
         self.min_confidence.setRange(0.05, 0.99)
         self.min_confidence.setSingleStep(0.05)
-        self.min_confidence.setValue(settings.min_confidence)
+        self.min_confidence.setValue(options.min_confidence)
         form.addRow("Detection confidence", self.min_confidence)
         self.face_range = QComboBox()
         self.face_range.addItems(["full", "short"])
-        self.face_range.setCurrentText(settings.face_range)
+        self.face_range.setCurrentText(options.face_range)
         self.face_range.setToolTip("full: faces up to 5 m away; short: close-up faces within 2 m")
         form.addRow("Detector range", self.face_range)
         self.faces = QComboBox()
-        self.faces.addItems(["largest", "all"])
-        self.faces.setCurrentText(settings.faces)
+        self.faces.addItems(["main", "largest", "all"])
+        self.faces.setCurrentText(options.faces)
         form.addRow("Faces to analyse", self.faces)
         self.auto_analyse = QCheckBox("Analyse a video when it is opened (if no results are cached)")
         self.auto_analyse.setChecked(settings.auto_analyse)
         form.addRow("", self.auto_analyse)
         return page
 
-    def _display_page(self, settings: AnalysisSettings) -> QWidget:
+    def _display_page(self, settings: Settings) -> QWidget:
         page = QWidget()
         form = QFormLayout(page)
         self.smoothing = QSpinBox()
         self.smoothing.setRange(1, 301)
-        self.smoothing.setValue(settings.smoothing)
+        self.smoothing.setValue(settings.display.smoothing)
         self.smoothing.setSuffix(" frames")
         self.smoothing.setSpecialValueText("off")
         self.smoothing.setToolTip(
             "Centred moving average of the VA traces; the raw trace stays visible, faint"
         )
         form.addRow("VA smoothing window", self.smoothing)
+        return page
+
+    def _keys_page(self, settings: Settings) -> QWidget:
+        """One key per expression and per AU, pressed during playback to code at the playhead."""
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.addWidget(QLabel(f"One key each; not {', '.join(sorted(RESERVED_KEYS))} (the window's own)."))
+        grid = QGridLayout()
+        self.key_boxes = []
+        names = [*EXPRESSIONS, *ACTION_UNITS]
+        keys = [*settings.coding_keys.expression, *settings.coding_keys.au]
+        for i, (name, key) in enumerate(zip(names, keys, strict=True)):
+            box = QLineEdit(key)
+            box.setMaxLength(1)
+            box.setMaximumWidth(40)
+            grid.addWidget(QLabel(name), i % 10, 2 * (i // 10))
+            grid.addWidget(box, i % 10, 2 * (i // 10) + 1)
+            self.key_boxes.append(box)
+        layout.addLayout(grid)
+        layout.addStretch(1)
         return page
 
     def _thresholds_page(self, thresholds: list[float]) -> QWidget:
@@ -246,44 +271,35 @@ class SettingsDialog(QDialog):
         for box, value in zip(self.threshold_boxes, own, strict=True):
             box.setValue(value)
 
-    def _training_page(self) -> QWidget:
-        try:
-            from affectstudio.gui.training_page import TrainingPage
-        except ImportError as error:
-            label = QLabel(f"Training is not available in this build ({error}).")
-            label.setWordWrap(True)
-            label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-            return label
-        page = TrainingPage(self)
-        page.model_installed.connect(self._model_installed)
-        return page
-
-    def _model_installed(self, name: str) -> None:
-        forget_loaded_models()
-        self._fill_models(name)
-
     # result -------------------------------------------------------------------------------------------
     def _chosen_model(self) -> str:
         item = self.models.currentItem()
         return "" if item is None or self.models.currentRow() == 0 else item.text()
 
-    def chosen(self) -> tuple[AnalysisSettings, list[float]]:
-        settings = replace(
-            self.window_.analysis_settings,
-            model=self._chosen_model(),
-            device=self.device.currentText(),
-            batch_size=self.batch_size.value(),
-            detect_every=self.detect_every.value(),
-            min_confidence=round(self.min_confidence.value(), 2),
-            face_range=self.face_range.currentText(),
-            faces=self.faces.currentText(),
-            smoothing=self.smoothing.value(),
-            auto_analyse=self.auto_analyse.isChecked(),
-        )
+    def chosen(self) -> tuple[Settings, list[float]]:
+        settings = copy.deepcopy(self.settings)
+        options = settings.analysis
+        options.model = self._chosen_model() or None
+        options.device = self.device.currentText()
+        options.batch_size = self.batch_size.value()
+        options.detect_every = self.detect_every.value()
+        options.min_confidence = round(self.min_confidence.value(), 2)
+        options.face_range = self.face_range.currentText()
+        options.faces = self.faces.currentText()
+        settings.display.smoothing = self.smoothing.value()
+        settings.auto_analyse = self.auto_analyse.isChecked()
+        keys = [box.text().strip().upper() for box in self.key_boxes]
+        chosen = CodingKeys(keys[: len(EXPRESSIONS)], keys[len(EXPRESSIONS) :])
+        if coding_keys_problem(chosen) is None:
+            settings.coding_keys = chosen
         return settings, [round(box.value(), 2) for box in self.threshold_boxes]
 
     def apply(self) -> None:
         settings, thresholds = self.chosen()
+        keys = [box.text().strip().upper() for box in self.key_boxes]
+        problem = coding_keys_problem(CodingKeys(keys[: len(EXPRESSIONS)], keys[len(EXPRESSIONS) :]))
+        if problem is not None:
+            self.error.emit("Coding keys not changed", problem)
         self.applied.emit(settings, thresholds)
 
     def accept(self) -> None:

@@ -3,7 +3,8 @@
 Built for an hour of video (108,000 frames) staying fluid:
 - curves get their data once (`setData`) and draw with clip-to-view and peak downsampling, so a redraw
   touches about two points per screen pixel, never all frames;
-- heat maps are `ImageItem`s (one texture each, downsampled to the screen by pyqtgraph);
+- heat maps are `ImageItem`s (one texture each, downsampled to the screen by pyqtgraph), their columns
+  at each frame's presentation time also for a variable frame rate (`core/plot_times.py`);
 - the playhead is an `InfiniteLine` per plot: moving it changes one item's position, nothing is rebuilt.
 
 Left click or drag seeks (the scrubbing gesture of ELAN/BORIS); the wheel zooms time, middle or
@@ -19,8 +20,9 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QGraphicsItem
 
 from affectstudio.core.labels import ACTION_UNITS, EXPRESSIONS
+from affectstudio.core.plot_times import frame_columns, on_columns
 from affectstudio.core.results import au_active, smooth, top_expression
-from affectstudio.gui.review_data import TrackArrays
+from affectstudio.core.review_data import TrackArrays
 
 VALENCE_COLOUR = "#42a5f5"
 AROUSAL_COLOUR = "#ef5350"
@@ -110,6 +112,7 @@ class TimelinePanel(pg.GraphicsLayoutWidget):
         self.ci.layout.setSpacing(2)
         self.duration = 1.0
         self._timestamps = np.zeros(0)
+        self._columns, self._column_width = np.zeros(0, dtype=np.int64), 1.0
         self.va_plot = self._add_plot(0, "Valence / arousal", bottom_axis=False)
         self.va_plot.setYRange(-1.05, 1.05, padding=0)
         self.va_plot.getAxis("left").setTicks([[(-1, "-1"), (0, "0"), (1, "1")]])
@@ -196,9 +199,14 @@ class TimelinePanel(pg.GraphicsLayoutWidget):
         for plot in (self.va_plot, self.expr_plot, self.au_plot):
             plot.vb.setLimits(xMin=0, xMax=self.duration, minXRange=min(self.duration, 20 * step))
         self.va_plot.setXRange(0, self.duration, padding=0)
-        for image, rows in ((self.expr_image, len(EXPRESSIONS) + 1), (self.au_image, len(ACTION_UNITS))):
+        self._columns, self._column_width = frame_columns(timestamps, self.duration)
+        for image in (self.expr_image, self.au_image):
             image.clear()
-            image.setRect(QRectF(0, 0, self.duration, rows))
+            self._place(image)
+
+    def _place(self, image: pg.ImageItem) -> None:
+        rows = len(EXPRESSIONS) + 1 if image is self.expr_image else len(ACTION_UNITS)
+        image.setRect(QRectF(0, 0, len(self._columns) * self._column_width, rows))
 
     def set_track(self, arrays: TrackArrays | None, smoothing: int, thresholds, untrained: list[str]) -> None:
         """Show one track's predictions (None clears the plots)."""
@@ -214,10 +222,12 @@ class TimelinePanel(pg.GraphicsLayoutWidget):
                 self.raw_curves[column].setData(times, arrays.va[:, column])
                 self.smooth_curves[column].setData(times, smoothed[:, column])
                 self.raw_curves[column].setVisible(smoothing > 1)
-            self.expr_image.setImage(expression_image(arrays.expr), autoLevels=False, levels=(0, 255))
-            self.au_image.setImage(au_image(arrays.au, thresholds), autoLevels=False, levels=(0, 255))
-            self.expr_image.setRect(QRectF(0, 0, self.duration, len(EXPRESSIONS) + 1))
-            self.au_image.setRect(QRectF(0, 0, self.duration, len(ACTION_UNITS)))
+            for image, rgba in (
+                (self.expr_image, expression_image(arrays.expr)),
+                (self.au_image, au_image(arrays.au, thresholds)),
+            ):
+                image.setImage(on_columns(rgba, self._columns), autoLevels=False, levels=(0, 255))
+                self._place(image)
         self.set_untrained(untrained)
 
     def set_untrained(self, untrained: list[str]) -> None:

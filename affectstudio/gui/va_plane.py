@@ -1,5 +1,8 @@
 """The valence-arousal plane: the current frame's point and a fading trail of the recent past.
 
+In Record VA mode it is also the input device (Aff-Wild2's joystick): the pointer's position on the plane,
+clipped to [-1, 1], is `pointer`, which the window writes to the frames that play.
+
 Also shows the current values in words (top expression, active AUs) so the numbers behind the plots are
 always one glance away.
 """
@@ -12,7 +15,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from affectstudio.core.labels import ACTION_UNITS, EXPRESSIONS
 from affectstudio.core.results import au_active
-from affectstudio.gui.review_data import TrackArrays
+from affectstudio.core.review_data import TrackArrays
 
 TRAIL_FRAMES = 30
 QUADRANTS = (("excited", 0.62, 0.92), ("calm", 0.62, -0.92), ("tense", -0.62, 0.92), ("sad", -0.62, -0.92))
@@ -53,6 +56,33 @@ class VAPlane(QWidget):
         layout.addWidget(self.values)
         self.untrained: list[str] = []
         self.thresholds = None
+        self.pointer: tuple[float, float] | None = None  # (valence, arousal) under the mouse, recording only
+        self.recording = False
+        self.cursor = pg.ScatterPlotItem(size=18, pen=pg.mkPen("#ff5252", width=2), brush=None, symbol="o")
+        self.plot.addItem(self.cursor)
+        self.rec_label = pg.TextItem("● REC", color="#ff5252", anchor=(0, 0))
+        self.rec_label.setPos(-1.02, 1.02)
+        self.rec_label.hide()
+        self.plot.addItem(self.rec_label)
+        self.plot.scene().sigMouseMoved.connect(self._mouse_moved)
+
+    def set_recording(self, on: bool) -> None:
+        self.recording = on
+        self.rec_label.setVisible(on)
+        if not on:
+            self.pointer = None
+            self.cursor.clear()
+
+    def _mouse_moved(self, scene_pos) -> None:
+        if not self.recording:
+            return
+        point = self.plot.getPlotItem().vb.mapSceneToView(scene_pos)
+        self.set_pointer(point.x(), point.y())
+
+    def set_pointer(self, valence: float, arousal: float) -> None:
+        valence, arousal = float(np.clip(valence, -1, 1)), float(np.clip(arousal, -1, 1))
+        self.pointer = (valence, arousal)
+        self.cursor.setData([valence], [arousal])
 
     def show_frame(self, arrays: TrackArrays | None, frame: int) -> None:
         if arrays is None or not 0 <= frame < len(arrays.va):

@@ -19,11 +19,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from affectstudio.gui.annotations import AnnotationList
+from affectstudio.core.labels import ACTION_UNITS, EXPRESSIONS
 from affectstudio.gui.timeline import TimelinePanel
 from affectstudio.gui.transport import PlaybackBar
 from affectstudio.gui.va_plane import VAPlane
 from affectstudio.gui.video_view import VideoView
+from affectstudio.gui.views.lanes import LanesView
 
 
 class WindowConstruction:
@@ -71,37 +72,35 @@ class WindowConstruction:
         self.act_pan_right = self._action("Pan right", lambda: self.timeline.pan(0.25), "Alt+Right")
         self.act_boxes = self._action("Face boxes", self._toggle_boxes, "B")
         self.act_boxes.setCheckable(True)
-        self.act_boxes.setChecked(self.settings.flag("show_boxes", True))
+        self.act_boxes.setChecked(self.settings.display.show_boxes)
         self.act_reanalyse = self._action("Analyse", self.controller.reanalyse, "Ctrl+R")
         self.act_cancel = self._action("Cancel analysis", self.cancel_analysis, "Esc")
         self.act_shortcuts = self._action("Keyboard shortcuts", self.show_shortcuts, "F1")
         self.act_rename = self._action("Rename track…", self.rename_track, "F2")
-        self.act_mark_in = self._action("Mark in point", self.mark_in, "[", "Start of the span to annotate")
-        self.act_mark_out = self._action("Mark out point", self.mark_out, "]", "End of the span to annotate")
-        self.act_annotate = self._action("Annotate span…", self.annotate, "A", "Label the marked span")
-        self.act_export_annotations = self._action("Export annotations (ABAW)…", self.export_annotations)
-        self.act_export_training_set = self._action(
-            "Export training set…",
-            self.export_training_set,
-            None,
-            "Face crops + labels for the Training page",
-        )
+        self._build_lane_actions()
 
     def _build_ui(self) -> None:
         self.video = VideoView()
         self.video.show_boxes = self.act_boxes.isChecked()
         self.va_plane = VAPlane()
-        self.annotation_list = AnnotationList()
-        self.annotation_list.seek_requested.connect(self.seek)
-        self.annotation_list.remove_requested.connect(self.remove_annotation)
+        self.coding_help = QLabel(self._coding_help())
+        self.coding_help.setWordWrap(True)
+        self.coding_help.setStyleSheet("color: #9e9e9e; font-size: 8pt")
         self.side_split = QSplitter(Qt.Orientation.Vertical)
         self.side_split.addWidget(self.va_plane)
-        self.side_split.addWidget(self.annotation_list)
-        self.side_split.setStretchFactor(0, 3)
-        self.side_split.setStretchFactor(1, 2)
-        self.side_split.setSizes([300, 160])
-        self.annotation_list.list.setMinimumHeight(60)
+        self.side_split.addWidget(self.coding_help)
+        self.side_split.setStretchFactor(0, 4)
+        self.side_split.setStretchFactor(1, 1)
         self.timeline = TimelinePanel()
+        self.lanes = LanesView(self.session)
+        self.lanes.link_to(self.timeline.va_plot)
+        self.plot_split = QSplitter(Qt.Orientation.Vertical)
+        self.plot_split.addWidget(self.timeline)
+        self.plot_split.addWidget(self.lanes)
+        self.lanes.setMinimumHeight(200)
+        self.plot_split.setStretchFactor(0, 3)
+        self.plot_split.setStretchFactor(1, 2)
+        self.plot_split.setSizes([380, 280])
         self.top_split = QSplitter(Qt.Orientation.Horizontal)
         self.top_split.addWidget(self.video)
         self.top_split.addWidget(self.side_split)
@@ -109,10 +108,10 @@ class WindowConstruction:
         self.top_split.setStretchFactor(1, 1)
         self.main_split = QSplitter(Qt.Orientation.Vertical)
         self.main_split.addWidget(self.top_split)
-        self.main_split.addWidget(self.timeline)
+        self.main_split.addWidget(self.plot_split)
         self.main_split.setStretchFactor(0, 1)
-        self.main_split.setStretchFactor(1, 1)
-        self.main_split.setSizes([380, 420])
+        self.main_split.setStretchFactor(1, 2)
+        self.main_split.setSizes([280, 660])
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -162,57 +161,107 @@ class WindowConstruction:
         status.addPermanentWidget(self.model_label)
         self._set_busy(False)
 
+    def menu_layout(self) -> list[tuple[str, list]]:
+        """Every menu and its entries, in order: an action, None (a separator) or (title, filler) for a
+        submenu filled when it opens. Other windows' entries are added here, in one place."""
+        return [
+            (
+                "&File",
+                [
+                    self.act_open,
+                    ("Open &recent", self._fill_recent),
+                    self.act_export,
+                    self.act_export_annotations,
+                    self.act_export_training_set,
+                    None,
+                    self.act_settings,
+                    None,
+                    self.act_quit,
+                ],
+            ),
+            (
+                "&Playback",
+                [
+                    self.act_play,
+                    self.act_back,
+                    self.act_forward,
+                    self.act_back_s,
+                    self.act_forward_s,
+                    self.act_jump_back,
+                    self.act_jump,
+                    self.act_home,
+                    self.act_end,
+                    self.act_faster,
+                    self.act_slower,
+                    self.act_goto,
+                ],
+            ),
+            (
+                "&View",
+                [
+                    self.act_boxes,
+                    self.act_rename,
+                    self.act_zoom_in,
+                    self.act_zoom_out,
+                    self.act_zoom_all,
+                    self.act_pan_left,
+                    self.act_pan_right,
+                ],
+            ),
+            ("&Edit", [self.act_undo, self.act_redo]),
+            (
+                "A&nnotate",
+                [
+                    ("&Coding keys", self._fill_coding_menu),
+                    self.act_finish,
+                    None,
+                    self.act_split,
+                    self.act_merge,
+                    self.act_edit,
+                    self.act_delete,
+                    None,
+                    self.act_record_va,
+                    self.act_annotator,
+                    None,
+                    self.act_export_annotations,
+                    self.act_export_training_set,
+                ],
+            ),
+            ("&Analysis", [self.act_reanalyse, self.act_cancel]),
+            ("&Help", [self.act_shortcuts]),
+        ]
+
+    def _fill_coding_menu(self) -> None:
+        menu = self.menus["Coding keys"]
+        if menu.isEmpty():
+            for action in self.coding_actions:
+                menu.addAction(action)
+
+    def _coding_help(self) -> str:
+        keys = self.settings.coding_keys
+        expressions = "  ".join(
+            f"<b>{k}</b> {e[:4]}" for k, e in zip(keys.expression, EXPRESSIONS, strict=True)
+        )
+        aus = "  ".join(f"<b>{k}</b> {a}" for k, a in zip(keys.au, ACTION_UNITS, strict=True))
+        return (
+            f"Coding keys (during playback): {expressions}<br>{aus}<br>"
+            "<b>C</b> close open · <b>S</b> split · <b>M</b> merge · <b>Del</b> delete · "
+            "<b>V</b> record VA · drag on a lane to create, its edges to resize"
+        )
+
     def _build_menus(self) -> None:
-        menu = self.menuBar()
-        file_menu = menu.addMenu("&File")
-        file_menu.addAction(self.act_open)
-        self.recent_menu = file_menu.addMenu("Open &recent")
-        self.recent_menu.aboutToShow.connect(self._fill_recent)
-        file_menu.addAction(self.act_export)
-        file_menu.addAction(self.act_export_annotations)
-        file_menu.addAction(self.act_export_training_set)
-        file_menu.addSeparator()
-        file_menu.addAction(self.act_settings)
-        file_menu.addSeparator()
-        file_menu.addAction(self.act_quit)
-        play = menu.addMenu("&Playback")
-        for action in (
-            self.act_play,
-            self.act_back,
-            self.act_forward,
-            self.act_back_s,
-            self.act_forward_s,
-            self.act_jump_back,
-            self.act_jump,
-            self.act_home,
-            self.act_end,
-            self.act_faster,
-            self.act_slower,
-            self.act_goto,
-        ):
-            play.addAction(action)
-        view = menu.addMenu("&View")
-        for action in (
-            self.act_boxes,
-            self.act_rename,
-            self.act_zoom_in,
-            self.act_zoom_out,
-            self.act_zoom_all,
-            self.act_pan_left,
-            self.act_pan_right,
-        ):
-            view.addAction(action)
-        annotate = menu.addMenu("A&nnotate")
-        for action in (
-            self.act_mark_in,
-            self.act_mark_out,
-            self.act_annotate,
-            self.act_export_annotations,
-            self.act_export_training_set,
-        ):
-            annotate.addAction(action)
-        analysis = menu.addMenu("&Analysis")
-        analysis.addAction(self.act_reanalyse)
-        analysis.addAction(self.act_cancel)
-        help_menu = menu.addMenu("&Help")
-        help_menu.addAction(self.act_shortcuts)
+        """Build the menu bar from `menu_layout`; `self.menus[title]` (without the &) reaches each menu."""
+        self.menus = {}
+        for title, entries in self.menu_layout():
+            menu = self.menuBar().addMenu(title)
+            self.menus[title.replace("&", "")] = menu
+            for entry in entries:
+                if entry is None:
+                    menu.addSeparator()
+                elif isinstance(entry, tuple):
+                    submenu = menu.addMenu(entry[0])
+                    submenu.aboutToShow.connect(entry[1])
+                    self.menus[entry[0].replace("&", "")] = submenu
+                else:
+                    menu.addAction(entry)
+        self.recent_menu = self.menus["Open recent"]

@@ -13,19 +13,15 @@ from pathlib import Path
 
 import torch
 
+from affectstudio.core import transforms
 from affectstudio.core.errors import CheckpointError
 from affectstudio.core.labels import ACTION_UNITS, DEFAULT_AU_THRESHOLD, EXPRESSIONS, TASKS
 from affectstudio.core.model.network import DDAMFN, INPUT_SIZE
 
 
 def default_preprocessing() -> dict:
-    """RGB face crop resized to 112x112, scaled to [0,1], normalised with ImageNet statistics."""
-    return {
-        "input_size": INPUT_SIZE,
-        "mean": [0.485, 0.456, 0.406],
-        "std": [0.229, 0.224, 0.225],
-        "color": "RGB",
-    }
+    """Aligned 112x112 RGB face crop, scaled to [0,1], ImageNet statistics (see core/transforms.py)."""
+    return transforms.default_preprocessing(transforms.ALIGNED) | {"input_size": INPUT_SIZE}
 
 
 @dataclass
@@ -42,6 +38,11 @@ class CheckpointConfig:
     metrics: dict = field(default_factory=dict)
     # Expression classes the expression head was never trained on (a 7-way stock head has no "Other").
     untrained_expressions: list[str] = field(default_factory=list)
+
+    @property
+    def crop_method(self) -> str:
+        """`aligned-5pt` or `box`; configs written before it was recorded resolve as transforms says."""
+        return transforms.resolve(self).crop_method
 
     @property
     def tasks(self) -> list[str]:

@@ -1,0 +1,287 @@
+"""The actions of `affectstudio project` (the parser and help are in `project.py`)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from affectstudio.commands.project import default_dataset_folder, say
+from affectstudio.core.errors import AffectStudioError, AnnotationError
+
+
+def _open(args):
+    from affectstudio.core.project import ProjectStore
+
+    return ProjectStore(args.project, create=False)
+
+
+def _video(store, name: str):
+    record = store.video(name)
+    if record is None:
+        raise AnnotationError(Path(name), f"is not a video of the project {store.path}; add it first")
+    return record
+
+
+def _progress(every_s: float = 5.0):
+    """Progress lines on stderr at most every `every_s` seconds (long analyses and exports say something)."""
+    import sys
+    import time
+
+    last = [time.monotonic()]
+
+    def report(progress) -> None:
+        now = time.monotonic()
+        if now - last[0] >= every_s:
+            last[0] = now
+            message = getattr(progress, "message", "")
+            print(
+                f"    {progress.done:.0f}/{progress.total or '?'} {message}".rstrip(),
+                file=sys.stderr,
+                flush=True,
+            )
+
+    return report
+
+
+def _timestamps(record):
+    from affectstudio.core.video import VideoReader
+
+    with VideoReader(record.path) as reader:
+        return reader.timestamps
+
+
+def new_project(args) -> int:
+    from affectstudio.core.project import ProjectStore
+
+    ProjectStore.create(args.project).close()
+    say(f"created {args.project}")
+    return 0
+
+
+def add(args) -> int:
+    with _open(args) as store:
+        for video in args.videos:
+            record = store.add_video(video)
+            say(f"{record.path.name}: {record.frame_count} frames, {record.fps:.3g} fps ({record.hash[:12]})")
+    return 0
+
+
+def list_videos(args) -> int:
+    with _open(args) as store:
+        statuses = store.video_status()
+        say(f"{store.path}: {len(statuses)} video(s), annotators: {', '.join(store.annotators()) or 'none'}")
+        for status in statuses:
+            video = status.video
+            found = "" if status.exists else "  MISSING (affectstudio project relink)"
+            say(f"{video.path}  {video.frame_count} frames  {video.hash[:12]}{found}")
+            say(f"    analysed by: {', '.join(status.models) or 'not analysed'}")
+            for key, frames in sorted(
+                status.annotated.items(), key=lambda kv: (kv[0].annotator, kv[0].track_id, kv[0].name)
+            ):
+                track = "any face" if key.track_id < 0 else f"track {key.track_id}"
+                say(f"    {key.name} by {key.annotator}, {track}: {frames} frames")
+    return 0
+
+
+def relink(args) -> int:
+    with _open(args) as store:
+        record = store.relink(args.old, args.new)
+        say(f"{record.hash[:12]} -> {record.path}")
+    return 0
+
+
+def import_file(args) -> int:
+    from affectstudio.core.annotations.importing import import_file as run_import
+    from affectstudio.core.annotations.lanes import DEFAULT_ANNOTATOR
+
+    with _open(args) as store:
+        record = _video(store, args.video)
+        result = run_import(
+            store,
+            record.hash,
+            args.file,
+            _timestamps(record),
+            annotator=args.annotator or DEFAULT_ANNOTATOR,
+            track=args.track,
+            name=args.name,
+        )
+        if result.kind == "lanes":
+            names = ", ".join(f"{k.name}/{k.annotator}/{k.track_id}" for k in result.lanes)
+            say(f"imported {len(result.lanes)} lane(s) into {record.path.name}: {names}")
+        else:
+            say(f"imported overlay '{result.overlay}' into {record.path.name}")
+        for note in result.notes:
+            say(f"    {note}")
+    return 0
+
+
+def analyze(args) -> int:
+    from affectstudio.core.analysis import AnalysisOptions
+    from affectstudio.core.analysis import analyze as run_analysis
+    from affectstudio.core.model.registry import ModelRegistry
+    from affectstudio.core.project import results_key
+
+    options = AnalysisOptions(model=args.model, device=args.device, faces=args.faces, fast=not args.plain)
+    loaded = ModelRegistry().load(args.model)
+    key = results_key(loaded.digest, options)
+    failed = 0
+    with _open(args) as store:
+        for record in store.videos():
+            if store.load_results(record.hash, key) is not None:
+                say(f"{record.path.name}: already analysed with {loaded.name}")
+                continue
+            try:
+                result = run_analysis(record.path, None, options, loaded=loaded, progress=_progress())
+            except AffectStudioError as error:
+                failed += 1
+                say(f"{record.path.name}: FAILED: {error}")
+                continue
+            store.remember_video(record.hash, record.path, result.frames, record.fps or 0.0, record.duration)
+            store.save_results(record.hash, key, result.model_name, result.table.df, result.untrained_tasks)
+            say(
+                f"{record.path.name}: {result.frames} frames, {result.frames_with_face} with a face, "
+                f"{result.seconds:.1f} s"
+            )
+    if failed:
+        raise _Failed(f"{failed} video(s) could not be analysed")
+    return 0
+
+
+class _Failed(AffectStudioError):
+    def __init__(self, problem: str):
+        super().__init__(None, problem)
+
+
+def export_dataset(args) -> int:
+    from affectstudio.core.dataset_export import export_project
+    from affectstudio.core.jobs import JobState
+
+    with _open(args) as store:
+        state = JobState(on_progress=_progress())
+        summary = export_project(store, args.out, args.videos, args.format, args.annotators, state=state)
+    _report_export(summary)
+    return 0
+
+
+def _report_export(summary) -> None:
+    say(f"dataset in {summary.folder}: {summary.train_frames} train, {summary.validation_frames} validation")
+    for name, (train, validation) in summary.videos.items():
+        say(f"    {name}: {train} train, {validation} validation")
+    for reason, frames in summary.skipped.items():
+        say(f"    skipped {frames} labelled frame(s): {reason}")
+
+
+def lanes(args) -> int:
+    from affectstudio.core.annotations.exchange import write_elan_tab, write_spans_csv
+
+    with _open(args) as store:
+        record = _video(store, args.video)
+        found = store.lanes(record.hash)
+        if not found:
+            raise AnnotationError(record.path, "has no annotation lanes to export")
+        times = _timestamps(record)
+        path = (
+            write_spans_csv(args.csv, found, times) if args.csv else write_elan_tab(args.elan, found, times)
+        )
+    say(f"wrote {len(found)} lane(s) to {path}")
+    return 0
+
+
+def agreement(args) -> int:
+    import pandas as pd
+
+    from affectstudio.core.annotations.agreement import write_agreement_csv
+
+    tables = []
+    with _open(args) as store:
+        for record in store.videos():
+            tables += _video_agreement(store, record)
+    if not tables:
+        raise AnnotationError(
+            Path(args.project), "nothing to compare: no lanes (two annotators, or one and an analysis)"
+        )
+    table = pd.concat(tables, ignore_index=True)
+    with pd.option_context(
+        "display.max_rows", None, "display.width", 160, "display.float_format", "{:.4f}".format
+    ):
+        say(table.to_string(index=False))
+    if args.csv:
+        say(f"wrote {write_agreement_csv(args.csv, table)}")
+    return 0
+
+
+def _video_agreement(store, record) -> list:
+    from affectstudio.core.annotations.agreement import agreement as compare
+    from affectstudio.core.annotations.framelabels import FrameLabels
+    from affectstudio.core.results import ResultTable
+
+    lanes = store.lanes(record.hash)
+    cached = store.latest_results(record.hash)
+    n = record.frame_count or 0
+    groups: dict[int, dict[str, list]] = {}
+    for lane in lanes:
+        groups.setdefault(lane.key.track_id, {}).setdefault(lane.key.annotator, []).append(lane)
+    out = []
+
+    def add(table, a: str, b: str, track: int):
+        if len(table):
+            out.append(
+                table.assign(video=record.path.name, track=track, a=a, b=b)[
+                    ["video", "track", "a", "b", *table.columns]
+                ]
+            )
+
+    for track, by_annotator in groups.items():
+        names = sorted(by_annotator)
+        for i, first in enumerate(names):
+            for second in names[i + 1 :]:
+                add(compare(by_annotator[first], by_annotator[second], n), first, second, track)
+            if cached is not None:
+                results = ResultTable(cached.frame)
+                tracks = results.tracks()
+                model_track = track if track >= 0 else (tracks[0] if tracks else None)
+                if model_track is not None:
+                    model = FrameLabels.from_results(results, model_track, n, name=cached.model_name)
+                    add(compare(by_annotator[first], model, n), first, f"model:{cached.model_name}", track)
+    return out
+
+
+def train(args) -> int:
+    """Export the project's labelled frames into `<project>_dataset`, then train on them.
+
+    The dataset decides what the run can do (training.propose, as in the Training window): only the tasks
+    with labels, the curation that keeps them, and an AU threshold hold-out the data allows. The user's
+    config and `--set` values come on top; the config is checked before the run starts.
+    """
+    from affectstudio.core.bundle import check_can_train
+
+    check_can_train()  # before the export: the desktop bundle cannot train
+    from affectstudio.core.dataset_export import export_project
+    from affectstudio.core.jobs import JobState
+    from training import run as run_training
+    from training.cli import TextProgress
+    from training.config import load_config
+    from training.propose import check_config, propose
+
+    project = Path(args.project)
+    folder = default_dataset_folder(project)
+    with _open(args) as store:
+        summary = export_project(store, folder, fmt=args.format)
+    _report_export(summary)
+    proposal = propose(folder)
+    overrides = [
+        f"data.root={folder}",
+        f"tasks={json.dumps(proposal.tasks)}",
+        f"data.curation={proposal.curation}",
+        f"data.threshold_holdout={proposal.threshold_holdout}",
+    ]
+    if args.config is None:
+        overrides.append(f"output={project.with_name(project.stem + '_runs')}")
+    config = load_config(args.config, [*overrides, *args.set])  # the user's --set wins
+    check_config(config)
+    for note in proposal.notes:
+        say(f"note: {note}")
+    say(f"training on {', '.join(config.tasks)} from {folder}")
+    result = run_training(config, JobState(on_progress=TextProgress()))
+    say(f"run in {result.run_dir}" + (f", installed as '{result.model_name}'" if result.model_name else ""))
+    return 0

@@ -1,0 +1,93 @@
+"""The main window's side of the analysis: model and progress in the status bar, rows into the session.
+
+`AnalysisController` finds results (cache or a background run); this mixin only shows what it reports
+and hands the rows to the session, whose `results_changed` makes the views redraw.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from affectstudio.gui.transport import format_time
+
+
+class AnalysisStatus:
+    def _connect_controller(self) -> None:
+        c = self.controller
+        c.model_ready.connect(self._model_ready)
+        c.model_failed.connect(self._model_failed)
+        c.started.connect(self._analysis_started)
+        c.progress.connect(self._analysis_progress)
+        c.rows.connect(self.session.add_rows)
+        c.finished.connect(self._analysis_finished)
+        c.failed.connect(self._analysis_failed)
+        c.not_analysed.connect(
+            lambda: self.status_label.setText("Not analysed yet: Analysis > Analyse (Ctrl+R)")
+        )
+
+    def _model_ready(self, loaded) -> None:
+        untrained = loaded.config.describe_untrained()
+        heads = loaded.config.untrained_tasks
+        state = (
+            ""
+            if not heads
+            else "  (untrained)"
+            if len(heads) == len(loaded.config.tasks)
+            else "  (partly untrained)"
+        )
+        self.model_label.setText(f"Model: {loaded.name}{state}")
+        self.model_label.setToolTip(untrained or "all heads trained")
+        own = list(loaded.config.au_thresholds)
+        self.session.set_thresholds(self.settings.thresholds_for(loaded.digest) or own)
+        self.session.set_untrained(list(loaded.config.untrained_tasks))
+        self.refresh_plots()
+
+    def _model_failed(self, message: str) -> None:
+        self.model_label.setText("No model")
+        self.show_error("Cannot load the model", message)
+
+    def _analysis_started(self) -> None:
+        self._set_busy(True)
+        self.status_label.setText("Analysing… (preparing the network and the face detector)")
+        self.progress.setRange(0, 0)
+
+    def _analysis_progress(self, progress) -> None:
+        self.progress.setRange(0, max(1, progress.total))
+        self.progress.setValue(progress.done)
+        eta = format_time(progress.eta_s)[:-4] if np.isfinite(progress.eta_s) else "?"
+        self.status_label.setText(
+            f"Analysing: {progress.done}/{progress.total} frames · {progress.fps:.1f} frames/s · {eta} left"
+        )
+
+    def _analysis_finished(self, result) -> None:
+        self._set_busy(False)
+        if result is None:
+            self.status_label.setText("Results loaded from the project cache")
+        elif result.cancelled:
+            self.status_label.setText(
+                f"Analysis cancelled after {result.frames} frames (partial results shown)"
+            )
+        else:
+            self.status_label.setText(
+                f"Analysed {result.frames} frames in {result.seconds:.1f} s "
+                f"({result.frames_with_face} with a face) on {result.device}"
+            )
+        self._refresh_timer.stop()
+        self.refresh_plots()
+        self.analysis_finished.emit(result)
+
+    def _analysis_failed(self, message: str) -> None:
+        self._set_busy(False)
+        self.status_label.setText("Analysis failed")
+        self.show_error("Analysis failed", message)
+
+    def cancel_analysis(self) -> None:
+        if self.controller.running:
+            self.controller.cancel()
+            self._set_busy(False)
+            self.status_label.setText("Analysis cancelled (partial results shown)")
+
+    def _set_busy(self, busy: bool) -> None:
+        self.progress.setVisible(busy)
+        self.cancel_button.setVisible(busy)
+        self.act_cancel.setEnabled(busy)

@@ -1,0 +1,1 @@
+"""Dialogs of the GUI windows (projects, overlays, fill from predictions)."""
