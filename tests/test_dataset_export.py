@@ -192,6 +192,7 @@ def test_bad_exports_are_refused(tmp_path, analysed):
     store, videos = project(tmp_path, analysed)
     with pytest.raises(AnnotationError, match="no labelled frame"):
         export_project(store, tmp_path / "empty", [videos["talk"]])
+    assert not (tmp_path / "empty").exists()  # a refused export leaves nothing behind
     label_talk(store, videos["talk"])
     export_project(store, tmp_path / "set", [videos["talk"]], fmt="csv")
     with pytest.raises(AnnotationError, match="holds a csv dataset"):

@@ -7,8 +7,8 @@ import pytest
 from gui_helpers import synthetic_rows
 
 from affectstudio.core.plot_times import frame_columns
+from affectstudio.core.review_data import ReviewData
 from affectstudio.core.video import VideoReader
-from affectstudio.gui.review_data import ReviewData
 from affectstudio.gui.timeline import TimelinePanel, au_image, expression_image
 from affectstudio.gui.transport import frame_at
 from tests.videos import write_indexed_video

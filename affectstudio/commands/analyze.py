@@ -16,10 +16,18 @@ def add_parser(sub) -> argparse.ArgumentParser:
     from affectstudio.core.options import AnalysisOptions
 
     defaults = AnalysisOptions()  # one place for the defaults, shared with the app's settings
-    parser = sub.add_parser("analyze", help="analyse a video headless: per-frame CSV, JSON sidecar, PNG plot")
-    parser.add_argument("video", nargs="?", help="video file (any format FFmpeg decodes)")
+    parser = sub.add_parser(
+        "analyze",
+        help="analyse videos headless: per-frame CSV, JSON sidecar, PNG plot; many videos make a study",
+        description="One VIDEO: its per-frame CSV, sidecar and plot. Several videos, folders (searched "
+        "recursively) or glob patterns: a study into -o OUT, resumable (OUT/.affectstudio-study.sqlite), "
+        "with OUT/study_summary.csv; exit status 2 when any video failed.",
+    )
+    parser.add_argument("videos", nargs="*", metavar="VIDEO", help="video files, folders or glob patterns")
     parser.add_argument("--sample", action="store_true", help="analyse the bundled sample video")
-    parser.add_argument("-o", "--output", help="CSV path, or a folder for <video name>.csv (default: .)")
+    parser.add_argument(
+        "-o", "--output", help="CSV path, or a folder for <video name>.csv (default: .); a study: its folder"
+    )
     parser.add_argument(
         "-m", "--model", help="installed model name or checkpoint path (default model if unset)"
     )
@@ -72,6 +80,23 @@ def add_parser(sub) -> argparse.ArgumentParser:
     )
     parser.add_argument("--no-plot", action="store_true", help="skip the PNG plot of the traces")
     parser.add_argument("--plain", action="store_true", help="plain PyTorch instead of the fast CPU path")
+    parser.add_argument("--format", choices=["csv", "parquet"], default="csv", help="per-frame file format")
+    parser.add_argument(
+        "--columns",
+        choices=["affectstudio", "openface", "pyfeat"],
+        default="affectstudio",
+        help="column names: ours, OpenFace 2's or py-feat's (affectstudio.read_results reads all)",
+    )
+    parser.add_argument("--jobs", type=int, default=None, metavar="N", help="a study: N videos at once")
+    parser.add_argument(
+        "--executor", choices=["local", "ray"], default=None, help="a study: local processes or a Ray cluster"
+    )
+    parser.add_argument("--ray-address", metavar="ADDR", help="Ray cluster address (default: start one)")
+    parser.add_argument(
+        "--ray-return-results",
+        action="store_true",
+        help="Ray tasks return their files to the driver (OUT not shared by the nodes)",
+    )
     return parser
 
 
@@ -79,29 +104,28 @@ def run(args: argparse.Namespace) -> int:
     from affectstudio.core.errors import AffectStudioError
     from affectstudio.core.sample import sample_video_path
 
-    if args.sample == bool(args.video):
+    if args.sample == bool(args.videos):
         raise AffectStudioError(None, "give either a VIDEO or --sample")
-    video = sample_video_path() if args.sample else Path(args.video)
-    csv_path = _output_path(video, args.output)
+    _check_options(args)
+    if _is_study(args):
+        if args.save_crops:
+            raise AffectStudioError(None, "--save-crops works with one video at a time, not a study")
+        from affectstudio.commands.analyze_study import run_study_command
+
+        return run_study_command(args, _options(args))
+    video = sample_video_path() if args.sample else Path(args.videos[0])
+    csv_path = _output_path(video, args.output, args.format)
+    plot = not args.no_plot and args.format == "csv" and args.columns == "affectstudio"
+    from affectstudio.core.study.inputs import check_not_overwriting
+
+    outputs = [csv_path, csv_path.with_suffix(".json")] + ([csv_path.with_suffix(".png")] if plot else [])
+    check_not_overwriting([video], outputs)
 
     from tqdm import tqdm
 
-    from affectstudio.core.analysis import AnalysisOptions, analyze
+    from affectstudio.core.analysis import analyze
 
-    options = AnalysisOptions(
-        model=args.model,
-        device=args.device,
-        batch_size=args.batch_size,
-        detect_every=args.detect_every,
-        face_range=args.face_range,
-        min_confidence=args.min_confidence,
-        faces=args.faces,
-        fast=not args.plain,
-        crop_method=args.crop_method,
-        min_face_size=args.min_face_size,
-        max_gap_s=args.max_gap,
-        save_crops=args.save_crops,
-    )
+    options = _options(args)
     stop = _StopOnInterrupt()
     bar = None
 
@@ -118,7 +142,13 @@ def run(args: argparse.Namespace) -> int:
         try:
             with stop:
                 result = analyze(
-                    video, csv_path, options, progress=progress, cancelled=stop, keep_table=False
+                    video,
+                    csv_path,
+                    options,
+                    progress=progress,
+                    cancelled=stop,
+                    keep_table=False,
+                    columns=args.columns,
                 )
         finally:
             if bar is not None:
@@ -139,7 +169,7 @@ def run(args: argparse.Namespace) -> int:
             f"warning: model '{result.model_name}' has untrained heads ({heads}): their predictions are "
             "not meaningful. Install a trained model: affectstudio models --help"
         )
-    if not args.no_plot and result.frames_with_face:
+    if plot and result.frames_with_face:
         from affectstudio.core.report import plot_traces
 
         lines.append(f"wrote {plot_traces(result.csv_path, result.csv_path.with_suffix('.png'))}")
@@ -187,22 +217,76 @@ class _NativeLogsFiltered:
         self._log.close()
 
 
-def _output_path(video: Path, output: str | None) -> Path:
+def _is_study(args) -> bool:
+    """A study: several inputs, a folder or a glob, or any study-only option."""
+    if args.sample:
+        return False
+    if len(args.videos) > 1 or args.jobs is not None or args.executor is not None:
+        return True
+    path = Path(args.videos[0])
+    return path.is_dir() or (not path.exists() and any(c in args.videos[0] for c in "*?["))
+
+
+def _check_options(args) -> None:
+    """Refuse values the pipeline cannot use, as one line naming the option (never a traceback, and never
+    a value silently changed into another)."""
+    from affectstudio.core.errors import AffectStudioError
+
+    problems = []
+    for option, value in (("--jobs", args.jobs), ("--batch-size", args.batch_size)):
+        if value is not None and value < 1:
+            problems.append(f"{option} must be at least 1 (got {value})")
+    if args.detect_every < 1:
+        problems.append(f"--detect-every must be at least 1 (got {args.detect_every})")
+    if not 0.0 <= args.min_confidence <= 1.0:
+        problems.append(f"--min-confidence must lie in [0, 1] (got {args.min_confidence:g})")
+    if args.min_face_size < 0 or args.max_gap < 0:
+        problems.append("--min-face-size and --max-gap must not be negative")
+    if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", args.device):
+        problems.append(f"--device must be auto, cpu, cuda, cuda:N or mps (got {args.device!r})")
+    if problems:
+        raise AffectStudioError(None, "; ".join(problems))
+
+
+def _options(args):
+    from affectstudio.core.options import AnalysisOptions
+
+    return AnalysisOptions(
+        model=args.model,
+        device=args.device,
+        batch_size=args.batch_size,
+        detect_every=args.detect_every,
+        face_range=args.face_range,
+        min_confidence=args.min_confidence,
+        faces=args.faces,
+        fast=not args.plain,
+        crop_method=args.crop_method,
+        min_face_size=args.min_face_size,
+        max_gap_s=args.max_gap,
+        save_crops=getattr(args, "save_crops", None),
+    )
+
+
+def _output_path(video: Path, output: str | None, file_format: str = "csv") -> Path:
+    suffix = f".{file_format}"
     if output is None:
-        return Path.cwd() / f"{video.stem}.csv"
+        return Path.cwd() / f"{video.stem}{suffix}"
     path = Path(output)
-    if path.suffix.lower() == ".csv":
+    if path.suffix.lower() in (".csv", ".parquet"):
         return path
-    return path / f"{video.stem}.csv"
+    return path / f"{video.stem}{suffix}"
 
 
 class _StopOnInterrupt:
-    """First Ctrl-C asks the pipeline to stop after the current batch (keeping what was done); a second
-    one interrupts at once."""
+    """First Ctrl-C (or SIGTERM, which must behave the same: a service manager's stop, `kill`) asks the
+    work to stop after the current batch, keeping what was done; a second one interrupts at once."""
 
-    def __init__(self):
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self, on_stop=None):
         self.requested = False
-        self._previous = None
+        self._previous: dict = {}
+        self._on_stop = on_stop
 
     def __call__(self) -> bool:
         return self.requested
@@ -211,13 +295,17 @@ class _StopOnInterrupt:
         if self.requested:
             raise KeyboardInterrupt
         self.requested = True
+        if self._on_stop is not None:
+            self._on_stop()
         print("\nstopping after the current batch (Ctrl-C again to abort)", file=sys.stderr)
 
     def __enter__(self):
         if threading.current_thread() is threading.main_thread():  # signals only work there
-            self._previous = signal.signal(signal.SIGINT, self._handle)
+            for number in self.SIGNALS:
+                self._previous[number] = signal.signal(number, self._handle)
         return self
 
     def __exit__(self, *exc) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
+        for number, previous in self._previous.items():
+            signal.signal(number, previous)
+        self._previous.clear()

@@ -44,8 +44,9 @@ class DatasetFiles:
                 folder, f"holds a {found[0]} dataset; export with format {found[0]} to add videos to it"
             )
         self.files = AFFWILD_FILES if fmt == "affwild" else CSV_FILES
-        self.images = folder / ("cropped_aligned" if fmt == "affwild" else "images")
-        self.images.mkdir(parents=True, exist_ok=True)
+        self.images = folder / (
+            "cropped_aligned" if fmt == "affwild" else "images"
+        )  # made with the first crop
         manifest = folder / self.MANIFEST
         try:
             self.manifest = json.loads(manifest.read_text()) if manifest.is_file() else {}

@@ -20,6 +20,7 @@ import logging
 import math
 import os
 import sys
+import uuid
 import warnings
 from pathlib import Path
 
@@ -81,6 +82,9 @@ class FastPath:
         return outputs["va"], outputs["expr_logits"], outputs["au_logits"]
 
 
+MAX_STREAMS: int | None = None  # set by a study's worker process to its share of the cores
+
+
 def openvino_or_none():
     """The openvino module, with its usage telemetry blocked; None when it is not installed."""
     # OpenVINO's model converter reports usage to an analytics service unless the user opted out, and
@@ -108,7 +112,8 @@ def build(model: nn.Module, loaded, input_size: int, batch_size: int) -> FastPat
     config = {"PERFORMANCE_HINT": "THROUGHPUT", "INFERENCE_PRECISION_HINT": "f32", "CACHE_DIR": str(folder)}
     try:
         ov_model = core.read_model(xml) if xml.exists() else _convert(ov, wrapped, input_size, xml)
-        streams = min(8, os.cpu_count() or 1)  # one core per stream: what OpenVINO picks on two cores
+        # one core per stream: what OpenVINO picks on two cores; a study's worker has fewer cores
+        streams = min(8, MAX_STREAMS or os.cpu_count() or 1)
         config["NUM_STREAMS"] = str(streams)
         chunk = max(1, math.ceil(batch_size / streams))
         ov_model.reshape({0: [chunk, 3, input_size, input_size]})
@@ -142,7 +147,8 @@ def _convert(ov, wrapped: nn.Module, input_size: int, xml: Path):
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # OpenVINO traces with torch.jit, which now warns it is deprecated
         ov_model = ov.convert_model(wrapped, example_input=example, input=[(-1, 3, input_size, input_size)])
-    partial = xml.with_name(xml.stem + ".partial.xml")
+    # unique per process: a study's workers may convert at the same time into the same cache
+    partial = xml.with_name(f"{xml.stem}.{os.getpid()}-{uuid.uuid4().hex[:8]}.partial.xml")
     ov.save_model(ov_model, partial, compress_to_fp16=False)
     partial.with_suffix(".bin").replace(xml.with_suffix(".bin"))
     partial.replace(xml)

@@ -8,9 +8,9 @@ the CSV and in a JSON sidecar.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +20,7 @@ import pandas as pd
 
 from affectstudio.core.errors import ResultsError
 from affectstudio.core.labels import ACTION_UNITS, DEFAULT_AU_THRESHOLD, EXPRESSIONS
-from affectstudio.core.paths import write_text_atomic
+from affectstudio.core.paths import atomic_write, write_text_atomic
 
 NO_FACE = -1
 
@@ -86,7 +86,9 @@ def batch_to_frame(batch: FrameBatch, thresholds: Sequence[float]) -> pd.DataFra
 def _csv_ready(frame: pd.DataFrame) -> pd.DataFrame:
     """Timestamps keep microseconds at any length of video; everything else keeps 6 significant digits."""
     out = frame.copy()
-    out["time"] = np.char.mod("%.6f", frame["time"].to_numpy(dtype=np.float64))
+    for name in ("time", "timestamp", "approx_time"):  # the time column of each style (see layouts)
+        if name in out.columns:
+            out[name] = np.char.mod("%.6f", frame[name].to_numpy(dtype=np.float64))
     return out
 
 
@@ -118,39 +120,122 @@ def au_activations(au: np.ndarray, thresholds: Sequence[float]) -> np.ndarray:
 
 
 class ResultWriter:
-    """Streams rows to `<path>.partial`, then moves the finished file into place atomically.
+    """Streams rows to a temporary file unique to this run, then moves it into place atomically.
 
-    A crash or a Ctrl-C never leaves a half-written CSV under the final name: `close()` is what publishes
-    it, and `abort()` removes the partial file.
+    A crash or a Ctrl-C never leaves a half-written file under the final name: `close()` is what publishes
+    it, and `abort()` removes the temporary file. The temporary file comes from `paths.atomic_write`
+    (a unique name per run), so two runs writing the same name never share one. `style` names the columns
+    (see `layouts`); a `.parquet` path writes Parquet (row groups of `PARQUET_ROWS`), anything else CSV.
     """
 
-    def __init__(self, path: str | Path, metadata: dict, thresholds: Sequence[float]):
+    PARQUET_ROWS = 16384
+
+    def __init__(
+        self, path: str | Path, metadata: dict, thresholds: Sequence[float], style: str = "affectstudio"
+    ):
+        from affectstudio.core.layouts import check_style, style_columns
+
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self.thresholds = list(thresholds)
-        self._partial = self.path.with_name(self.path.name + ".partial")
-        self._file = open(self._partial, "w", newline="", encoding="utf-8")  # noqa: SIM115
-        for key, value in metadata.items():
-            self._file.write(f"# {key}: {json.dumps(value)}\n")
-        self._file.write(",".join(COLUMNS) + "\n")
+        self.style = check_style(style)
+        self.metadata = metadata
+        self.parquet = self.path.suffix.lower() == ".parquet"
+        self._stack = contextlib.ExitStack()
+        self._handle = self._stack.enter_context(atomic_write(self.path))
+        self._pending: list[pd.DataFrame] = []
+        self._parquet_writer = None
+        if not self.parquet:
+            self._file = io.TextIOWrapper(self._handle, encoding="utf-8", newline="", write_through=False)
+            for key, value in metadata.items():
+                self._file.write(f"# {key}: {json.dumps(value, default=str)}\n")
+            self._file.write(",".join(style_columns(self.style)) + "\n")
         self.rows = 0
+
+    def _styled(self, frame: pd.DataFrame) -> pd.DataFrame:
+        from affectstudio.core.layouts import to_style
+
+        return to_style(frame, self.style)
 
     def write(self, batch: FrameBatch) -> pd.DataFrame:
         frame = batch_to_frame(batch, self.thresholds)
-        _csv_ready(frame).to_csv(self._file, header=False, index=False, na_rep="", float_format=_FLOAT_FORMAT)
+        if self.parquet:
+            self._pending.append(frame)
+            if sum(len(f) for f in self._pending) >= self.PARQUET_ROWS:
+                self._flush_parquet()
+        else:
+            _csv_ready(self._styled(frame)).to_csv(
+                self._file, header=False, index=False, na_rep="", float_format=_FLOAT_FORMAT
+            )
         self.rows += len(frame)
         return frame
 
+    def _flush_parquet(self, final: bool = False) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        from affectstudio.core.layouts import PARQUET_METADATA_KEY
+
+        if not self._pending and not (final and self._parquet_writer is None):
+            return
+        frames = self._pending or [batch_to_frame(_empty_batch(), self.thresholds)]
+        styled = self._styled(pd.concat(frames, ignore_index=True))
+        self._pending = []
+        if self._parquet_writer is None:
+            meta = json.dumps(self.metadata, default=str).encode()
+            schema = pa.Schema.from_pandas(styled, preserve_index=False)
+            schema = _parquet_schema(schema).with_metadata({PARQUET_METADATA_KEY: meta})
+            self._parquet_writer = pq.ParquetWriter(self._handle, schema)
+        table = pa.Table.from_pandas(styled, schema=self._parquet_writer.schema, preserve_index=False)
+        self._parquet_writer.write_table(table)
+
     def close(self) -> Path:
-        self._file.flush()
-        os.fsync(self._file.fileno())
-        self._file.close()
-        os.replace(self._partial, self.path)
+        if self.parquet:
+            self._flush_parquet(final=True)
+            self._parquet_writer.close()
+        else:
+            self._file.flush()
+            self._file.detach()
+        self._stack.close()  # fsync, then rename over the final name
         return self.path
 
     def abort(self) -> None:
-        self._file.close()
-        self._partial.unlink(missing_ok=True)
+        """Drop everything written: release the encoders first (so nothing writes to a closed file when
+        they are collected), then remove the temporary file."""
+        try:
+            if self._parquet_writer is not None:
+                self._parquet_writer.close()
+            elif not self.parquet:
+                self._file.detach()
+        except (OSError, ValueError):
+            pass
+        self._stack.__exit__(RuntimeError, RuntimeError("aborted"), None)
+
+
+def _empty_batch() -> FrameBatch:
+    return FrameBatch(
+        frame=np.zeros(0, np.int64),
+        time=np.zeros(0),
+        track_id=np.zeros(0, np.int64),
+        face_score=np.zeros(0),
+        boxes=np.zeros((0, 4)),
+        va=np.zeros((0, 2), np.float32),
+        expr=np.zeros((0, 8), np.float32),
+        au=np.zeros((0, 12), np.float32),
+    )
+
+
+def _parquet_schema(schema):
+    """Fix the types a first batch cannot tell (all-empty columns come out as null): floats stay float64,
+    labels strings, activations int8, whatever the first rows held."""
+    import pyarrow as pa
+
+    fields = []
+    for field in schema:
+        if pa.types.is_null(field.type) or field.name == "expression":
+            kind = pa.string() if field.name == "expression" else pa.float64()
+            field = field.with_type(kind)
+        fields.append(field)
+    return pa.schema(fields)
 
 
 def write_json_atomic(path: str | Path, data: dict) -> Path:
@@ -237,6 +322,11 @@ class ResultTable:
         path = Path(path)
         if not path.is_file():
             raise ResultsError(path, "results file not found")
+        if path.suffix.lower() == ".parquet":
+            from affectstudio.core.layouts import read_results
+
+            df = read_results(path)
+            return cls(df, df.attrs["metadata"])
         metadata: dict = {}
         try:
             with open(path, encoding="utf-8") as file:
@@ -249,6 +339,11 @@ class ResultTable:
         except (UnicodeDecodeError, json.JSONDecodeError, pd.errors.ParserError, ValueError) as error:
             raise ResultsError(path, f"not an AffectStudio results CSV ({error})") from None
         missing = [c for c in COLUMNS if c not in df.columns]
+        if missing and {"face_id", "FaceRectX"} & set(df.columns):  # another column style (see layouts)
+            from affectstudio.core.layouts import read_results
+
+            df = read_results(path)
+            return cls(df, df.attrs["metadata"])
         if missing:
             raise ResultsError(path, f"missing columns: {', '.join(missing[:5])}")
         df["expression"] = df["expression"].fillna("")

@@ -60,8 +60,9 @@ class VAPlane(QWidget):
         self.recording = False
         self.cursor = pg.ScatterPlotItem(size=18, pen=pg.mkPen("#ff5252", width=2), brush=None, symbol="o")
         self.plot.addItem(self.cursor)
-        self.rec_label = pg.TextItem("● REC", color="#ff5252", anchor=(0, 0))
-        self.rec_label.setPos(-1.02, 1.02)
+        # Inside the plot, between the quadrant words: a title would resize the plane under the mouse.
+        self.rec_label = pg.TextItem("● REC", color="#ff5252", anchor=(0.5, 0))
+        self.rec_label.setPos(0, 1.04)
         self.rec_label.hide()
         self.plot.addItem(self.rec_label)
         self.plot.scene().sigMouseMoved.connect(self._mouse_moved)

@@ -147,7 +147,8 @@ def read_text(path: Path) -> str:
     except OSError as error:
         raise AnnotationError(path, f"cannot read it ({error.strerror or error})") from None
     if b"\x00" in data:
-        raise AnnotationError(path, "not a text file (it contains NUL bytes)")
+        line = data[: data.index(b"\x00")].count(b"\n") + 1
+        raise AnnotationError(path, f"line {line}: a NUL byte: not a text file")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import QGraphicsItem
 from affectstudio.core.annotations.lanes import ANY_TRACK, LaneKey, Segment
 from affectstudio.core.errors import AffectStudioError
 from affectstudio.core.labels import ACTION_UNITS
-from affectstudio.gui.timeline import AROUSAL_COLOUR, AXIS_WIDTH, PLAYHEAD_COLOUR, VALENCE_COLOUR
+from affectstudio.gui.timeline import AROUSAL_COLOUR, AXIS_WIDTH, PLAYHEAD_COLOUR, VALENCE_COLOUR, TimeAxis
 from affectstudio.gui.transport import frame_at
 from affectstudio.gui.views.lane_items import SegmentsItem, band_to_value, trace_to_band
 
@@ -79,10 +79,10 @@ class LanesView(pg.GraphicsLayoutWidget):
         super().__init__(parent)
         self.session = session
         self.setBackground("#1e1e1e")
-        self.plot = self.addPlot(row=0, col=0, viewBox=LaneViewBox(self))
+        axes = {"bottom": TimeAxis("bottom")}  # the lowest plot: the time axis lives here
+        self.plot = self.addPlot(row=0, col=0, viewBox=LaneViewBox(self), axisItems=axes)
         self.plot.setMenuEnabled(False)
         self.plot.hideButtons()
-        self.plot.hideAxis("bottom")
         self.plot.setClipToView(True)
         self.plot.setDownsampling(auto=True, mode="peak")
         axis = self.plot.getAxis("left")

@@ -1,0 +1,230 @@
+"""`run_study(state, spec)`: a whole study as one job (plan, skip what is done, run the rest, summarise).
+
+The driver plans the outputs, checks the manifest, hands the videos that need work to an executor (local
+processes or Ray), records every state change in the manifest as it happens, and writes the summary from
+the manifest at the end, so a resumed run's summary covers the videos done by earlier runs too.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from affectstudio.core.analysis import AnalysisOptions
+from affectstudio.core.errors import AffectStudioError
+from affectstudio.core.jobs import JobState, Progress
+from affectstudio.core.layouts import check_style
+from affectstudio.core.study.inputs import check_not_overwriting, expand_inputs, plan_outputs
+from affectstudio.core.study.manifest import Manifest
+from affectstudio.core.study.summary import failed_row, summary_frame
+from affectstudio.core.study.worker import VideoOutcome, VideoTask
+
+SUMMARY_NAME = "study_summary"
+
+
+@dataclass
+class StudySpec:
+    inputs: list[str]
+    out: Path
+    options: AnalysisOptions = field(default_factory=AnalysisOptions)
+    style: str = "affectstudio"
+    format: str = "csv"  # or "parquet", for per-frame files and the summary
+    jobs: int = 1
+    executor: str = "local"  # or "ray"
+    ray_address: str | None = None
+    ray_return_results: bool = False
+
+
+@dataclass
+class StudyProgress:
+    """The `detail` of a study's progress reports: what a progress line shows."""
+
+    videos_done: int
+    videos_total: int
+    failed: int
+    frames: int
+    frames_per_s: float
+    eta_s: float
+    current: list[str]
+
+
+@dataclass
+class StudyReport:
+    total: int
+    done: int = 0
+    skipped: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (video name, reason)
+    cancelled: int = 0
+    summary_path: Path | None = None
+    manifest_path: Path | None = None
+    frames: int = 0
+    seconds: float = 0.0
+
+
+def result_options(spec: StudySpec) -> str:
+    """The options that change a video's output files (device and batch size do not)."""
+    o = spec.options
+    keys = {
+        "detect_every": o.detect_every,
+        "face_range": o.face_range,
+        "min_confidence": o.min_confidence,
+        "faces": o.faces,
+        "style": spec.style,
+        "format": spec.format,
+    }
+    return json.dumps(keys, sort_keys=True)
+
+
+def run_study(state: JobState, spec: StudySpec, loaded=None) -> StudyReport:
+    from affectstudio.core.model.registry import ModelRegistry
+    from affectstudio.core.project import video_fingerprint
+
+    check_style(spec.style)
+    suffix = ".parquet" if spec.format == "parquet" else ".csv"
+    out = Path(spec.out).resolve()
+    videos = expand_inputs(spec.inputs)
+    items = plan_outputs(videos, suffix)
+    summary_path = out / f"{SUMMARY_NAME}{suffix}"
+    planned = [out / i.output for i in items] + [out / i.output.with_suffix(".json") for i in items]
+    check_not_overwriting(videos, [*planned, summary_path])
+    loaded = loaded if loaded is not None else ModelRegistry().load(spec.options.model)
+    options_key = result_options(spec)
+    report = StudyReport(total=len(items), summary_path=summary_path)
+    with Manifest(out) as manifest:
+        report.manifest_path = manifest.path
+        tasks = []
+        for item in items:
+            key = item.output.as_posix()
+            try:
+                fingerprint = video_fingerprint(item.video)
+            except AffectStudioError as error:
+                fingerprint = f"unreadable: {error}"
+            if manifest.is_done(key, fingerprint, loaded.digest, options_key):
+                report.skipped += 1
+                continue
+            manifest.set_pending(key, str(item.video), item.name, fingerprint, loaded.digest, options_key)
+            tasks.append(VideoTask(str(item.video.resolve()), item.name, key, str(out), spec.style))
+        events = _Events(state, manifest, report, len(items), {t.output: t for t in tasks}, spec, out)
+        state.report(Progress(report.skipped, len(items), "starting", events.detail()))
+        _executor(spec, loaded).run(tasks, events)
+        rows = []
+        for item in items:
+            entry = manifest.get(item.output.as_posix())
+            if entry.summary:
+                rows.extend(entry.summary)
+            elif entry.state == "failed":
+                rows.append(failed_row(item.name, entry.output, loaded.name, loaded.digest, entry.reason))
+            else:
+                rows.append(
+                    {
+                        **failed_row(item.name, entry.output, loaded.name, loaded.digest, ""),
+                        "status": entry.state,
+                        "reason": "not analysed yet (the run was stopped)",
+                    }
+                )
+    _write_summary(summary_frame(rows), summary_path)
+    report.seconds = events.elapsed()
+    return report
+
+
+def _executor(spec: StudySpec, loaded):
+    if spec.executor == "ray":
+        from affectstudio.core.study.ray_executor import RayExecutor
+
+        return RayExecutor(loaded, spec.options, spec.ray_address, spec.ray_return_results)
+    if spec.executor != "local":
+        raise AffectStudioError(None, f"unknown executor '{spec.executor}' (use local or ray)")
+    from affectstudio.core.study.local import LocalExecutor
+
+    return LocalExecutor(spec.jobs, loaded, spec.options)
+
+
+def _write_summary(df, path: Path) -> None:
+    from affectstudio.core.paths import atomic_write
+
+    with atomic_write(path) as handle:
+        if path.suffix == ".parquet":
+            df.to_parquet(handle, index=False)
+        else:
+            handle.write(df.to_csv(index=False, float_format="%.6g").encode("utf-8"))
+
+
+class _Events:
+    """What the executor tells the driver; turned into manifest rows and the study's progress reports."""
+
+    def __init__(self, state, manifest, report, total, tasks, spec, out: Path):
+        self.state, self.manifest, self.report, self.total = state, manifest, report, total
+        self.tasks, self.spec, self.out = tasks, spec, out
+        self.running: dict[str, tuple[int, int]] = {}  # output -> (frames done, frames total)
+        self.started = time.monotonic()
+        self.frames_finished = 0
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def stop_requested(self) -> bool:
+        return self.state.cancelled()
+
+    def on_started(self, output: str) -> None:
+        self.manifest.set_state(output, "running")
+        self.running[output] = (0, 0)
+        self._report()
+
+    def on_progress(self, output: str, done: int, total: int, fps: float) -> None:
+        if output in self.running:
+            self.running[output] = (done, total)
+            self._report()
+
+    def on_outcome(self, outcome: VideoOutcome) -> None:
+        self.running.pop(outcome.output, None)
+        self.frames_finished += outcome.frames
+        self.report.frames += outcome.frames
+        if outcome.files:
+            self._write_returned(outcome.files)
+        name = self.tasks[outcome.output].name
+        if outcome.status == "cancelled":
+            self.report.cancelled += 1
+            self.manifest.set_state(outcome.output, "pending", outcome.reason)
+        elif outcome.status == "failed" and not outcome.summary:
+            self.report.failed.append((name, outcome.reason))
+            self.manifest.set_state(outcome.output, "failed", outcome.reason)
+        else:
+            if outcome.status == "failed":
+                self.report.failed.append((name, outcome.reason))
+            else:
+                self.report.done += 1
+            self.manifest.set_state(
+                outcome.output,
+                outcome.status,
+                outcome.reason,
+                outcome.output_digest,
+                outcome.output_size,
+                outcome.summary,
+            )
+        self._report()
+
+    def _write_returned(self, files: dict[str, bytes]) -> None:
+        from affectstudio.core.paths import atomic_write
+
+        for relative, data in files.items():
+            with atomic_write(self.out / relative) as handle:
+                handle.write(data)
+
+    def detail(self) -> StudyProgress:
+        finished = self.report.done + self.report.skipped + len(self.report.failed)
+        frames = self.frames_finished + sum(done for done, _ in self.running.values())
+        elapsed = max(self.elapsed(), 1e-9)
+        partial = sum(done / total for done, total in self.running.values() if total)
+        worked = self.report.done + len(self.report.failed) + partial
+        remaining = self.total - finished - partial
+        eta = elapsed * remaining / worked if worked > 0 else float("inf")
+        current = [self.tasks[o].name for o in self.running]
+        return StudyProgress(
+            finished, self.total, len(self.report.failed), frames, frames / elapsed, max(eta, 0.0), current
+        )
+
+    def _report(self) -> None:
+        detail = self.detail()
+        self.state.report(Progress(detail.videos_done, self.total, ", ".join(detail.current), detail))

@@ -1,0 +1,70 @@
+"""Study inputs: files, folders and globs; output names that mirror folders and never collide; outputs
+never replace inputs."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from affectstudio.cli import main
+from affectstudio.core.errors import AffectStudioError
+from affectstudio.core.study.inputs import expand_inputs, plan_outputs
+
+
+def touch(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"x")
+    return path
+
+
+def test_folders_are_searched_recursively_for_videos_and_globs_expand(tmp_path):
+    a = touch(tmp_path / "in" / "a" / "clip.mp4")
+    b = touch(tmp_path / "in" / "b" / "deep" / "clip.MOV")
+    touch(tmp_path / "in" / "b" / "notes.txt")
+    found = expand_inputs([str(tmp_path / "in")])
+    assert sorted(found) == sorted([a, b])
+    assert expand_inputs([str(tmp_path / "in" / "*" / "*.mp4")]) == [a]
+    assert expand_inputs([str(a), str(tmp_path / "in" / "a")]) == [a], "duplicates are analysed once"
+    with pytest.raises(AffectStudioError, match="no file matches"):
+        expand_inputs([str(tmp_path / "none" / "*.mp4")])
+    with pytest.raises(AffectStudioError, match="file not found"):
+        expand_inputs([str(tmp_path / "missing.mp4")])
+
+
+def test_same_names_in_different_folders_mirror_the_folders(tmp_path):
+    a, b = touch(tmp_path / "a" / "clip.mp4"), touch(tmp_path / "b" / "clip.mov")
+    items = plan_outputs([a, b])
+    assert [str(i.output) for i in items] == ["a/clip.csv", "b/clip.csv"]
+    assert [i.name for i in items] == ["a/clip.mp4", "b/clip.mov"]
+
+
+def test_names_that_would_still_collide_keep_their_extension(tmp_path):
+    one, two = touch(tmp_path / "a" / "clip.mp4"), touch(tmp_path / "a" / "Clip.mov")
+    other = touch(tmp_path / "a" / "other.mp4")
+    outputs = [str(i.output) for i in plan_outputs([one, two, other], ".parquet")]
+    assert outputs == ["clip.mp4.parquet", "Clip.mov.parquet", "other.parquet"]
+    assert len({o.lower() for o in outputs}) == 3
+
+
+def test_analyze_never_writes_over_its_input(tmp_path, monkeypatch, sample_video):
+    """Issue 9 item 1: `cd d && affectstudio analyze photo.png` wrote the plot over photo.png."""
+    import av
+
+    with av.open(str(sample_video)) as container:
+        frame = next(container.decode(video=0)).to_ndarray(format="rgb24")
+    from PIL import Image
+
+    photo = tmp_path / "photo.png"
+    Image.fromarray(np.ascontiguousarray(frame)).save(photo)
+    before = photo.read_bytes()
+    monkeypatch.chdir(tmp_path)
+    assert main(["analyze", "photo.png"]) == 2
+    assert photo.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["photo.png"]
+
+
+def test_a_study_needs_an_output_folder(tmp_path, capsys):
+    touch(tmp_path / "a.mp4")
+    touch(tmp_path / "b.mp4")
+    assert main(["analyze", str(tmp_path / "a.mp4"), str(tmp_path / "b.mp4")]) == 2
+    assert "needs -o OUT" in capsys.readouterr().err
