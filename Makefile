@@ -1,4 +1,4 @@
-.PHONY: install test test-fast lint format bench package
+.PHONY: install test test-fast lint format bench package package-smoke
 
 install:
 	python3 -m pip install -e ".[test]"
@@ -20,5 +20,8 @@ bench:
 	python3 -m benchmarks.bench_analyze
 	python3 -m benchmarks.bench_decode_detect
 
-package:
+package:  # build/venv + dist/affectstudio/ (CPU-only), then the smoke test
 	bash packaging/build.sh
+
+package-smoke:  # the smoke test alone, on an existing dist/affectstudio/
+	bash packaging/smoke.sh dist/affectstudio

@@ -27,13 +27,20 @@ COMMANDS = ("gui", "analyze", "models", "project")
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "train":
-        from training.cli import main as train_main
-
-        return _run(lambda: train_main(argv[1:]))
+        return _run(lambda: _train(argv[1:]))
     if not argv or argv[0] not in (*COMMANDS, "-h", "--help", "--version"):
         argv = ["gui", *argv]
     args = build_parser().parse_args(argv)
     return _run(lambda: args.run(args))
+
+
+def _train(argv: list[str]) -> int:
+    from affectstudio.core.bundle import check_can_train
+
+    check_can_train()
+    from training.cli import main as train_main
+
+    return train_main(argv)
 
 
 def _run(command) -> int:

@@ -253,6 +253,9 @@ def train(args) -> int:
     with labels, the curation that keeps them, and an AU threshold hold-out the data allows. The user's
     config and `--set` values come on top; the config is checked before the run starts.
     """
+    from affectstudio.core.bundle import check_can_train
+
+    check_can_train()  # before the export: the desktop bundle cannot train
     from affectstudio.core.dataset_export import export_project
     from affectstudio.core.jobs import JobState
     from training import run as run_training

@@ -63,4 +63,8 @@ def run_app(video: str | None = None) -> int:
     window.show()
     if video:
         QTimer.singleShot(0, lambda: window.open_video(video))
+    from affectstudio.gui import smoke
+
+    if smoke.requested():  # the packaging smoke test: close once a frame and results are shown
+        smoke.watch(app, window)
     return app.exec()

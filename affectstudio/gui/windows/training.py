@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from affectstudio.core.bundle import NO_TRAINING, frozen
 from affectstudio.core.errors import AffectStudioError
 from affectstudio.core.labels import TASKS
 from affectstudio.core.model.registry import ModelRegistry
@@ -169,6 +170,9 @@ class TrainingWindow(QWidget):
         self.check_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.start_button = QPushButton("Start training")
         self.start_button.clicked.connect(lambda: self.start())
+        if frozen():  # the desktop bundle cannot train: say so up front (affectstudio/core/bundle.py)
+            self.start_button.setEnabled(False)
+            self.start_button.setToolTip(NO_TRAINING)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self.cancel)
@@ -180,7 +184,7 @@ class TrainingWindow(QWidget):
             buttons.addWidget(button)
         buttons.addStretch(1)
         self.progress = QProgressBar()
-        self.status = QLabel("Not running.")
+        self.status = QLabel(NO_TRAINING if frozen() else "Not running.")
         self.status.setWordWrap(True)
         self.curves = TrainingCurves()
         self.log = QPlainTextEdit()
@@ -275,7 +279,7 @@ class TrainingWindow(QWidget):
     # --- running -----------------------------------------------------------------------------------
     def start(self, overrides: dict | None = None) -> bool:
         """Check the config; if it passes, write it into a new run folder and start the child process."""
-        if self.run.is_running() or self.check(overrides) is None:
+        if frozen() or self.run.is_running() or self.check(overrides) is None:
             return False
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         name = registry_name(self.model_name.text().strip() or f"trained-{stamp}")

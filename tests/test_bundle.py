@@ -1,0 +1,68 @@
+"""What the desktop bundle relies on, checked in the source tree (packaging/smoke.sh checks the bundle).
+
+`sys.frozen` and `sys._MEIPASS` are the two attributes PyInstaller's boot loader sets; setting them here
+is how the code under test sees the bundle.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+
+from affectstudio.cli import main
+from affectstudio.core.bundle import NO_TRAINING
+from affectstudio.core.sample import SAMPLE_DIR, SAMPLE_NAME, sample_video_path
+
+
+def test_train_in_the_bundle_is_a_one_line_refusal(monkeypatch, capsys, tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text("")
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    assert main(["train", str(config)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"affectstudio: error: {NO_TRAINING}"
+
+
+def test_train_outside_the_bundle_reaches_the_training_package(capsys, tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text("not = [valid")
+    assert main(["train", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert "desktop bundle" not in err and "config.toml" in err
+
+
+def test_the_sample_is_found_at_its_place_in_the_bundle(monkeypatch, tmp_path):
+    installed = sample_video_path()
+    (tmp_path / SAMPLE_DIR).mkdir(parents=True)
+    shutil.copy(installed, tmp_path / SAMPLE_DIR / SAMPLE_NAME)
+    monkeypatch.setattr(sys, "_MEIPASS", str(tmp_path), raising=False)
+    assert sample_video_path() == tmp_path / SAMPLE_DIR / SAMPLE_NAME
+    assert sample_video_path().read_bytes() == installed.read_bytes()
+
+
+def test_the_training_window_says_the_bundle_cannot_train(qtbot, monkeypatch):
+    from affectstudio.gui.windows.training import TrainingWindow
+
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    window = TrainingWindow()
+    qtbot.addWidget(window)
+    assert not window.start_button.isEnabled()
+    assert window.status.text() == NO_TRAINING
+    assert window.start() is False
+    assert not window.run.is_running()
+
+
+def test_project_train_in_the_bundle_is_a_one_line_refusal(monkeypatch, capsys, tmp_path):
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    assert main(["project", "train", str(tmp_path / "study.affectproj")]) == 2
+    assert capsys.readouterr().err.strip() == f"affectstudio: error: {NO_TRAINING}"
+
+
+def test_smoke_mode_gives_up_with_status_1_when_no_frame_comes(monkeypatch, qapp, capsys):
+    """No video opened: the smoke mode must fail (status 1) at its time limit, not wait forever."""
+    from affectstudio.gui.app import run_app
+
+    monkeypatch.setenv("AFFECTSTUDIO_SMOKE_TEST", "1.5")
+    assert run_app(None) == 1
+    err = capsys.readouterr().err
+    assert "smoke: window shown" in err and "smoke: FAILED: no frame and results within 1.5 s" in err
