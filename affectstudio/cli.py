@@ -53,6 +53,11 @@ def _run(command) -> int:
         logging.getLogger("affectstudio").info("user error: %s", error)
         print(f"affectstudio: error: {error}", file=sys.stderr)
         return 2
+    except OSError as error:  # the disk, not the program: full, read-only, a file where a folder should be
+        logging.getLogger("affectstudio").exception("file system error")
+        where = f"{error.filename}: " if error.filename else ""
+        print(f"affectstudio: error: {where}{error.strerror or error}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("affectstudio: interrupted", file=sys.stderr)
         return 130

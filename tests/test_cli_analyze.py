@@ -108,3 +108,15 @@ def test_a_truncated_video_is_analysed_as_far_as_it_goes_and_says_so(tmp_path, c
     assert 10 < frames < 40 and sidecar["complete"] is False
     assert sidecar["video_truncated"].startswith("truncated or damaged")
     assert f"warning: {cut}: truncated or damaged" in out
+
+
+def test_an_output_folder_that_cannot_be_made_is_one_line_and_exit_2(tmp_path, capsys):
+    """Issue 9 item 4: `-o` below a file (or a read-only or full disk) gave a traceback and exit 1."""
+    (tmp_path / "taken").write_text("a file, not a folder")
+    write_frames(tmp_path / "v.mp4", [np.zeros((64, 64, 3), np.uint8)] * 2)
+    code = main(["analyze", str(tmp_path / "v.mp4"), "-o", str(tmp_path / "taken" / "out"), "--no-plot"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2, err
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert err.startswith("affectstudio: error: ") and "taken" in err and "Not a directory" in err
+    assert (tmp_path / "taken").read_text() == "a file, not a folder"
