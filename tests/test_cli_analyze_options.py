@@ -60,11 +60,6 @@ def test_plain_runs_eager_pytorch_and_agrees_with_the_fast_path(clip, tmp_path, 
     np.testing.assert_array_equal(a["face_score"].to_numpy(), b["face_score"].to_numpy())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="MediaPipe's legacy FaceDetection ignores min_detection_confidence (mediapipe issue 3896): "
-    "core/faces.FaceDetector.detect must drop detections scoring below min_confidence itself",
-)
 def test_min_confidence_above_every_face_score_finds_no_face_and_warns(clip, tmp_path, capsys):
     out = analyze(capsys, clip, "-o", tmp_path / "strict.csv", "--min-confidence", "0.99")
     assert "8 frames, 0 with a face" in out

@@ -125,8 +125,10 @@ class FaceDetector:
             ).clamped(width, height)
             keypoints = detection.location_data.relative_keypoints
             points = np.array([(k.x * width, k.y * height) for k in keypoints])
-            if min(box.width, box.height) > max(1.0, self.min_size):
-                found.append(Detection(box, float(detection.score[0]), points if len(points) else None))
+            # MediaPipe's legacy detector ignores its own min_detection_confidence (mediapipe issue 3896)
+            score = float(detection.score[0])
+            if min(box.width, box.height) > max(1.0, self.min_size) and score >= self.min_confidence:
+                found.append(Detection(box, score, points if len(points) else None))
         return sorted(found, key=lambda item: -item.score)
 
     def close(self) -> None:
