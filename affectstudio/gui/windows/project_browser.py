@@ -85,6 +85,7 @@ class ProjectBrowser(QDockWidget):
         layout.addLayout(buttons)
         self.setWidget(body)
         self.setAcceptDrops(True)
+        self.setMinimumWidth(420)  # name, frames and models readable without scrolling
         self._selection_changed()
 
     def set_store(self, store) -> None:
