@@ -34,6 +34,8 @@ from affectstudio.gui.windows.comparison import source_labels, source_names
 def format_value(value) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
+    if float(value).is_integer():
+        return str(int(value))  # counts, and exact 0 or 1
     return f"{value + 0.0:.3f}".replace("-0.000", "0.000")  # no negative zero
 
 
