@@ -32,7 +32,11 @@ from affectstudio.gui.windows.comparison import source_labels, source_names
 
 
 def format_value(value) -> str:
-    return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.3f}"
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    if float(value).is_integer():
+        return str(int(value))  # counts, and exact 0 or 1
+    return f"{value + 0.0:.3f}".replace("-0.000", "0.000")  # no negative zero
 
 
 def fill_table(table: QTableWidget, frame: pd.DataFrame, columns: list[str]) -> None:
@@ -81,6 +85,7 @@ class AgreementPanel(QDockWidget):
         layout.addWidget(self.summary)
         layout.addWidget(self.table, 1)
         self.setWidget(body)
+        self.setMinimumWidth(420)
         self.refresh()
 
     def refresh(self) -> None:

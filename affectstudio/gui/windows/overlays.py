@@ -1,9 +1,9 @@
 """Imported overlays (OpenFace, py-feat, generic CSV) drawn read-only beside the model's traces.
 
 Valence/arousal of an overlay are dashed curves on the VA timeline (lighter shades of the model's colours,
-listed in its legend); its AU activations are dashed orange marks along the bottom of each AU's row of the
-AU heat map, where the model's activation marks run along the top. Overlays are never edited here: the
-project stores them and the session lists them; this only draws what it is given.
+listed in its legend); its AU activations are dashed orange marks through the middle of each AU's row of
+the AU heat map (the model's activation marks run along the top of the row). Overlays are never edited
+here: the project stores them and the session lists them; this only draws what it is given.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ OVERLAY_VA = {
     "arousal": pg.mkColor(AROUSAL_COLOUR).lighter(140),
 }
 OVERLAY_AU = ["#ffa726", "#ce93d8", "#80cbc4"]  # one per overlay, in import order
-AU_MARK_Y = 0.16  # inside each AU's row, above its bottom edge
+AU_MARK_Y = 0.5  # through the middle of each AU row, level with its label
 
 
 class OverlayTraces:

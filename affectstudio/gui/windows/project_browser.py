@@ -85,6 +85,7 @@ class ProjectBrowser(QDockWidget):
         layout.addLayout(buttons)
         self.setWidget(body)
         self.setAcceptDrops(True)
+        self.setMinimumWidth(420)  # name, frames and models readable without scrolling
         self._selection_changed()
 
     def set_store(self, store) -> None:
@@ -110,6 +111,7 @@ class ProjectBrowser(QDockWidget):
             item = QTreeWidgetItem([video.path.name, frames, models, annotation_summary(status.annotated)])
             item.setData(0, Qt.ItemDataRole.UserRole, video.hash)
             item.setToolTip(0, str(video.path))
+            item.setToolTip(3, annotation_summary(status.annotated).replace(" · ", "\n"))
             if not status.exists:
                 item.setText(0, f"{video.path.name} (missing: Relink…)")
                 item.setForeground(0, QBrush(MISSING))

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 from PySide6.QtWidgets import (
+    QComboBox,
     QDockWidget,
     QFileDialog,
     QHBoxLayout,
@@ -37,9 +38,13 @@ class StatisticsPanel(QDockWidget):
         self.title = QLabel("")
         self.title.setWordWrap(True)
         self.export_button = QPushButton("Export CSV…")
+        self.export_button.setToolTip("Every source's statistics in one CSV")
         self.export_button.clicked.connect(lambda: self.export_csv())
+        self.source = QComboBox()
+        self.source.currentTextChanged.connect(lambda _text: self._show_source())
         row = QHBoxLayout()
-        row.addWidget(self.title, 1)
+        row.addWidget(QLabel("Source"))
+        row.addWidget(self.source, 1)
         row.addWidget(self.export_button)
         self.table = QTableWidget()
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
@@ -47,9 +52,11 @@ class StatisticsPanel(QDockWidget):
         body = QWidget()
         layout = QVBoxLayout(body)
         layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.title)
         layout.addLayout(row)
         layout.addWidget(self.table, 1)
         self.setWidget(body)
+        self.setMinimumWidth(420)
 
     def set_range(self, first: int | None, last: int | None) -> None:
         self.range = None if first is None else (first, last if last is not None else first)
@@ -82,9 +89,23 @@ class StatisticsPanel(QDockWidget):
         if not frames:
             return None
         self.result = pd.concat(frames, ignore_index=True)[COLUMNS]
-        fill_table(self.table, self.result, COLUMNS)
+        keep = self.source.currentText()
+        self.source.blockSignals(True)
+        self.source.clear()
+        self.source.addItems(list(dict.fromkeys(self.result.source)))
+        if keep in set(self.result.source):
+            self.source.setCurrentText(keep)
+        self.source.blockSignals(False)
+        self._show_source()
         self.export_button.setEnabled(True)
         return self.result
+
+    def _show_source(self) -> None:
+        """The chosen source's rows (the CSV holds every source)."""
+        if self.result is None:
+            return
+        rows = self.result[self.result.source == self.source.currentText()]
+        fill_table(self.table, rows, COLUMNS[1:])
 
     def export_csv(self, path: str | Path | None = None) -> Path | None:
         if self.result is None:

@@ -50,7 +50,7 @@ STAGE1_CHOICES = {
     "classifier + attention heads + GDConv (authors)": "authors",
     "classifier only": "classifier",
 }
-ERROR_STYLE = "color: #b00020;"
+ERROR_STYLE = "color: #ff6e6e;"  # readable on the dark palette
 
 
 def _lr_box(value: float) -> QDoubleSpinBox:

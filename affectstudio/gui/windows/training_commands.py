@@ -61,18 +61,57 @@ class TrainingCommands:
         self.status_label.setText(f"New model installed: {name}")
 
     def reanalyse_with(self, name: str) -> None:
-        """Make `name` the analysis model and analyse the open video with it (a new model: no cache)."""
+        """Make `name` the analysis model: the open video is analysed again through the controller (as
+        on Ctrl+R), the project's other videos in a background job whose results wait in the project."""
         settings = copy.deepcopy(self.settings)
         settings.analysis = replace(settings.analysis, model=name)
         self.apply_settings(settings, list(self.thresholds))
-        if not settings.auto_analyse:  # the cache lookup would stop at "not analysed"
+        if self.session.video is not None and not settings.auto_analyse:  # the cache lookup stops there
             self.controller.model_ready.connect(self._reanalyse_once)
+        self._reanalyse_other_videos(settings.analysis)
+
+    def _reanalyse_other_videos(self, options) -> None:
+        from affectstudio.core.project_analysis import analyse_project
+        from affectstudio.gui.analysis_controller import cache_key
+        from affectstudio.gui.tasks import TaskThread
+
+        skip = [self.video_hash] if self.session.video is not None else []
+        if not [v for v in self.store.videos() if v.hash not in skip]:
+            return
+        project = self.store.path
+
+        def run(state):
+            from affectstudio.core.model.registry import ModelRegistry
+
+            loaded = ModelRegistry().load(options.model)
+            with ProjectStore(project, create=False) as store:  # one connection per thread
+                return analyse_project(store, options, loaded, cache_key(loaded.digest, options), state, skip)
+
+        self._project_thread = thread = TaskThread("project-analysis", run, self)
+        thread.progress.connect(
+            lambda p: self.status_label.setText(f"Project: {p.message} ({p.done}/{p.total})")
+        )
+        thread.done.connect(self._project_reanalysed)
+        thread.failed.connect(lambda message, _user: self.show_error("Project analysis failed", message))
+        thread.start()
+
+    def _project_reanalysed(self, outcome) -> None:
+        if outcome is None:
+            return
+        failed = "; ".join(f"{name}: {error}" for name, error in outcome.failed.items())
+        self.status_label.setText(
+            f"Project re-analysed: {len(outcome.analysed)} video(s)"
+            + (f"; failed: {failed}" if failed else "")
+        )
+        self.project_browser.refresh()
 
     def _reanalyse_once(self, _loaded) -> None:
         self.controller.model_ready.disconnect(self._reanalyse_once)
         self.controller.reanalyse()
 
     def _close_windows(self) -> None:
+        if getattr(self, "_project_thread", None) is not None:
+            self._project_thread.stop()
         if getattr(self, "_export_thread", None) is not None:
             self._export_thread.stop()
         if self.training_window is not None:

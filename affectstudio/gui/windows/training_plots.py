@@ -22,6 +22,7 @@ def _plot(title: str, x_label: str, y_label: str) -> pg.PlotWidget:
         axis.setLabel(text, color="#222")
         axis.setTextPen("#222")
         axis.setPen("#888")
+        axis.enableAutoSIPrefix(False)  # "251.7 (x0.001)" reads worse than 0.2517
     plot.getPlotItem().getAxis("bottom").setHeight(42)  # tick labels, then the title below them
     return plot
 
