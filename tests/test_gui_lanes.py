@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PySide6.QtCore import QPointF, Qt
-from PySide6.QtWidgets import QDialogButtonBox, QMessageBox
+from PySide6.QtWidgets import QApplication, QDialogButtonBox, QMessageBox
 from test_gui_main_window import no_auto_analysis, open_and_wait
 
 from affectstudio.core.annotations.lanes import ANY_TRACK, LaneKey, Segment
@@ -52,11 +52,16 @@ def lane_point(window, key, frame, where=0.5):
 
 
 def drag(qtbot, window, start, stop):
+    """Press, move in steps, release, as a hand does: each event handled before the next, and a pause
+    before the press so that it is never read as the second click of a double click."""
     viewport = window.lanes.viewport()
+    qtbot.wait(QApplication.doubleClickInterval() + 50)
     qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=start)
     for step in range(1, 6):
         qtbot.mouseMove(viewport, start + (stop - start) * step / 5)
+        qtbot.wait(10)
     qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=stop)
+    qtbot.wait(10)
 
 
 def test_key_coding_during_playback_tiles_segments(window, qtbot):
@@ -105,6 +110,8 @@ def test_mouse_create_resize_split_merge_delete_and_undo(window, qtbot):
     drag(qtbot, window, right, lane_point(window, EXPRESSION, 80))
     assert spans(window, EXPRESSION) == [(50, 80, "Surprise")]
     # split at the playhead (S), then merge back (M) after selecting the first part
+    window.activateWindow()  # the segment dialog was the active window; shortcuts go to the active one
+    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
     window.seek(60)
     qtbot.keyClick(window.video, Qt.Key.Key_S)
     assert spans(window, EXPRESSION) == [(50, 59, "Surprise"), (60, 80, "Surprise")]
@@ -192,7 +199,7 @@ def test_labels_go_to_the_face_present_and_ask_when_several(window, qtbot):
     rows = synthetic_rows(120, window.session.video.fps, tracks=2)
     rows = rows[~((rows["track_id"] == 0) & (rows["frame"] < 40))]  # face 0 arrives at frame 40
     window.controller.rows.emit(rows)
-    assert window.track == 0  # the lowest track id is selected first
+    assert window.track == 1  # the face seen longest is selected first (face 0 arrives at frame 40)
     window.session.select_track(None)
     window.seek(10)
     qtbot.keyClick(window.video, Qt.Key.Key_2)  # only face 1 is there: no question
