@@ -121,7 +121,7 @@ def test_each_crop_holds_the_analysed_face(tmp_path, analysed):
             crop = cv2.cvtColor(cv2.imread(str(crop_path)), cv2.COLOR_BGR2RGB)
             faces = detector.detect(crop)
             assert faces, f"no face found in {crop_path.name}"
-            box, _ = max(faces, key=lambda f: f[0].area)
+            box = max(faces, key=lambda f: f.box.area).box
             assert box.area > 0.3 * 112 * 112  # the face fills the crop
             assert abs((box.x0 + box.x1) / 2 - 56) < 20 and abs((box.y0 + box.y1) / 2 - 56) < 25
             frame = int(crop_path.stem) - 1
