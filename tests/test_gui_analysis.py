@@ -135,7 +135,8 @@ def test_tracks_can_be_renamed_and_the_name_is_kept(qtbot, shared, sample_video)
     window.rename_track("Driver")
     assert window.track_box.currentText() == "Driver" and window.track == track
     assert window.video._names == {track: "Driver"}
+    video_hash = window.video_hash
     close(window)
     with ProjectStore(shared["project"]) as store:
-        assert store.track_names(window.video_hash) == {track: "Driver"}
-        store.rename_track(window.video_hash, track, "")
+        assert store.track_names(video_hash) == {track: "Driver"}
+        store.rename_track(video_hash, track, "")
