@@ -66,3 +66,16 @@ def test_smoke_mode_gives_up_with_status_1_when_no_frame_comes(monkeypatch, qapp
     assert run_app(None) == 1
     err = capsys.readouterr().err
     assert "smoke: window shown" in err and "smoke: FAILED: no frame and results within 1.5 s" in err
+    assert_later_event_loops_still_run()
+
+
+def assert_later_event_loops_still_run():
+    """`QApplication.exit()` would leave Qt's quit flag set: every later event loop (the next test's
+    `waitSignal`) would then return -1 at once instead of waiting. The closed window's model loader reports
+    its end after the smoke loop has returned; deliver that first."""
+    from PySide6.QtCore import QCoreApplication, QEventLoop, QTimer
+
+    QCoreApplication.processEvents()
+    loop = QEventLoop()
+    QTimer.singleShot(30, lambda: loop.exit(7))
+    assert loop.exec() == 7

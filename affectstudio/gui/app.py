@@ -66,5 +66,5 @@ def run_app(video: str | None = None) -> int:
     from affectstudio.gui import smoke
 
     if smoke.requested():  # the packaging smoke test: close once a frame and results are shown
-        smoke.watch(app, window)
+        return smoke.run(window)
     return app.exec()

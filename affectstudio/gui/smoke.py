@@ -15,8 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QEventLoop, QTimer
 
 ENV = "AFFECTSTUDIO_SMOKE_TEST"
 
@@ -35,8 +34,13 @@ def process_age() -> float:
     return max(0.0, uptime - start_ticks / os.sysconf("SC_CLK_TCK"))
 
 
-def watch(app: QApplication, window) -> None:
-    """Poll `window` (a MainWindow) and quit `app` once it has shown a frame and got its results."""
+def run(window) -> int:
+    """Run until `window` (a MainWindow) has shown a frame and got its results; returns the exit status.
+
+    It runs its own event loop rather than the application's: `QApplication.exit()` leaves Qt's quit flag
+    set, so every later event loop in the process (a test's) would return at once.
+    """
+    loop = QEventLoop()
     started = time.perf_counter() - process_age()
     value = os.environ.get(ENV, "")
     limit_s = float(value) if value.replace(".", "", 1).isdigit() and float(value) > 1 else 600.0
@@ -47,11 +51,13 @@ def watch(app: QApplication, window) -> None:
         print(f"smoke: {what} {seen[what]:.2f} s after the process started", file=sys.stderr, flush=True)
 
     def finish(status: int, why: str = "") -> None:
+        if not loop.isRunning():  # closing the window stops the model loader, which may report once more
+            return
         if why:
             print(f"smoke: FAILED: {why}", file=sys.stderr, flush=True)
         timer.stop()
         window.close()
-        app.exit(status)
+        loop.exit(status)
 
     def poll() -> None:
         if "window shown" not in seen and window.isVisible():
@@ -72,3 +78,4 @@ def watch(app: QApplication, window) -> None:
     timer = QTimer(window)
     timer.timeout.connect(poll)
     timer.start(20)
+    return loop.exec()
