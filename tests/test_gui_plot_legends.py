@@ -70,7 +70,8 @@ def test_the_most_likely_band_is_labelled_and_its_classes_listed(timeline):
     ticks = dict((round(v, 1), t) for v, t in timeline.expr_plot.getAxis("left")._tickLevels[0])
     assert ticks[len(EXPRESSIONS) + 0.5] == TOP_BAND_TICK
     caption = timeline.top_band_caption.text
-    assert "highest probability" in caption and "argmax" in caption
+    assert "most probable expression per frame" in caption and "argmax" in caption
+    assert "highest probability" in timeline.top_band_caption.toolTip()
     for name, colour in zip(EXPRESSIONS, EXPRESSION_COLOURS, strict=True):
         assert f"color:{colour}'>■</span>&nbsp;{name}" in caption
     assert "most likely" in timeline.expr_plot.toolTip()

@@ -8,7 +8,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from affectstudio.core.figures import EXPRESSION_COLOURS, clock, figure_title
 from affectstudio.core.labels import ACTION_UNITS, EXPRESSIONS
-from affectstudio.core.report import AU_BAR_LABEL, EXPR_BAR_LABEL, UNTRAINED_NOTE, trace_figure
+from affectstudio.core.report import AU_BAR_LABEL, EXPR_BAR_LABEL, UNTRAINED_NOTE, trace_figure, wrap_title
 from affectstudio.core.review_data import ReviewData
 
 
@@ -30,6 +30,9 @@ def test_trace_figure_draws_the_traces_over_time_with_colour_bars():
     times, arrays = track()
     fig = trace_figure(times, arrays.va, arrays.expr, arrays.au, "clip.mp4 · Face #0")
     assert fig._suptitle.get_text() == "clip.mp4 · Face #0"
+    long_title = "a-long-video-name.mp4 · Face #0 · model x · 0:00.0–0:04.0 · untrained heads: " + "x" * 40
+    lines = wrap_title(long_title, 60).split("\n")
+    assert " · ".join(lines) == long_title and max(len(line) for line in lines[:-1]) <= 60
     va_axes = fig.axes[0]
     lines = {line.get_label(): line for line in va_axes.get_lines() if not line.get_label().startswith("_")}
     np.testing.assert_array_equal(lines["valence"].get_ydata(), arrays.va[:, 0])

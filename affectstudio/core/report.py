@@ -53,7 +53,7 @@ def trace_figure(
     step = float(np.median(np.diff(times))) if len(times) > 1 else 1 / 30
     start, stop = (float(times[0]), float(times[-1]) + step) if len(times) else (0.0, 1.0)
     fig = Figure(figsize=size)
-    fig.suptitle(title, fontsize=9)
+    fig.suptitle(wrap_title(title, int(size[0] * 13)), fontsize=9)
     grid = fig.add_gridspec(
         4, 2, height_ratios=[3, 0.45, 2.4, 3], width_ratios=[60, 1], hspace=0.18, wspace=0.02
     )
@@ -139,6 +139,17 @@ def trace_figure(
                 bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"},
             )
     return fig
+
+
+def wrap_title(title: str, width: int) -> str:
+    """Break a " · "-separated title between its parts so no line is longer than `width` characters."""
+    lines: list[str] = []
+    for part in title.split(" · "):
+        if lines and len(lines[-1]) + 3 + len(part) <= width:
+            lines[-1] += " · " + part
+        else:
+            lines.append(part)
+    return "\n".join(lines)
 
 
 def _on_columns(values: np.ndarray, columns: np.ndarray) -> np.ndarray:

@@ -29,6 +29,8 @@ TOP_BAND_HELP = (
     "“most likely” row: per frame, the expression with the highest probability (argmax of the rows "
     "below), coloured by class"
 )
+# One line under the plots (the tooltip says more): the band is an argmax, not a probability.
+TOP_BAND_CAPTION = "“most likely” = the most probable expression per frame (argmax)"
 UNTRAINED_OPACITY = 0.75  # still readable on the dark background; the dashed pen and notice mark it
 UNTRAINED_IMAGE_OPACITY = 0.6
 UNTRAINED_COLOUR = "#9e9e9e"
@@ -58,7 +60,7 @@ def class_legend_html(colours: list[str]) -> str:
         f"<span style='color:{colour}'>■</span>&nbsp;{name}"
         for name, colour in zip(EXPRESSIONS, colours, strict=True)
     )
-    return f"<span style='color:#bdbdbd'>{TOP_BAND_HELP}:</span><br>{swatches}"
+    return f"<span style='color:#bdbdbd'>{TOP_BAND_CAPTION}:</span>&nbsp; {swatches}"
 
 
 def untrained_notice_html(head: str) -> str:
