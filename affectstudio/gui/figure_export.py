@@ -83,6 +83,7 @@ def write_svg(timeline, title: str, path: Path) -> None:
     generator.setSize(QSize(int(full.width()), int(full.height())))
     generator.setViewBox(full)
     generator.setTitle(title)
+    generator.setResolution(timeline.logicalDpiX())  # else fonts in points shrink against pixel items
     painter = QPainter(generator)
     painter.fillRect(full, QColor(BACKGROUND))
     _draw_title(painter, title, full.width(), TITLE_HEIGHT)
