@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtGui import QImage
 from test_gui_analysis import close, make_window, wait_for_results
 
 from affectstudio.core.labels import ACTION_UNITS
 from affectstudio.core.results import ResultTable
 from affectstudio.core.settings import Settings
-from affectstudio.gui.export_data import TRACE_PAGE_HEADING, export_table, summarize
+from affectstudio.gui.export_data import export_table, summarize
 from affectstudio.gui.export_dialog import ExportDialog
-from affectstudio.gui.timeline import PLAYHEAD_COLOUR
 
 pytestmark = pytest.mark.slow
 
@@ -87,6 +85,8 @@ def test_export_dialog_writes_csv_plots_and_summary(qtbot, analysed, tmp_path):
     png = dialog.export_plots(tmp_path / "plots.png")
     svg = dialog.export_plots(tmp_path / "plots.svg")
     assert png.read_bytes()[:4] == b"\x89PNG" and b"<svg" in svg.read_bytes()[:2000]
+    from affectstudio.gui.timeline import PLAYHEAD_COLOUR
+
     start, stop = analysed.timeline.view_range()
     title = dialog.plot_title(start, min(stop, analysed.timeline.duration))
     assert title.startswith(f"{analysed.session.video.path.name} · {dialog._track_name()} · model ")
@@ -99,8 +99,12 @@ def test_export_dialog_writes_csv_plots_and_summary(qtbot, analysed, tmp_path):
 
 def assert_trace_page(pdf, video_name):
     """Page 1: the figures under the title; page 2: the traces over time (a colourful figure)."""
+    import numpy as np
     from PySide6.QtCore import QSize
+    from PySide6.QtGui import QImage
     from PySide6.QtPdf import QPdfDocument
+
+    from affectstudio.gui.export_data import TRACE_PAGE_HEADING
 
     document = QPdfDocument()
     assert document.load(str(pdf)) == QPdfDocument.Error.None_
