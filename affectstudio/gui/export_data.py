@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from affectstudio.core.figures import TASK_NAMES
 from affectstudio.core.labels import ACTION_UNITS, EXPRESSIONS
 from affectstudio.core.results import (
     AU_PROB_COLUMNS,
@@ -110,9 +111,6 @@ def summarize(va: np.ndarray, expr: np.ndarray, au: np.ndarray, thresholds, seco
     return Summary(len(va), with_face, seconds, share, float(mean[0]), float(mean[1]), rate)
 
 
-TASK_NAMES = {"va": "valence/arousal", "expr": "expression", "au": "action-unit"}
-
-
 def summary_html(summary: Summary, title: str, untrained: list[str]) -> str:
     """The one-page summary as simple HTML (QTextDocument renders it to PDF)."""
 
@@ -144,3 +142,17 @@ def summary_html(summary: Summary, title: str, untrained: list[str]) -> str:
 <table cellspacing=2>{rows(summary.expression_share, "#1e88e5")}</table>
 <h3>AU activation rate (share of face frames at or over the AU's threshold)</h3>
 <table cellspacing=2>{rows(summary.au_rate, "#43a047")}</table>"""
+
+
+TRACE_PAGE_HEADING = "Traces over time"
+
+
+def trace_page_html(image: str, note: str = "", width: int = 640) -> str:
+    """The summary's second page: the trace figure (a document image resource named `image`)."""
+    detail = f"<p>{note}</p>" if note else ""
+    return (
+        f"<div style='page-break-before: always'><h3>{TRACE_PAGE_HEADING}</h3>{detail}"
+        f"<p>Valence and arousal (−1 to 1), the most likely expression per frame, expression "
+        f"probabilities and AU activation probabilities (0 to 1) over the exported range.</p>"
+        f"<img src='{image}' width={width}></div>"
+    )
