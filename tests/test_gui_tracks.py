@@ -111,3 +111,19 @@ def test_split_at_the_playhead_and_merge_back_from_the_tracks_menu(window, qtbot
     window.act_split_track.trigger()
     window.merge_tracks(track, _other(window))  # two people in every frame: refused, said in a dialog
     assert window.errors[-1][0] == "Cannot change the face tracks" and "both in frame" in window.errors[-1][1]
+
+
+def test_the_summary_pdf_counts_faces_over_all_tracks(window, tmp_path):
+    from PySide6.QtPdf import QPdfDocument
+
+    from affectstudio.gui.export_dialog import ExportDialog
+
+    window.reject_track(_other(window))
+    dialog = ExportDialog(window.session, window.timeline, window.controller.loaded, window)
+    pdf = dialog.export_summary(tmp_path / "summary.pdf")
+    document = QPdfDocument()
+    assert document.load(str(pdf)) == QPdfDocument.Error.None_
+    text = " ".join(document.getAllText(0).text().split())
+    document.close()
+    dialog.close()
+    assert "Face tracks in the whole video: 2 tracks, 1 person after rejects, faces in 100% of frames" in text
