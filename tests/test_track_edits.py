@@ -209,3 +209,15 @@ def test_cli_lists_splits_rejects_and_refuses(two_faces, tmp_path, capsys):
         assert [(s.start, s.stop) for s in store.segments(record.hash, LaneKey("expression", "me", new))] == [
             (30, 40)
         ]
+
+
+def test_nothing_to_correct_without_results(two_faces, tmp_path):
+    video, _ = two_faces
+    with ProjectStore(tmp_path / "empty.affectproj") as store:
+        session = ReviewSession(store)
+        with pytest.raises(TrackError, match="no face tracks"):
+            session.reject_track(0)
+        session.open_video(video)
+        with pytest.raises(TrackError, match="analyse it first"):
+            session.split_track(0, 10)
+        assert store.track_edits(session.video.hash) == []

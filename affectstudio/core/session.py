@@ -148,7 +148,8 @@ class ReviewSession(LaneEditing):
         """Track `other` becomes part of `track` (its annotations too); `track` is selected."""
         from affectstudio.core.annotations.track_commands import MergeTracks
 
-        self.push(MergeTracks(self.video.hash, self._faces(), track, other))
+        faces = self._faces()
+        self.push(MergeTracks(self.video.hash, faces, track, other))
         self.select_track(track)
 
     def split_track(self, track: int, frame: int | None = None) -> int:
@@ -156,20 +157,27 @@ class ReviewSession(LaneEditing):
         from affectstudio.core.annotations.track_commands import SplitTrack
         from affectstudio.core.track_edits import next_track_id
 
+        faces = self._faces()
         raw = self.data.raw_rows()
-        new = next_track_id(raw["track_id"].unique() if len(raw) else [], self.data.edits)
+        new = next_track_id(raw["track_id"].unique(), self.data.edits)
         frame = self.frame if frame is None else int(frame)
-        self.push(SplitTrack(self.video.hash, self._faces(), track, frame, new))
+        self.push(SplitTrack(self.video.hash, faces, track, frame, new))
         return new
 
     def reject_track(self, track: int) -> None:
         """`track` is not a face: it leaves the plots, summaries and exports (undo brings it back)."""
         from affectstudio.core.annotations.track_commands import RejectTrack
 
-        self.push(RejectTrack(self.video.hash, self._faces(), track))
+        faces = self._faces()
+        self.push(RejectTrack(self.video.hash, faces, track))
 
     def _faces(self) -> dict[int, np.ndarray]:
-        return self.data.face_frames() if self.data is not None else {}
+        """Frames of each face track now; refuses when there is nothing to correct."""
+        if self.video is None or self.data is None or not self.data.tracks:
+            from affectstudio.core.annotations.track_commands import TrackError
+
+            raise TrackError(None, "no face tracks to correct: open a video and analyse it first")
+        return self.data.face_frames()
 
     def _edited(self, command) -> None:
         if getattr(command, "edit", None) is not None and self.data is not None:  # a track command
