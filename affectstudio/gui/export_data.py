@@ -111,8 +111,9 @@ def summarize(va: np.ndarray, expr: np.ndarray, au: np.ndarray, thresholds, seco
     return Summary(len(va), with_face, seconds, share, float(mean[0]), float(mean[1]), rate)
 
 
-def summary_html(summary: Summary, title: str, untrained: list[str]) -> str:
-    """The one-page summary as simple HTML (QTextDocument renders it to PDF)."""
+def summary_html(summary: Summary, title: str, untrained: list[str], tracks: str = "") -> str:
+    """The one-page summary as simple HTML (QTextDocument renders it to PDF). `tracks`: the counts over
+    all face tracks of the video (`TrackSummary.text()`); the figures are the exported track's."""
 
     def rows(values: dict[str, float], colour: str) -> str:
         out = []
@@ -135,6 +136,7 @@ def summary_html(summary: Summary, title: str, untrained: list[str]) -> str:
     return f"""<h2>{title}</h2>
 <p>{summary.frames} frames ({summary.seconds:.1f} s),
 {summary.frames_with_face} with a face ({share:.1f}%).</p>
+{f"<p>Face tracks in the whole video: {tracks}.</p>" if tracks else ""}
 {notes}
 <h3>Mean valence / arousal</h3>
 <p>valence <b>{summary.mean_valence:+.3f}</b> &nbsp;&nbsp; arousal <b>{summary.mean_arousal:+.3f}</b></p>

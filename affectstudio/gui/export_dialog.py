@@ -238,7 +238,8 @@ class ExportDialog(QDialog):
             document = QTextDocument()
             document.addResource(QTextDocument.ResourceType.ImageResource, QUrl(TRACES_IMAGE), traces)
             note = f"Valence/arousal smoothed over {window.smoothing} frames." if window.smoothing > 1 else ""
-            document.setHtml(summary_html(summary, title, untrained) + trace_page_html(TRACES_IMAGE, note))
+            html = summary_html(summary, title, untrained, window.data.summary().text())
+            document.setHtml(html + trace_page_html(TRACES_IMAGE, note))
             document.print_(writer)
             del writer  # finishes the file
         self.message.setText(f"Wrote {path}")

@@ -171,6 +171,10 @@ class TimelinePanel(pg.GraphicsLayoutWidget):
         for plot in (self.expr_plot, self.au_plot):
             plot.setXLink(self.va_plot)
         self._annotation_items: list = []
+        self.other_curves: list[pg.PlotDataItem] = []
+        self.track_tag = pg.LabelItem("", size="8pt")
+        self.track_tag.setParentItem(self.va_plot.vb)
+        self.track_tag.anchor(itemPos=(1, 0), parentPos=(1, 0), offset=(-4, 2))
         self.selection = pg.LinearRegionItem(
             movable=False,
             brush=pg.mkBrush(255, 213, 79, 45),
@@ -234,6 +238,32 @@ class TimelinePanel(pg.GraphicsLayoutWidget):
                 image.setImage(on_columns(rgba, self._columns), autoLevels=False, levels=(0, 255))
                 self._place(image)
         self.set_untrained(untrained)
+
+    def set_other_tracks(self, tracks: list[tuple[str, str, np.ndarray]], smoothing: int) -> None:
+        """Which track the full plots show (name, colour: a tag at the top right) and, faint in their own
+        colours, the other tracks' valence (solid) and arousal (dotted): (name, colour, va) each, the
+        selected track first."""
+        for curve in self.other_curves:
+            self.va_plot.removeItem(curve)
+        self.other_curves = []
+        if not tracks:
+            self.track_tag.setText("")
+            return
+        name, colour, _ = tracks[0]
+        self.track_tag.setText(f"● {name}", color=colour, bold=True)
+        for _, colour, va in tracks[1:]:
+            smoothed = smooth(va, smoothing)
+            for column, style in ((0, Qt.PenStyle.SolidLine), (1, Qt.PenStyle.DotLine)):
+                curve = pg.PlotDataItem(
+                    self._timestamps,
+                    smoothed[:, column],
+                    pen=pg.mkPen(colour, width=1, style=style),
+                    connect="finite",
+                )
+                curve.setOpacity(0.55)
+                curve.setZValue(-1)
+                self.va_plot.addItem(curve)
+                self.other_curves.append(curve)
 
     def set_untrained(self, untrained: list[str]) -> None:
         """Mark plots of heads the model never learned: still readable, dashed/dimmed, with a notice."""
