@@ -35,6 +35,8 @@ UNTRAINED_OPACITY = 0.75  # still readable on the dark background; the dashed pe
 UNTRAINED_IMAGE_OPACITY = 0.6
 UNTRAINED_COLOUR = "#9e9e9e"
 
+RIGHT_COLUMN_WIDTH = 90  # px: the VA legend and the colour bars, beside every view on the time axis
+
 
 def colour_bar(label: str) -> pg.ColorBarItem:
     """A fixed (non-interactive) colour bar showing the heat maps' colour map over HEAT_LEVELS."""
@@ -71,6 +73,14 @@ def untrained_notice_html(head: str) -> str:
     )
 
 
+def reserve_right_column(view: pg.GraphicsLayoutWidget) -> None:
+    """Keep the timelines' legend column free beside another view's plot (lanes, track strip), so their plot
+    areas, and with them each time's x position and the playheads, line up with the timelines'."""
+    spacer = pg.GraphicsWidget()
+    view.addItem(spacer, row=0, col=1)
+    view.ci.layout.setColumnFixedWidth(1, RIGHT_COLUMN_WIDTH)
+
+
 def decorate(panel) -> None:
     """Add the legend, colour bars and caption to a `TimelinePanel` (called once from its __init__)."""
     legend = pg.LegendItem(labelTextSize="8pt", labelTextColor="#e0e0e0")
@@ -79,7 +89,7 @@ def decorate(panel) -> None:
     legend.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
     panel.addItem(legend, row=0, col=1)
     panel.ci.layout.setAlignment(legend, Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-    panel.ci.layout.setColumnMaximumWidth(1, 90)
+    panel.ci.layout.setColumnFixedWidth(1, RIGHT_COLUMN_WIDTH)
     panel.va_legend = legend
 
     panel.expr_bar = colour_bar(EXPR_BAR_LABEL)

@@ -18,6 +18,7 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QFont
 
 from affectstudio.core.plot_times import frame_columns, on_columns
+from affectstudio.gui.plot_legends import reserve_right_column
 from affectstudio.gui.timeline import AXIS_WIDTH, PLAYHEAD_COLOUR
 from affectstudio.gui.track_palette import track_colour, track_label
 
@@ -55,6 +56,7 @@ class TrackStrip(pg.GraphicsLayoutWidget):
         font.setPointSizeF(7.5)
         axis.setStyle(tickFont=font, tickTextOffset=3)
         self.image = pg.ImageItem()
+        reserve_right_column(self)
         self.plot.addItem(self.image)
         self.playhead = pg.InfiniteLine(0, angle=90, movable=False, pen=pg.mkPen(PLAYHEAD_COLOUR, width=1.5))
         self.plot.addItem(self.playhead, ignoreBounds=True)
