@@ -29,7 +29,7 @@ A reader is not thread-safe; a GUI frame grabber should own its own reader.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -316,19 +316,47 @@ class VideoReader:
         self._next_index = first[0] if first is not None else len(self._pts)
         return first is not None and first[0] <= index
 
+    @property
+    def longest_gop(self) -> int:
+        """The most frames from one keyframe to the next (or to the end): the worst seek's decoding run."""
+        bounds = [*self._keyframes, len(self._pts)]
+        return int(np.diff(bounds).max())
+
+    def decode_distance(self, index: int) -> int:
+        """How many frames reading `index` now would decode: from the decoder's position, or from the
+        keyframe a seek lands on. A scrubbing view shows a preview first when this is large."""
+        key = self._keyframes[bisect.bisect_right(self._keyframes, index) - 1]
+        return index - key + 1 if self._needs_seek(index, key) else index - self._next_index + 1
+
+    def _needs_seek(self, index: int, key: int) -> bool:
+        idle = self._decoder is None and self._pending is None
+        return idle or index < self._next_index or key > self._next_index
+
     def read(self, index: int) -> Frame:
         """Exactly frame `index` (0-based, presentation order)."""
+        frame = self.read_unless(index, None)
+        assert frame is not None  # only an interrupt gives None
+        return frame
+
+    def read_unless(self, index: int, interrupt: Callable[[], bool] | None) -> Frame | None:
+        """`read(index)`, but None as soon as `interrupt()` is true on the way to it (a scrub moved on).
+
+        The decoder keeps its place, so a later read at or after `index` continues from there instead of
+        seeking again; a read before it seeks, since frames before `index` may have been skipped.
+        """
         n = len(self._pts)
         if not 0 <= index < n:
             raise IndexError(f"frame {index} out of range: {self.path} has {n} frames")
         key = self._keyframes[bisect.bisect_right(self._keyframes, index) - 1]
         self._skip_before = None if self._counted else int(self._pts[index])  # set before a seek decodes
-        idle = self._decoder is None and self._pending is None
-        if idle or index < self._next_index or key > self._next_index:
+        if self._needs_seek(index, key):
             self._seek(index)
         while (decoded := self._pull()) is not None:
             found, frame = decoded
             if found < index:
+                if interrupt is not None and interrupt():
+                    self._next_index = index
+                    return None
                 continue
             self._next_index = index + 1
             if found > index:  # the decoder dropped frame `index`; keep what it gave for the next read
