@@ -20,7 +20,7 @@ def track_colour(track_id: int) -> QColor:
 
 
 class VideoView(QWidget):
-    frame_shown = Signal(int)  # emitted after a newly set frame has been painted
+    frame_shown = Signal(int)  # emitted after a newly set frame (or its preview) has been painted
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -30,6 +30,9 @@ class VideoView(QWidget):
         self._image: QImage | None = None
         self._index = -1
         self._painted = -1
+        self.exact = True  # the image is the exact frame, not a scrubbing preview (gui/frame_grabber.py)
+        self._painted_exact = True
+        self._frame_width = 0  # width of exact frames: face boxes are in their pixels
         self._faces: list[tuple[int, np.ndarray]] = []
         self._names: dict[int, str] = {}
         self.selected_track: int | None = None
@@ -40,8 +43,11 @@ class VideoView(QWidget):
     def index(self) -> int:
         return self._index
 
-    def set_frame(self, index: int, image: QImage) -> None:
-        self._index, self._image = index, image
+    def set_frame(self, index: int, image: QImage, exact: bool = True) -> None:
+        """Show frame `index`; `exact=False` for a scrubbing preview (smaller, replaced by the exact one)."""
+        self._index, self._image, self.exact = index, image, exact
+        if exact or not self._frame_width:
+            self._frame_width = image.width()
         self.update()
 
     def set_faces(self, faces: list[tuple[int, np.ndarray]], names: dict[int, str] | None = None) -> None:
@@ -75,12 +81,12 @@ class VideoView(QWidget):
         if self.show_boxes and self._faces:
             self._paint_faces(painter, target)
         painter.end()
-        if self._painted != self._index:
-            self._painted = self._index
+        if (self._painted, self._painted_exact) != (self._index, self.exact):
+            self._painted, self._painted_exact = self._index, self.exact
             self.frame_shown.emit(self._index)
 
     def _paint_faces(self, painter: QPainter, target: QRectF) -> None:
-        scale = target.width() / self._image.width()
+        scale = target.width() / self._frame_width
         font = QFont(self.font())
         font.setBold(True)
         painter.setFont(font)
