@@ -97,6 +97,7 @@ def test_an_interrupted_read_leaves_later_reads_exact(long_gop):
         pulled = []
         assert reader.read_unless(200, lambda: pulled.append(1) or len(pulled) > 5) is None
         assert seeks == [200]
+        assert reader.decode_distance(210) > 150  # it stopped far before 200: 210 is still a long way
         frame = reader.read(210)  # further on: continues from where the interrupted read stopped
         assert seeks == [200] and np.array_equal(frame.image, fresh.read(210).image)
         assert reader.read_unless(220, lambda: True) is None

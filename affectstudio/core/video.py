@@ -93,6 +93,7 @@ class VideoReader:
         self._decoder: Iterator[av.VideoFrame] | None = None
         self._pending: tuple[int, av.VideoFrame] | None = None  # decoded ahead of the frame asked for
         self._next_index = 0  # the frame the decoder yields next when nothing is pending
+        self._position = 0  # the frame it really decodes next (behind _next_index after an interrupted read)
         self._skip_before: int | None = None  # timestamp of the frame being read: see _decode_from_here
         self._rotation_ccw = 0
         self._scaled_size: tuple[int, int] | None = None  # (width, height) for non-square pixels
@@ -313,7 +314,7 @@ class VideoReader:
         self._pending = None
         first = self._pull()
         self._pending = first
-        self._next_index = first[0] if first is not None else len(self._pts)
+        self._next_index = self._position = first[0] if first is not None else len(self._pts)
         return first is not None and first[0] <= index
 
     @property
@@ -326,7 +327,7 @@ class VideoReader:
         """How many frames reading `index` now would decode: from the decoder's position, or from the
         keyframe a seek lands on. A scrubbing view shows a preview first when this is large."""
         key = self._keyframes[bisect.bisect_right(self._keyframes, index) - 1]
-        return index - key + 1 if self._needs_seek(index, key) else index - self._next_index + 1
+        return index - key + 1 if self._needs_seek(index, key) else index - self._position + 1
 
     def _needs_seek(self, index: int, key: int) -> bool:
         idle = self._decoder is None and self._pending is None
@@ -353,6 +354,7 @@ class VideoReader:
             self._seek(index)
         while (decoded := self._pull()) is not None:
             found, frame = decoded
+            self._position = found + 1
             if found < index:
                 if interrupt is not None and interrupt():
                     self._next_index = index
