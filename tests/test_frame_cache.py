@@ -16,16 +16,17 @@ def long_gop(tmp_path_factory):
     return write_long_gop_video(tmp_path_factory.mktemp("long_gop") / "long_gop.mp4")
 
 
-def counting_seeks(reader: VideoReader) -> list[int]:
-    """Record every seek the reader makes (the expensive part of a random read)."""
-    seeks, plain = [], reader._seek
+@pytest.fixture
+def seeks(monkeypatch) -> list[int]:
+    """Every seek any reader makes from now on (the expensive part of a random read)."""
+    made, plain = [], VideoReader._seek
 
-    def seek(index):
-        seeks.append(index)
-        plain(index)
+    def seek(reader, index):
+        made.append(index)
+        plain(reader, index)
 
-    reader._seek = seek
-    return seeks
+    monkeypatch.setattr(VideoReader, "_seek", seek)
+    return made
 
 
 def idle(frames: PlayheadFrames, steps: int = 1000) -> None:
@@ -60,10 +61,9 @@ def test_cached_frames_are_pixel_for_pixel_a_fresh_decode(long_gop):
             assert np.array_equal(frames.cached(index).image, fresh.read(index).image)
 
 
-def test_stepping_back_seeks_once_per_half_window_not_once_per_step(long_gop):
+def test_stepping_back_seeks_once_per_half_window_not_once_per_step(long_gop, seeks):
     with VideoReader(long_gop) as reader:
         frames = PlayheadFrames(reader)
-        seeks = counting_seeks(reader)
         frames.read(230)
         idle(frames)
         seeks.clear()
@@ -72,18 +72,18 @@ def test_stepping_back_seeks_once_per_half_window_not_once_per_step(long_gop):
             idle(frames)
         assert 0 < len(seeks) <= 3 * 2 + 1
     with VideoReader(long_gop) as plain:  # what it saves: a plain reader seeks at every back step
-        seeks = counting_seeks(plain)
+        seeks.clear()
         for index in range(229, 219, -1):
             plain.read(index)
         assert len(seeks) == 10
 
 
-def test_stepping_and_playing_forward_never_seek(long_gop):
+def test_stepping_and_playing_forward_never_seek(long_gop, seeks):
     with VideoReader(long_gop) as reader:
         frames = PlayheadFrames(reader)
         frames.read(100)
         idle(frames)
-        seeks = counting_seeks(reader)
+        seeks.clear()
         for index in range(101, 200):
             assert decode_index(frames.read(index).image) == index
             if index % 2:
@@ -91,18 +91,34 @@ def test_stepping_and_playing_forward_never_seek(long_gop):
         assert seeks == []
 
 
-def test_an_interrupted_read_leaves_later_reads_exact(long_gop):
-    with VideoReader(long_gop) as reader, VideoReader(long_gop) as fresh:
-        seeks = counting_seeks(reader)
+def test_an_interrupted_read_leaves_later_reads_exact(long_gop, seeks):
+    with VideoReader(long_gop) as fresh:
+        expected = {index: fresh.read(index).image for index in (210, 215)}
+    with VideoReader(long_gop) as reader:
+        seeks.clear()
         pulled = []
         assert reader.read_unless(200, lambda: pulled.append(1) or len(pulled) > 5) is None
         assert seeks == [200]
         assert reader.decode_distance(210) > 150  # it stopped far before 200: 210 is still a long way
         frame = reader.read(210)  # further on: continues from where the interrupted read stopped
-        assert seeks == [200] and np.array_equal(frame.image, fresh.read(210).image)
+        assert seeks == [200] and np.array_equal(frame.image, expected[210])
         assert reader.read_unless(220, lambda: True) is None
         frame = reader.read(215)  # before the interrupted target: frames may have been skipped, so seek
-        assert seeks == [200, 215] and np.array_equal(frame.image, fresh.read(215).image)
+        assert seeks == [200, 215] and np.array_equal(frame.image, expected[215])
+
+
+def test_a_twin_reader_decodes_the_same_frames_on_its_own(long_gop):
+    with VideoReader(long_gop) as fresh:
+        expected = fresh.read(60).image
+    with VideoReader(long_gop) as reader:
+        twin = reader.twin()
+        try:
+            reader.read(120)
+            assert np.array_equal(twin.read(60).image, expected)
+            assert decode_index(reader.read(121).image) == 121  # the first decoder kept its place
+            assert reader.decode_distance(122) == 1 and twin.decode_distance(61) == 1
+        finally:
+            twin.close()
 
 
 def test_the_cache_stays_within_its_byte_budget_dropping_the_least_recent():

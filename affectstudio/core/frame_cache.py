@@ -5,8 +5,9 @@ decodes up to 249 frames first, so stepping backwards one frame at a time would 
 pictures per step. `PlayheadFrames` wraps one `VideoReader` with a least-recently-used cache of decoded
 frames, bounded in bytes, and, while the viewer is idle, fills it around the last frame asked for:
 a few frames ahead (the decoder is already there, so they cost one decode each) and a window behind,
-decoded in one forward run from its keyframe. Stepping back then costs one such run per half window
-instead of one per frame, and stepping or playing forward never seeks.
+decoded in one forward run from its keyframe by a second decoder (`VideoReader.twin`), so that the first
+stays at the playhead. Stepping back then costs one such run per half window instead of one per frame,
+and stepping or playing forward never seeks. A read goes to whichever decoder is nearer its frame.
 
 The cache holds the reader's own arrays, so a cached frame is pixel for pixel what a fresh decode gives.
 Like the reader it wraps, it belongs to one thread.
@@ -67,6 +68,7 @@ class PlayheadFrames:
         self.ahead = min(AHEAD, capacity // 4)
         self.behind = min(BEHIND, capacity // 2)
         self.playhead: int | None = None
+        self._behind: VideoReader | None = None  # the second decoder, opened at the first refill
         self._refilling = False  # a refill of the window behind is under way: finish it
         self._unreadable: set[int] = set()
 
@@ -84,7 +86,7 @@ class PlayheadFrames:
 
     def decode_distance(self, index: int) -> int:
         """Frames that reading `index` would decode (0 when cached): when many, show a preview first."""
-        return 0 if index in self.cache else self.reader.decode_distance(index)
+        return 0 if index in self.cache else min(r.decode_distance(index) for r in self._readers())
 
     def prefetch(self, interrupt: Callable[[], bool] | None = None) -> bool:
         """Decode one more frame near the playhead into the cache; False when there is nothing left to do.
@@ -107,19 +109,36 @@ class PlayheadFrames:
             self._refilling = False
             return False
         self._refilling = True
-        self._fill(missing[0], interrupt)
+        if self._behind is None:
+            self._behind = self.reader.twin()
+        self._fill(missing[0], interrupt, self._behind)
         return True
 
-    def _fill(self, index: int, interrupt: Callable[[], bool] | None) -> None:
+    def close(self) -> None:
+        """Close the second decoder (the reader passed in stays its owner's to close)."""
+        if self._behind is not None:
+            self._behind.close()
+            self._behind = None
+
+    def _readers(self) -> list[VideoReader]:
+        return [self.reader] if self._behind is None else [self.reader, self._behind]
+
+    def _fill(
+        self, index: int, interrupt: Callable[[], bool] | None, reader: VideoReader | None = None
+    ) -> None:
         try:
-            self._read(index, interrupt)
+            self._read(index, interrupt, reader)
         except VideoError:  # a damaged frame: do not try it again on every idle moment
             self._unreadable.add(index)
 
-    def _read(self, index: int, interrupt: Callable[[], bool] | None) -> Frame | None:
+    def _read(
+        self, index: int, interrupt: Callable[[], bool] | None, reader: VideoReader | None = None
+    ) -> Frame | None:
         frame = self.cache.get(index)
         if frame is None:
-            frame = self.reader.read_unless(index, interrupt)
+            if reader is None:  # the decoder nearer the frame
+                reader = min(self._readers(), key=lambda r: r.decode_distance(index))
+            frame = reader.read_unless(index, interrupt)
             if frame is not None:
                 self.cache.put(frame)
         return frame

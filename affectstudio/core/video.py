@@ -29,6 +29,7 @@ A reader is not thread-safe; a GUI frame grabber should own its own reader.
 from __future__ import annotations
 
 import bisect
+import copy
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -396,6 +397,17 @@ class VideoReader:
 
     def __len__(self) -> int:
         return len(self._pts)
+
+    def twin(self) -> VideoReader:
+        """A second reader of the same file with its own decoder, sharing this one's index (no demuxing):
+        for keeping one decoder at the playhead while another fills frames behind it."""
+        twin = copy.copy(self)  # the index (_pts, _index_of, _keyframes, timestamps) is only ever read
+        twin._container = av.open(str(self.path))
+        twin._stream = twin._container.streams.video[0]
+        twin._stream.thread_type = "AUTO"
+        twin._decoder, twin._pending, twin._skip_before = None, None, None
+        twin._next_index = twin._position = twin._decoded_count = 0
+        return twin
 
     def close(self) -> None:
         self._decoder = None

@@ -140,6 +140,7 @@ class FrameGrabber(QThread):
                     self.failed.emit(str(error))
         finally:
             self._open_proxy(None, 0)
+            frames.close()
             reader.close()
 
     def _serve(self, frames, index: int) -> None:
