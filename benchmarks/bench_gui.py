@@ -100,9 +100,10 @@ def make_video(path: Path, width: int, height: int, gop: int, loops: int = 3) ->
     return path
 
 
-def seek_latency(app, video: Path, seeks: int, seed: int = 0, proxy: bool = False) -> tuple[list, list]:
+def seek_latency(app, video: Path, seeks: int, seed: int = 0, proxy: bool = False) -> tuple[list, list, list]:
     """Click random points of the timeline; times from the click to the first picture of the new frame
-    painted (the proxy's, if any) and to the exact frame painted."""
+    painted (the proxy's, if any) and to the exact frame painted. After every third click, once the
+    grabber has settled (the user looks at the frame), also the time of one step back (as the Left key)."""
     from PySide6.QtCore import QPointF, Qt
     from PySide6.QtTest import QTest
     from test_gui_main_window import no_auto_analysis
@@ -124,8 +125,8 @@ def seek_latency(app, video: Path, seeks: int, seed: int = 0, proxy: bool = Fals
         print(f"    proxy ready {time.perf_counter() - started:.1f} s after opening")
     wait_for(app, window.grabber.settled)
     rng = np.random.default_rng(seed)
-    timeline, first, latencies = window.timeline, [], []
-    for _ in range(seeks):
+    timeline, first, latencies, back = window.timeline, [], [], []
+    for click in range(seeks):
         seconds = float(rng.uniform(0, timeline.duration))
         target = frame_at(window.timestamps, seconds)
         if target == window.video.index:
@@ -138,8 +139,14 @@ def seek_latency(app, video: Path, seeks: int, seed: int = 0, proxy: bool = Fals
         first.append(time.perf_counter() - start)
         wait_for(app, lambda t=target: window.video._painted == t and window.video._painted_exact)
         latencies.append(time.perf_counter() - start)
+        if click % 3 == 0 and target > 0:
+            wait_for(app, window.grabber.settled, timeout=60)
+            start = time.perf_counter()
+            window.step(-1)  # what the Left key does
+            wait_for(app, lambda t=target - 1: window.video._painted == t and window.video._painted_exact)
+            back.append(time.perf_counter() - start)
     window.close()
-    return first, latencies
+    return first, latencies, back
 
 
 def seek_ways(app, video: Path, seeks: int, all_ways: bool) -> None:
@@ -151,10 +158,11 @@ def seek_ways(app, video: Path, seeks: int, all_ways: bool) -> None:
     for label, cache_bytes, proxy in ways if all_ways else ways[1:2]:
         frame_grabber.CACHE_BYTES = frame_grabber.DEFAULT_CACHE_BYTES if cache_bytes is None else cache_bytes
         scrub_proxy.MIN_SEEK_PIXELS = 0  # a proxy for every video, so that both intervals compare
-        first, exact = seek_latency(app, video, seeks, proxy=proxy)
+        first, exact, back = seek_latency(app, video, seeks, proxy=proxy)
         if proxy:
             print(f"  {label:14s} first picture: {percentiles(first)}")
         print(f"  {label:14s} exact frame:   {percentiles(exact)}")
+        print(f"  {label:14s} step back:     {percentiles(back)}  ({len(back)} steps, after settling)")
 
 
 def wait_for(app, condition, timeout: float = 20.0) -> None:

@@ -32,7 +32,6 @@ class VideoView(QWidget):
         self._painted = -1
         self.exact = True  # the image is the exact frame, not a scrubbing preview (gui/frame_grabber.py)
         self._painted_exact = True
-        self._frame_width = 0  # width of exact frames: face boxes are in their pixels
         self._faces: list[tuple[int, np.ndarray]] = []
         self._names: dict[int, str] = {}
         self.selected_track: int | None = None
@@ -46,8 +45,6 @@ class VideoView(QWidget):
     def set_frame(self, index: int, image: QImage, exact: bool = True) -> None:
         """Show frame `index`; `exact=False` for a scrubbing preview (smaller, replaced by the exact one)."""
         self._index, self._image, self.exact = index, image, exact
-        if exact or not self._frame_width:
-            self._frame_width = image.width()
         self.update()
 
     def set_faces(self, faces: list[tuple[int, np.ndarray]], names: dict[int, str] | None = None) -> None:
@@ -78,7 +75,7 @@ class VideoView(QWidget):
         target = self.image_rect()
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
         painter.drawImage(target, self._image)
-        if self.show_boxes and self._faces:
+        if self.show_boxes and self._faces and self.exact:  # boxes are in the exact frame's pixels
             self._paint_faces(painter, target)
         painter.end()
         if (self._painted, self._painted_exact) != (self._index, self.exact):
@@ -86,7 +83,7 @@ class VideoView(QWidget):
             self.frame_shown.emit(self._index)
 
     def _paint_faces(self, painter: QPainter, target: QRectF) -> None:
-        scale = target.width() / self._frame_width
+        scale = target.width() / self._image.width()
         font = QFont(self.font())
         font.setBold(True)
         painter.setFont(font)
