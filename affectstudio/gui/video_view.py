@@ -20,7 +20,7 @@ def track_colour(track_id: int) -> QColor:
 
 
 class VideoView(QWidget):
-    frame_shown = Signal(int)  # emitted after a newly set frame (or its preview) has been painted
+    frame_shown = Signal(int)  # emitted after a newly set frame has been painted
 
     def __init__(self, parent=None):
         super().__init__(parent)
