@@ -330,6 +330,7 @@ class MainWindow(WindowsMenus, WindowConstruction, AnalysisStatus, WindowLanes, 
         old = self.settings.analysis
         self.settings.analysis, self.settings.auto_analyse = new.analysis, new.auto_analyse
         self.settings.display.smoothing = new.display.smoothing
+        self.settings.display.scrub_proxy = new.display.scrub_proxy  # from the next video opened
         self.settings.coding_keys = new.coding_keys
         self.set_coding_keys()
         loaded = self.controller.loaded
