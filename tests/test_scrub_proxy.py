@@ -70,3 +70,20 @@ def test_proxy_sizes_keep_the_aspect_at_even_sizes():
     assert proxy_size(1920, 1080) == (640, 360)
     assert proxy_size(720, 1280) == (202, 360)
     assert proxy_size(193, 144) == (192, 144)  # small videos keep their size (made even)
+
+
+def test_the_cli_makes_proxies_ahead_of_time(long_gop, tmp_path, capsys):
+    from affectstudio.cli import main
+    from affectstudio.core.project import video_fingerprint
+
+    assert main(["proxy", str(long_gop)]) == 0  # small: seeks fast, no copy
+    assert "no copy needed" in capsys.readouterr().out
+    assert main(["proxy", "--always", str(long_gop)]) == 0
+    path = proxy_path(video_fingerprint(long_gop))
+    assert str(path) in capsys.readouterr().out
+    proxy = open_proxy(video_fingerprint(long_gop), FRAMES)
+    assert proxy is not None
+    proxy.close()
+    assert main(["proxy", str(tmp_path / "missing.mp4")]) == 2
+    error = capsys.readouterr().err
+    assert "missing.mp4" in error and len(error.strip().splitlines()) == 1
