@@ -15,8 +15,9 @@ is measured three ways: a plain reader (no frame cache, no proxy: the decoder se
 the frame cache around the playhead, and with the cache and the scrubbing proxy (gui/frame_grabber.py),
 where a click first paints the proxy's picture ("first picture") and then the exact frame ("exact").
 Clicks follow each other as soon as the frame is painted, so the cache has little time to fill (the worst
-case for it). The app makes a proxy only for slow-seeking videos (core/scrub_proxy.py); here it is made for
-both intervals so that the figures compare.
+case for it). A drag backwards over the whole video in 3 s then counts the pictures painted per second
+and how far the picture on screen trails the playhead. The app makes a proxy only for slow-seeking videos
+(core/scrub_proxy.py); here it is made for both intervals so that the figures compare.
 """
 
 from __future__ import annotations
@@ -100,10 +101,11 @@ def make_video(path: Path, width: int, height: int, gop: int, loops: int = 3) ->
     return path
 
 
-def seek_latency(app, video: Path, seeks: int, seed: int = 0, proxy: bool = False) -> tuple[list, list, list]:
+def seek_latency(app, video: Path, seeks: int, seed: int = 0, proxy: bool = False) -> tuple:
     """Click random points of the timeline; times from the click to the first picture of the new frame
     painted (the proxy's, if any) and to the exact frame painted. After every third click, once the
-    grabber has settled (the user looks at the frame), also the time of one step back (as the Left key)."""
+    grabber has settled (the user looks at the frame), also the time of one step back (as the Left key).
+    Last, a drag over the whole video (`drag_scrub`)."""
     from PySide6.QtCore import QPointF, Qt
     from PySide6.QtTest import QTest
     from test_gui_main_window import no_auto_analysis
@@ -145,8 +147,31 @@ def seek_latency(app, video: Path, seeks: int, seed: int = 0, proxy: bool = Fals
             window.step(-1)  # what the Left key does
             wait_for(app, lambda t=target - 1: window.video._painted == t and window.video._painted_exact)
             back.append(time.perf_counter() - start)
+    wait_for(app, window.grabber.settled, timeout=60)
+    drag = drag_scrub(app, window)
     window.close()
-    return first, latencies, back
+    return first, latencies, back, drag
+
+
+def drag_scrub(app, window, seconds: float = 3.0, rate: float = 30.0) -> tuple[float, float]:
+    """Drag the playhead backwards over the whole video in `seconds`, `rate` moves a second (as
+    `seek_requested`, which a timeline drag emits): backwards, every move needs a seek, where a forward drag
+    mostly decodes on from where the decoder is. Returns pictures painted per second, and how many frames
+    the picture on screen is behind the playhead on average, sampled before each move."""
+    painted, behind = [], []
+    window.video.frame_shown.connect(painted.append)
+    duration, moves = window.timeline.duration, int(seconds * rate)
+    start = time.perf_counter()
+    for move in range(moves):
+        while time.perf_counter() < start + move / rate:
+            app.processEvents()
+            time.sleep(0.0005)
+        if move:
+            behind.append(abs(window.current_frame - window.video._painted))
+        window.timeline.seek_requested.emit(duration * (1 - move / moves))
+    elapsed = time.perf_counter() - start
+    window.video.frame_shown.disconnect(painted.append)
+    return len(painted) / elapsed, float(np.mean(behind))
 
 
 def seek_ways(app, video: Path, seeks: int, all_ways: bool) -> None:
@@ -158,11 +183,12 @@ def seek_ways(app, video: Path, seeks: int, all_ways: bool) -> None:
     for label, cache_bytes, proxy in ways if all_ways else ways[1:2]:
         frame_grabber.CACHE_BYTES = frame_grabber.DEFAULT_CACHE_BYTES if cache_bytes is None else cache_bytes
         scrub_proxy.MIN_SEEK_PIXELS = 0  # a proxy for every video, so that both intervals compare
-        first, exact, back = seek_latency(app, video, seeks, proxy=proxy)
+        first, exact, back, (pictures, behind) = seek_latency(app, video, seeks, proxy=proxy)
         if proxy:
             print(f"  {label:14s} first picture: {percentiles(first)}")
         print(f"  {label:14s} exact frame:   {percentiles(exact)}")
         print(f"  {label:14s} step back:     {percentiles(back)}  ({len(back)} steps, after settling)")
+        print(f"  {label:14s} drag back 3 s: {pictures:5.1f} pictures/s, {behind:5.1f} frames behind (mean)")
 
 
 def wait_for(app, condition, timeout: float = 20.0) -> None:

@@ -2,8 +2,9 @@
 
 Dragging the playhead asks for dozens of frames a second; decoding every one of them would leave the view
 trailing behind the mouse. The grabber keeps a single "wanted" slot: each request overwrites it, and the
-thread decodes whatever is wanted when it gets free. Stale requests are never decoded, and a decode on its
-way to a frame no longer wanted stops (`VideoReader.read_unless`), so the view is never far behind.
+thread decodes whatever is wanted when it gets free. Stale requests are never decoded, and once a preview
+is on screen, a decode on its way to a frame no longer wanted stops (`VideoReader.read_unless`), so the
+view is never far behind.
 
 Frames come from `core.frame_cache.PlayheadFrames`: a cache of exact frames that the thread fills around
 the playhead whenever no request waits, so stepping back and forth is free. When a frame would take a long
@@ -144,15 +145,20 @@ class FrameGrabber(QThread):
             reader.close()
 
     def _serve(self, frames, index: int) -> None:
+        """The preview first when the exact frame is far, then the exact frame. Only a previewed frame's
+        decode gives way to a newer request: without a preview, a drag would interrupt every decode and
+        show nothing until the mouse stops, where finishing shows a frame every decode."""
+        previewed = False
         if self._proxy is not None and frames.decode_distance(index) >= PREVIEW_FROM:
             try:
                 self.preview_ready.emit(index, rgb_to_qimage(self._proxy.read(index)))
+                previewed = True
             except AffectStudioError as error:  # a damaged proxy: carry on without (it is only a cache)
                 log.warning("scrubbing proxy dropped: %s", error)
                 self._open_proxy(None, 0)
             if self._interrupted():  # scrubbing on: skip the exact decode of a frame already passed
                 return
-        frame = frames.read(index, self._interrupted)
+        frame = frames.read(index, self._interrupted if previewed else None)
         if frame is not None:
             self.frame_ready.emit(index, rgb_to_qimage(frame.image))
 
