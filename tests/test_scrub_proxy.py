@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -87,3 +89,15 @@ def test_the_cli_makes_proxies_ahead_of_time(long_gop, tmp_path, capsys):
     assert main(["proxy", str(tmp_path / "missing.mp4")]) == 2
     error = capsys.readouterr().err
     assert "missing.mp4" in error and len(error.strip().splitlines()) == 1
+
+
+def test_the_least_recently_used_proxies_go_once_over_the_budget(long_gop, tmp_path, monkeypatch):
+    monkeypatch.setenv("AFFECTSTUDIO_CACHE_DIR", str(tmp_path / "cache"))  # only this test's proxies
+    for name in ("old", "used", "new"):
+        make_proxy(JobState(), long_gop, name, max_height=48)
+    for age, name in enumerate(("new", "old", "used")):  # "used" the oldest, until it is opened
+        os.utime(proxy_path(name), (1e9 - age * 1000, 1e9 - age * 1000))
+    open_proxy("used", FRAMES).close()  # opening marks it used now
+    size = proxy_path("old").stat().st_size
+    scrub_proxy.prune(2 * size)
+    assert proxy_path("used").exists() and proxy_path("new").exists() and not proxy_path("old").exists()

@@ -11,12 +11,14 @@ aspect applied) with presentation time i, and a frame the reader cannot decode i
 before, so the numbering never shifts. It is made in the background by a `JobState` job, only for videos
 whose keyframes are far apart (others seek fast enough), and cached by the video's content hash in the
 cache folder. It is written through `atomic_path`, so a cancelled or failed run leaves nothing behind.
-Size: about 9 KB a frame (1 GB for an hour at 30 fps); the cache folder may be emptied at any time.
+Size: about 9 KB a frame (1 GB for an hour at 30 fps). Proxies not used for longest are deleted once
+they hold more than `KEEP_BYTES` together; the cache folder may be emptied at any time.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 from pathlib import Path
 
 import av
@@ -32,6 +34,7 @@ PROXY_HEIGHT = 360
 # keyframe every 60 frames still seeks in well under 100 ms, so only videos above that get a proxy.
 MIN_SEEK_PIXELS = 1280 * 720 * 60
 VERSION = 1  # part of the file name: a change of format makes new proxies instead of misreading old ones
+KEEP_BYTES = 8 * 2**30  # proxies kept in the cache, least recently used deleted first
 
 
 def proxy_path(video_hash: str) -> Path:
@@ -61,6 +64,7 @@ def make_proxy(
             return path
         if if_slow and not worth_a_proxy(reader):
             return None
+        prune(KEEP_BYTES)
         width, height = proxy_size(reader.info.width, reader.info.height, max_height)
         with atomic_path(path) as temp, av.open(str(temp), "w", format="matroska") as out:
             stream = out.add_stream("mjpeg", rate=25)  # timing is irrelevant: frame i has time i/25
@@ -83,6 +87,20 @@ def make_proxy(
             out.mux(stream.encode())
         state.report(Progress(count, count, "Making the scrubbing copy"))
     return path
+
+
+def prune(keep_bytes: int) -> None:
+    """Delete the least recently used proxies until the rest hold at most `keep_bytes`."""
+    folder = proxy_path("x").parent
+    if not folder.is_dir():
+        return
+    proxies = sorted(folder.glob("*.mkv"), key=lambda p: p.stat().st_mtime, reverse=True)
+    total = 0
+    for path in proxies:
+        total += path.stat().st_size
+        if total > keep_bytes and not path.name.startswith("."):  # never another writer's partial file
+            with contextlib.suppress(OSError):
+                path.unlink()
 
 
 def _encode(out, stream, image: np.ndarray, index: int, width: int, height: int) -> None:
@@ -128,6 +146,8 @@ def open_proxy_file(path: Path, frame_count: int) -> ScrubProxy | None:
     except VideoError:
         reader = None
     if reader is not None and len(reader) == frame_count:
+        with contextlib.suppress(OSError):
+            os.utime(path)  # used now: `prune` keeps it longest
         return ScrubProxy(reader)
     if reader is not None:
         reader.close()
