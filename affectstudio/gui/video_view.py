@@ -72,7 +72,7 @@ class VideoView(QWidget):
 
     def face_at(self, point: QPointF) -> int | None:
         """The track whose box is under `point` (the smallest, where boxes nest), or None."""
-        if self._image is None or not self.show_boxes:
+        if self._image is None or not self.show_boxes or not self.exact:  # no boxes on a scrubbing preview
             return None
         hits = [(self.box_rect(box), track) for track, box in self._faces]
         hits = [(rect.width() * rect.height(), track) for rect, track in hits if rect.contains(point)]
