@@ -5,6 +5,7 @@
     affectstudio models ...         list / import / fetch / remove installed models
     affectstudio project ...        study projects: videos, lanes, analysis, dataset export, training
     affectstudio train CONFIG       train a model (the `training` package)
+    affectstudio proxy VIDEO...     make the scrubbing copies of slow-seeking videos ahead of time
 
 Each subcommand lives in `affectstudio/commands/<name>.py` with `add_parser(subparsers)` and `run(args)`.
 Heavy modules (torch, MediaPipe, Qt) are imported inside `run`, so `--help` and the first window stay fast.
@@ -21,7 +22,7 @@ import sys
 from affectstudio import __version__
 from affectstudio.core.errors import AffectStudioError
 
-COMMANDS = ("gui", "analyze", "models", "project")
+COMMANDS = ("gui", "analyze", "models", "project", "proxy")
 
 
 def main(argv: list[str] | None = None) -> int:

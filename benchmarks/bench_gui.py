@@ -2,13 +2,22 @@
 
     python3 benchmarks/bench_gui.py            # all three
     python3 benchmarks/bench_gui.py --quick    # fewer repetitions
+    python3 benchmarks/bench_gui.py --seeks --videos DIR   # only the 720p seeks, videos kept in DIR
 
-Targets (issue 3): window under 2 s; seek p95 under 50 ms at 720p; playhead redraw under 16 ms with
-108,000 frames (one hour at 30 fps) of results. Uses the offscreen Qt platform unless DISPLAY is set.
+Targets (issue 3, 12): window under 2 s; seek p95 under 50 ms at 720p whatever the keyframe interval;
+playhead redraw under 16 ms with 108,000 frames (one hour at 30 fps) of results. Uses the offscreen Qt
+platform unless DISPLAY is set.
 
 Seek videos are the bundled sample looped to 360 frames and scaled to 640x360 and 1280x720 with libx264,
 once with a keyframe every second (as cameras and phones record) and once with x264's default of one every
-250 frames (the worst case for frame-exact seeking: up to 249 frames decoded for one seek).
+250 frames (the worst case for frame-exact seeking: up to 249 frames decoded for one seek). At 720p each
+is measured three ways: a plain reader (no frame cache, no proxy: the decoder seeks for every click), with
+the frame cache around the playhead, and with the cache and the scrubbing proxy (gui/frame_grabber.py),
+where a click first paints the proxy's picture ("first picture") and then the exact frame ("exact").
+Clicks follow each other as soon as the frame is painted, so the cache has little time to fill (the worst
+case for it). A drag backwards over the whole video in 3 s then counts the pictures painted per second
+and how far the picture on screen trails the playhead. The app makes a proxy only for slow-seeking videos
+(core/scrub_proxy.py); here it is made for both intervals so that the figures compare.
 """
 
 from __future__ import annotations
@@ -92,8 +101,11 @@ def make_video(path: Path, width: int, height: int, gop: int, loops: int = 3) ->
     return path
 
 
-def seek_latency(app, video: Path, seeks: int, seed: int = 0) -> list[float]:
-    """Click random points of the timeline; time from the click to the new frame painted."""
+def seek_latency(app, video: Path, seeks: int, seed: int = 0, proxy: bool = False) -> tuple:
+    """Click random points of the timeline; times from the click to the first picture of the new frame
+    painted (the proxy's, if any) and to the exact frame painted. After every third click, once the
+    grabber has settled (the user looks at the frame), also the time of one step back (as the Left key).
+    Last, a drag over the whole video (`drag_scrub`)."""
     from PySide6.QtCore import QPointF, Qt
     from PySide6.QtTest import QTest
     from test_gui_main_window import no_auto_analysis
@@ -101,15 +113,22 @@ def seek_latency(app, video: Path, seeks: int, seed: int = 0) -> list[float]:
     from affectstudio.gui.main_window import MainWindow
     from affectstudio.gui.transport import frame_at
 
-    window = MainWindow(no_auto_analysis())
+    settings = no_auto_analysis()
+    settings.display.scrub_proxy = proxy
+    window = MainWindow(settings)
     window.resize(1280, 860)
     window.show()
     QTest.qWaitForWindowExposed(window)
     window.open_video(video)
     wait_for(app, lambda: window.video.index == 0)
+    if proxy:
+        started = time.perf_counter()
+        wait_for(app, lambda: window.grabber._proxy_path is not None, timeout=300)  # made, and handed over
+        print(f"    proxy ready {time.perf_counter() - started:.1f} s after opening")
+    wait_for(app, window.grabber.settled)
     rng = np.random.default_rng(seed)
-    timeline, latencies = window.timeline, []
-    for _ in range(seeks):
+    timeline, first, latencies, back = window.timeline, [], [], []
+    for click in range(seeks):
         seconds = float(rng.uniform(0, timeline.duration))
         target = frame_at(window.timestamps, seconds)
         if target == window.video.index:
@@ -119,9 +138,57 @@ def seek_latency(app, video: Path, seeks: int, seed: int = 0) -> list[float]:
         QTest.mouseClick(timeline.viewport(), Qt.MouseButton.LeftButton, pos=point)
         target = window.current_frame
         wait_for(app, lambda t=target: window.video._painted == t)
+        first.append(time.perf_counter() - start)
+        wait_for(app, lambda t=target: window.video._painted == t and window.video._painted_exact)
         latencies.append(time.perf_counter() - start)
+        if click % 3 == 0 and target > 0:
+            wait_for(app, window.grabber.settled, timeout=60)
+            start = time.perf_counter()
+            window.step(-1)  # what the Left key does
+            wait_for(app, lambda t=target - 1: window.video._painted == t and window.video._painted_exact)
+            back.append(time.perf_counter() - start)
+    wait_for(app, window.grabber.settled, timeout=60)
+    drag = drag_scrub(app, window)
     window.close()
-    return latencies
+    return first, latencies, back, drag
+
+
+def drag_scrub(app, window, seconds: float = 3.0, rate: float = 30.0) -> tuple[float, float]:
+    """Drag the playhead backwards over the whole video in `seconds`, `rate` moves a second (as
+    `seek_requested`, which a timeline drag emits): backwards, every move needs a seek, where a forward drag
+    mostly decodes on from where the decoder is. Returns pictures painted per second, and how many frames
+    the picture on screen is behind the playhead on average, sampled before each move."""
+    painted, behind = [], []
+    window.video.frame_shown.connect(painted.append)
+    duration, moves = window.timeline.duration, int(seconds * rate)
+    start = time.perf_counter()
+    for move in range(moves):
+        while time.perf_counter() < start + move / rate:
+            app.processEvents()
+            time.sleep(0.0005)
+        if move:
+            behind.append(abs(window.current_frame - window.video._painted))
+        window.timeline.seek_requested.emit(duration * (1 - move / moves))
+    elapsed = time.perf_counter() - start
+    window.video.frame_shown.disconnect(painted.append)
+    return len(painted) / elapsed, float(np.mean(behind))
+
+
+def seek_ways(app, video: Path, seeks: int, all_ways: bool) -> None:
+    """Seek latencies with the app's defaults, and at 720p also without the cache and with a proxy."""
+    from affectstudio.core import scrub_proxy
+    from affectstudio.gui import frame_grabber
+
+    ways = [("plain reader", 0, False), ("frame cache", None, False), ("cache + proxy", None, True)]
+    for label, cache_bytes, proxy in ways if all_ways else ways[1:2]:
+        frame_grabber.CACHE_BYTES = frame_grabber.DEFAULT_CACHE_BYTES if cache_bytes is None else cache_bytes
+        scrub_proxy.MIN_SEEK_PIXELS = 0  # a proxy for every video, so that both intervals compare
+        first, exact, back, (pictures, behind) = seek_latency(app, video, seeks, proxy=proxy)
+        if proxy:
+            print(f"  {label:14s} first picture: {percentiles(first)}")
+        print(f"  {label:14s} exact frame:   {percentiles(exact)}")
+        print(f"  {label:14s} step back:     {percentiles(back)}  ({len(back)} steps, after settling)")
+        print(f"  {label:14s} drag back 3 s: {pictures:5.1f} pictures/s, {behind:5.1f} frames behind (mean)")
 
 
 def wait_for(app, condition, timeout: float = 20.0) -> None:
@@ -178,26 +245,33 @@ def playhead_redraw(app, frames: int, moves: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--seeks", action="store_true", help="only the 720p seek latencies")
+    parser.add_argument("--videos", type=Path, help="keep the encoded test videos here and reuse them")
     args = parser.parse_args()
-    runs, seeks, moves = (2, 30, 60) if args.quick else (5, 100, 200)
+    runs, seeks, moves = (2, 30, 60) if args.quick or args.seeks else (5, 100, 200)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
+        videos = args.videos or tmp
+        videos.mkdir(parents=True, exist_ok=True)
         os.environ["AFFECTSTUDIO_DATA_DIR"] = str(tmp / "data")
         print(f"Qt platform: {os.environ['QT_QPA_PLATFORM']}")
-        time_to_first_window(runs, tmp / "data")
+        if not args.seeks:
+            time_to_first_window(runs, tmp / "data")
         from affectstudio.gui.app import make_app
 
         app = make_app()
         for width, height in ((640, 360), (1280, 720)):
             for gop in (30, 250):
-                video = make_video(tmp / f"sample_{height}p_gop{gop}.mp4", width, height, gop)
-                latencies = seek_latency(app, video, seeks)
-                print(
-                    f"seek latency {width}x{height}, keyframe every {gop:3d} frames, {len(latencies)} seeks: "
-                    f"{percentiles(latencies)}"
-                )
-        print("playhead redraw with 108,000 frames (1 h at 30 fps):")
-        playhead_redraw(app, 108_000, moves)
+                if args.seeks and height != 720:
+                    continue
+                video = videos / f"sample_{height}p_gop{gop}.mp4"
+                if not video.exists():
+                    make_video(video, width, height, gop)
+                print(f"seek latency {width}x{height}, keyframe every {gop:3d} frames, {seeks} clicks:")
+                seek_ways(app, video, seeks, height == 720)
+        if not args.seeks:
+            print("playhead redraw with 108,000 frames (1 h at 30 fps):")
+            playhead_redraw(app, 108_000, moves)
     sys.stdout.flush()
     # Skip interpreter teardown: PySide6 and pyqtgraph can crash while garbage-collecting Qt objects at
     # exit, which would hide nothing measured but end the run with an alarming message.

@@ -125,6 +125,8 @@ def test_settings_dialog_rederives_thresholds_and_smoothing_without_reanalysis(q
     qtbot.addWidget(dialog)
     assert dialog.models.count() >= 1 and "untrained" in dialog.model_info.text().lower()
     dialog.smoothing.setValue(5)
+    assert dialog.scrub_proxy.isChecked()
+    dialog.scrub_proxy.setChecked(False)
     for box in dialog.threshold_boxes:
         box.setValue(0.99)
     dialog.apply()
@@ -138,7 +140,7 @@ def test_settings_dialog_rederives_thresholds_and_smoothing_without_reanalysis(q
     )
     dialog.accept()
     stored = Settings.load()
-    assert stored.display.smoothing == 5
+    assert stored.display.smoothing == 5 and stored.display.scrub_proxy is False
     assert stored.thresholds_for(analysed.controller.loaded.digest) is None  # back to the checkpoint's
 
 

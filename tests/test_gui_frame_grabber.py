@@ -1,11 +1,17 @@
-"""The frame grabber decodes only the newest request and stops cleanly."""
+"""The frame grabber decodes only the newest request, previews far seeks from the proxy, stops cleanly."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
+from affectstudio.core import scrub_proxy
+from affectstudio.core.paths import cache_dir
+from affectstudio.core.scrub_proxy import proxy_path
 from affectstudio.core.video import VideoReader
 from affectstudio.gui.frame_grabber import FrameGrabber, rgb_to_qimage
+from tests.long_gop import write_long_gop_video
+from tests.videos import decode_index
 
 
 def test_qimage_is_an_owned_copy_of_the_rgb_array():
@@ -42,3 +48,57 @@ def test_an_unreadable_video_reports_failure(qtbot, tmp_path):
         grabber.start()
     assert "missing.mp4" in failed.args[0]
     grabber.stop()
+
+
+@pytest.fixture(scope="module")
+def long_gop(tmp_path_factory):
+    return write_long_gop_video(tmp_path_factory.mktemp("grabber") / "long_gop.mp4", 280)
+
+
+def pixels(image) -> np.ndarray:
+    """An RGB888 QImage as an HxWx3 array."""
+    view = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.bytesPerLine())
+    return view[:, : 3 * image.width()].reshape(image.height(), image.width(), 3).copy()
+
+
+def test_a_far_seek_shows_the_proxy_picture_then_the_exact_frame(qtbot, long_gop, monkeypatch):
+    monkeypatch.setattr(scrub_proxy, "MIN_SEEK_PIXELS", 0)  # a proxy for this small video too
+    grabber = FrameGrabber(long_gop)
+    previews, exact = [], []
+    grabber.preview_ready.connect(lambda index, image: previews.append((index, image)))
+    grabber.frame_ready.connect(lambda index, image: exact.append((index, image)))
+    grabber.start()
+    try:
+        grabber.make_proxy("grabber-test")
+        qtbot.waitUntil(lambda: grabber.proxy_task.isFinished(), timeout=30000)
+        assert proxy_path("grabber-test").is_file()
+        grabber.request(5)  # near the start: exact at once, no preview
+        qtbot.waitUntil(lambda: bool(exact) and exact[-1][0] == 5, timeout=10000)
+        assert previews == []
+        grabber.request(240)  # 235 frames of decoding away: the proxy's picture comes first
+        qtbot.waitUntil(lambda: exact[-1][0] == 240, timeout=10000)
+        assert [index for index, _ in previews] == [240]
+        preview = pixels(previews[0][1])
+        assert preview.shape == (144, 192, 3) and decode_index(preview) == 240
+        with VideoReader(long_gop) as reader:
+            assert np.array_equal(pixels(exact[-1][1]), reader.read(240).image)
+        qtbot.waitUntil(grabber.settled, timeout=10000)  # the frames around 240 are decoded meanwhile
+        grabber.request(239)  # a step back: from the cache, exact, no preview
+        qtbot.waitUntil(lambda: exact[-1][0] == 239, timeout=10000)
+        assert len(previews) == 1
+    finally:
+        grabber.stop()
+    assert not grabber.isRunning() and not grabber.proxy_task.isRunning()
+
+
+def test_stopping_while_the_proxy_is_made_leaves_no_partial_file(qtbot, long_gop, monkeypatch):
+    monkeypatch.setattr(scrub_proxy, "MIN_SEEK_PIXELS", 0)
+    grabber = FrameGrabber(long_gop)
+    grabber.start()
+    grabber.make_proxy("stopped-early")
+    progress = []
+    grabber.proxy_task.progress.connect(progress.append)
+    qtbot.waitUntil(lambda: bool(progress), timeout=30000)
+    grabber.stop()
+    assert not grabber.proxy_task.isRunning()
+    assert [p.name for p in (cache_dir() / "scrub").iterdir() if "stopped-early" in p.name] == []

@@ -42,6 +42,7 @@ RESERVED_KEYS = frozenset("BCSMV")
 class DisplaySettings:
     smoothing: int = 15  # frames of the centred moving average on the VA traces; 1 = off
     show_boxes: bool = True
+    scrub_proxy: bool = True  # make a small all-keyframe copy of slow-seeking videos for scrubbing
 
 
 @dataclass

@@ -29,7 +29,8 @@ A reader is not thread-safe; a GUI frame grabber should own its own reader.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterator
+import copy
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,6 +102,7 @@ class VideoReader:
         self._decoder: Iterator[av.VideoFrame] | None = None
         self._pending: tuple[int, av.VideoFrame] | None = None  # decoded ahead of the frame asked for
         self._next_index = 0  # the frame the decoder yields next when nothing is pending
+        self._position = 0  # the frame it really decodes next (behind _next_index after an interrupted read)
         self._skip_before: int | None = None  # timestamp of the frame being read: see _decode_from_here
         self._rotation_ccw = 0
         self._scaled_size: tuple[int, int] | None = None  # (width, height) for non-square pixels
@@ -321,22 +323,51 @@ class VideoReader:
         self._pending = None
         first = self._pull()
         self._pending = first
-        self._next_index = first[0] if first is not None else len(self._pts)
+        self._next_index = self._position = first[0] if first is not None else len(self._pts)
         return first is not None and first[0] <= index
+
+    @property
+    def longest_gop(self) -> int:
+        """The most frames from one keyframe to the next (or to the end): the worst seek's decoding run."""
+        bounds = [*self._keyframes, len(self._pts)]
+        return int(np.diff(bounds).max())
+
+    def decode_distance(self, index: int) -> int:
+        """How many frames reading `index` now would decode: from the decoder's position, or from the
+        keyframe a seek lands on. A scrubbing view shows a preview first when this is large."""
+        key = self._keyframes[bisect.bisect_right(self._keyframes, index) - 1]
+        return index - key + 1 if self._needs_seek(index, key) else index - self._position + 1
+
+    def _needs_seek(self, index: int, key: int) -> bool:
+        idle = self._decoder is None and self._pending is None
+        return idle or index < self._next_index or key > self._next_index
 
     def read(self, index: int) -> Frame:
         """Exactly frame `index` (0-based, presentation order)."""
+        frame = self.read_unless(index, None)
+        assert frame is not None  # only an interrupt gives None
+        return frame
+
+    def read_unless(self, index: int, interrupt: Callable[[], bool] | None) -> Frame | None:
+        """`read(index)`, but None as soon as `interrupt()` is true on the way to it (a scrub moved on).
+
+        The decoder keeps its place, so a later read at or after `index` continues from there instead of
+        seeking again; a read before it seeks, since frames before `index` may have been skipped.
+        """
         n = len(self._pts)
         if not 0 <= index < n:
             raise IndexError(f"frame {index} out of range: {self.path} has {n} frames")
         key = self._keyframes[bisect.bisect_right(self._keyframes, index) - 1]
         self._skip_before = None if self._counted else int(self._pts[index])  # set before a seek decodes
-        idle = self._decoder is None and self._pending is None
-        if idle or index < self._next_index or key > self._next_index:
+        if self._needs_seek(index, key):
             self._seek(index)
         while (decoded := self._pull()) is not None:
             found, frame = decoded
+            self._position = found + 1
             if found < index:
+                if interrupt is not None and interrupt():
+                    self._next_index = index
+                    return None
                 continue
             self._next_index = index + 1
             if found > index:  # the decoder dropped frame `index`; keep what it gave for the next read
@@ -374,6 +405,17 @@ class VideoReader:
 
     def __len__(self) -> int:
         return len(self._pts)
+
+    def twin(self) -> VideoReader:
+        """A second reader of the same file with its own decoder, sharing this one's index (no demuxing):
+        for keeping one decoder at the playhead while another fills frames behind it."""
+        twin = copy.copy(self)  # the index (_pts, _index_of, _keyframes, timestamps) is only ever read
+        twin._container = av.open(str(self.path))
+        twin._stream = twin._container.streams.video[0]
+        twin._stream.thread_type = "AUTO"
+        twin._decoder, twin._pending, twin._skip_before = None, None, None
+        twin._next_index = twin._position = twin._decoded_count = 0
+        return twin
 
     def close(self) -> None:
         self._decoder = None

@@ -137,8 +137,11 @@ class MainWindow(WindowsMenus, WindowTracks, WindowConstruction, AnalysisStatus,
         self.playback.timestamps = video.timestamps
         self.grabber = FrameGrabber(video.path, self)
         self.grabber.frame_ready.connect(self._frame_ready)
+        self.grabber.preview_ready.connect(self._preview_ready)
         self.grabber.failed.connect(lambda message: self.show_error("Cannot decode frame", message))
         self.grabber.start()
+        if self.settings.display.scrub_proxy:
+            self.grabber.make_proxy(video.hash)
         self.video.clear("Decoding…")
         self.refresh_plots()
 
@@ -171,9 +174,13 @@ class MainWindow(WindowsMenus, WindowTracks, WindowConstruction, AnalysisStatus,
             self.pause()
             self.seek(frame_at(self.timestamps, self.timestamps[self.current_frame] + seconds))
 
-    def _frame_ready(self, index: int, image: QImage) -> None:
-        self.video.set_frame(index, image)
+    def _frame_ready(self, index: int, image: QImage, exact: bool = True) -> None:
+        self.video.set_frame(index, image, exact)
         self.video.set_faces(self.data.faces_at(index) if self.data else [], self.track_names)
+
+    def _preview_ready(self, index: int, image: QImage) -> None:
+        if index == self.current_frame:  # a preview of a frame the playhead has left would flicker
+            self._frame_ready(index, image, exact=False)
 
     def _focus_goto(self) -> None:
         self.playback.goto.setFocus()
@@ -327,6 +334,7 @@ class MainWindow(WindowsMenus, WindowTracks, WindowConstruction, AnalysisStatus,
         old = self.settings.analysis
         self.settings.analysis, self.settings.auto_analyse = new.analysis, new.auto_analyse
         self.settings.display.smoothing = new.display.smoothing
+        self.settings.display.scrub_proxy = new.display.scrub_proxy  # from the next video opened
         self.settings.coding_keys = new.coding_keys
         self.set_coding_keys()
         loaded = self.controller.loaded

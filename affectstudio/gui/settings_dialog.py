@@ -218,6 +218,14 @@ class SettingsDialog(QDialog):
             "Centred moving average of the VA traces; the raw trace stays visible, faint"
         )
         form.addRow("VA smoothing window", self.smoothing)
+        self.scrub_proxy = QCheckBox("Make a small scrubbing copy of videos that seek slowly")
+        self.scrub_proxy.setChecked(settings.display.scrub_proxy)
+        self.scrub_proxy.setToolTip(
+            "Videos with keyframes far apart (screen recordings, some cameras) get a 360-line copy with\n"
+            "every frame a keyframe, made in the background and kept in the cache folder: dragging the\n"
+            "playhead shows its frames at once, then the exact frame"
+        )
+        form.addRow("", self.scrub_proxy)
         return page
 
     def _keys_page(self, settings: Settings) -> QWidget:
@@ -287,6 +295,7 @@ class SettingsDialog(QDialog):
         options.face_range = self.face_range.currentText()
         options.faces = self.faces.currentText()
         settings.display.smoothing = self.smoothing.value()
+        settings.display.scrub_proxy = self.scrub_proxy.isChecked()
         settings.auto_analyse = self.auto_analyse.isChecked()
         keys = [box.text().strip().upper() for box in self.key_boxes]
         chosen = CodingKeys(keys[: len(EXPRESSIONS)], keys[len(EXPRESSIONS) :])

@@ -28,6 +28,8 @@ class VideoView(QWidget):
         self._image: QImage | None = None
         self._index = -1
         self._painted = -1
+        self.exact = True  # the image is the exact frame, not a scrubbing preview (gui/frame_grabber.py)
+        self._painted_exact = True
         self._faces: list[tuple[int, np.ndarray]] = []
         self._names: dict[int, str] = {}
         self.selected_track: int | None = None
@@ -38,8 +40,9 @@ class VideoView(QWidget):
     def index(self) -> int:
         return self._index
 
-    def set_frame(self, index: int, image: QImage) -> None:
-        self._index, self._image = index, image
+    def set_frame(self, index: int, image: QImage, exact: bool = True) -> None:
+        """Show frame `index`; `exact=False` for a scrubbing preview (smaller, replaced by the exact one)."""
+        self._index, self._image, self.exact = index, image, exact
         self.update()
 
     def set_faces(self, faces: list[tuple[int, np.ndarray]], names: dict[int, str] | None = None) -> None:
@@ -69,7 +72,7 @@ class VideoView(QWidget):
 
     def face_at(self, point: QPointF) -> int | None:
         """The track whose box is under `point` (the smallest, where boxes nest), or None."""
-        if self._image is None or not self.show_boxes:
+        if self._image is None or not self.show_boxes or not self.exact:  # no boxes on a scrubbing preview
             return None
         hits = [(self.box_rect(box), track) for track, box in self._faces]
         hits = [(rect.width() * rect.height(), track) for rect, track in hits if rect.contains(point)]
@@ -96,11 +99,11 @@ class VideoView(QWidget):
         target = self.image_rect()
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
         painter.drawImage(target, self._image)
-        if self.show_boxes and self._faces:
+        if self.show_boxes and self._faces and self.exact:  # boxes are in the exact frame's pixels
             self._paint_faces(painter, target)
         painter.end()
-        if self._painted != self._index:
-            self._painted = self._index
+        if (self._painted, self._painted_exact) != (self._index, self.exact):
+            self._painted, self._painted_exact = self._index, self.exact
             self.frame_shown.emit(self._index)
 
     def _paint_faces(self, painter: QPainter, target: QRectF) -> None:
