@@ -37,6 +37,7 @@ class AnalysisStatus:
         )
         self.model_label.setText(f"Model: {loaded.name}{state}")
         self.model_label.setToolTip(untrained or "all heads trained")
+        self.get_weights_button.setVisible(bool(heads))
         own = list(loaded.config.au_thresholds)
         self.session.set_thresholds(self.settings.thresholds_for(loaded.digest) or own)
         self.session.set_untrained(list(loaded.config.untrained_tasks))

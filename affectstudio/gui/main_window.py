@@ -12,7 +12,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QElapsedTimer, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QImage
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QMainWindow, QMessageBox, QWidget
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMainWindow, QWidget
 
 from affectstudio.core.errors import AffectStudioError
 from affectstudio.core.paths import data_dir
@@ -279,13 +279,11 @@ class MainWindow(WindowsMenus, WindowConstruction, AnalysisStatus, WindowLanes, 
 
     # dialogs ------------------------------------------------------------------------------------------
     def show_error(self, title: str, message: str) -> None:
-        """A window-modal message that does not block the event loop (the app keeps running)."""
+        """A window-modal message that does not block the event loop; details (traceback, log) on request."""
+        from affectstudio.gui.errors import error_box
+
         self.errors.append((title, message))
-        box = QMessageBox(QMessageBox.Icon.Critical, title, message.split("\n\n")[0], parent=self)
-        if "\n\n" in message:
-            box.setDetailedText(message)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.open()
+        self.error_box = error_box(self, title, message)
 
     def settings_dialog(self):
         """A Settings dialog on the session and settings, wired to apply here."""

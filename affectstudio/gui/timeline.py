@@ -103,8 +103,22 @@ class SeekViewBox(pg.ViewBox):
             super().mouseDragEvent(ev, axis)
 
 
+class _Notice(pg.LabelItem):
+    """The untrained notice over a plot; a click on it asks for trained weights (the Models window)."""
+
+    def __init__(self, timeline: TimelinePanel):
+        super().__init__("", color="#bdbdbd", size="9pt")
+        self._timeline = timeline
+
+    def mouseClickEvent(self, ev):
+        if ev.button() == Qt.MouseButton.LeftButton and self.text:
+            ev.accept()
+            self._timeline.weights_requested.emit()
+
+
 class TimelinePanel(pg.GraphicsLayoutWidget):
     seek_requested = Signal(float)  # seconds
+    weights_requested = Signal()  # a click on an untrained notice
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -160,7 +174,7 @@ class TimelinePanel(pg.GraphicsLayoutWidget):
             line.setZValue(100)
             plot.addItem(line, ignoreBounds=True)
             self.playheads.append(line)
-            notice = pg.LabelItem("", color="#bdbdbd", size="9pt")
+            notice = _Notice(self)
             notice.setParentItem(plot.vb)
             notice.anchor(itemPos=(0.5, 0.5), parentPos=(0.5, 0.5))
             self.notices[task] = notice
@@ -242,7 +256,10 @@ class TimelinePanel(pg.GraphicsLayoutWidget):
             greyed = task in untrained
             for item in items:
                 item.setOpacity(0.15 if greyed else (0.35 if item in self.raw_curves else 1.0))
-            text = f"The {names[task]} head of this model is untrained: its output is not meaningful"
+            text = (
+                f"The {names[task]} head of this model is untrained: its output is not meaningful"
+                " — <u style='color:#64b5f6'>Get trained weights…</u>"
+            )
             self.notices[task].setText(text if greyed else "")
 
     def set_annotations(self, spans: list[tuple[float, float, str]]) -> None:

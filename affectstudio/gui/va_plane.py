@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from affectstudio.core.labels import ACTION_UNITS, EXPRESSIONS
@@ -18,10 +19,13 @@ from affectstudio.core.results import au_active
 from affectstudio.core.review_data import TrackArrays
 
 TRAIL_FRAMES = 30
+WEIGHTS_LINK = " <a href='models' style='color:#64b5f6'>get trained weights…</a>"
 QUADRANTS = (("excited", 0.62, 0.92), ("calm", 0.62, -0.92), ("tense", -0.62, 0.92), ("sad", -0.62, -0.92))
 
 
 class VAPlane(QWidget):
+    weights_requested = Signal()  # the "get trained weights" link beside an untrained value
+
     def __init__(self, parent=None):
         super().__init__(parent)
         self.plot = pg.PlotWidget(background="#1e1e1e")
@@ -48,6 +52,7 @@ class VAPlane(QWidget):
         self.plot.addItem(self.point)
         self.values = QLabel()
         self.values.setWordWrap(True)
+        self.values.linkActivated.connect(lambda _link: self.weights_requested.emit())
         self.values.setMinimumHeight(64)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -120,4 +125,6 @@ class VAPlane(QWidget):
             active = [ACTION_UNITS[i] for i in np.flatnonzero(au_active(au[None], self.thresholds)[0])]
             suffix = "  (untrained)" if "au" in self.untrained else ""
             lines.append("AUs: " + (", ".join(active) if active else "none active") + suffix)
+        if self.untrained:
+            lines.append(WEIGHTS_LINK.strip())
         return "<br>".join(lines)
