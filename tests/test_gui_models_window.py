@@ -158,3 +158,39 @@ def test_a_bad_checkpoint_import_shows_the_file_and_the_problem(window, qtbot, t
     ((title, message),) = window.errors
     assert title == "Cannot import the model" and str(bad) in message
     window.error_box.close()
+
+
+def test_the_review_window_offers_trained_weights_beside_every_untrained_notice(
+    qtbot, sample_video, stock_file
+):
+    from PySide6.QtCore import Qt
+    from test_gui_main_window import no_auto_analysis, open_and_wait
+
+    from affectstudio.gui.main_window import MainWindow
+
+    window = MainWindow(no_auto_analysis())
+    qtbot.addWidget(window)
+    window.resize(1100, 760)
+    window.show()
+    qtbot.waitUntil(lambda: window.controller.loaded is not None, timeout=120_000)
+    open_and_wait(window, qtbot, sample_video)
+    assert "&Models" in [a.text() for a in window.menuBar().actions()]
+    assert window.get_weights_button.isVisible() and window.model_label.text().endswith("(untrained)")
+    for task in ("va", "expr", "au"):
+        assert "Get trained weights…" in window.timeline.notices[task].text
+    notice = window.timeline.notices["au"]
+    where = window.timeline.mapFromScene(notice.sceneBoundingRect().center())
+    qtbot.mouseClick(window.timeline.viewport(), Qt.MouseButton.LeftButton, pos=where)
+    models = window.models_window
+    assert isinstance(models, ModelsWindow) and models.isVisible()
+    models.close()
+    window.get_weights_button.click()
+    assert window.models_window is models and models.isVisible()
+
+    with qtbot.waitSignal(window.controller.model_ready, timeout=120_000):  # installing re-loads the default
+        models.import_checkpoint(str(stock_file))
+    assert window.controller.loaded.name == "ddamfn_affectnet8_layout"
+    qtbot.waitUntil(lambda: window.timeline.notices["expr"].text == "", timeout=5000)
+    assert "Get trained weights…" in window.timeline.notices["va"].text  # stock weights: VA untrained
+    window.close()
+    assert not models.isVisible()

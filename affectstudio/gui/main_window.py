@@ -104,11 +104,14 @@ class MainWindow(WindowsMenus, WindowConstruction, AnalysisStatus, WindowLanes, 
 
     def open_video(self, path: str | Path) -> bool:
         """Show the video at once; results follow from the cache or a background analysis."""
+        self._start_wait()
         self.pause()
         try:
             video = self.session.open_video(path)
         except (AffectStudioError, ProjectError) as error:
             self.show_error("Cannot open video", str(error))
+            if not Path(path).exists():
+                self._drop_missing_recent([str(Path(path).resolve())])
             return False
         self.settings.add_recent_file(video.path)
         self.settings.save()
@@ -139,11 +142,21 @@ class MainWindow(WindowsMenus, WindowConstruction, AnalysisStatus, WindowLanes, 
         self.refresh_plots()
 
     def _fill_recent(self) -> None:
+        self._drop_missing_recent([item for item in self.settings.recent.files if not Path(item).exists()])
         self.recent_menu.clear()
         for item in self.settings.recent.files:
             self.recent_menu.addAction(item, lambda checked=False, p=item: self.open_video(p))
         if self.recent_menu.isEmpty():
             self.recent_menu.addAction("(none)").setEnabled(False)
+
+    def _drop_missing_recent(self, missing: list[str]) -> None:
+        """Forget recent files that no longer exist, and say so (they would only fail to open)."""
+        if not missing:
+            return
+        self.settings.recent.files = [item for item in self.settings.recent.files if item not in missing]
+        self.settings.save()
+        names = ", ".join(Path(item).name for item in missing)
+        self.status_label.setText(f"Removed from Open recent (file no longer exists): {names}")
 
     # navigation ---------------------------------------------------------------------------------------
     def seek(self, frame: int) -> None:
@@ -154,6 +167,7 @@ class MainWindow(WindowsMenus, WindowConstruction, AnalysisStatus, WindowLanes, 
         if self.grabber is not None:
             self.grabber.request(frame)
         self.timeline.set_playhead(seconds)
+        self.timeline.follow(seconds)  # a step, jump or Go to past the view's edge pages the view along
         self.va_plane.show_frame(self.session.track_arrays(), frame)
         self.playback.show_position(frame, seconds, len(self.timestamps), self.timeline.duration)
         self.frame_changed.emit(frame)
@@ -195,12 +209,14 @@ class MainWindow(WindowsMenus, WindowConstruction, AnalysisStatus, WindowLanes, 
             self._play_clock.start()
             fps = self.session.video.fps if self.session.video.fps > 0 else 30.0
             self._play_timer.start(max(4, int(1000 / (fps * self.playback.speed_value) / 2)))
-            self.act_play.setText("⏸")
+            self.act_play.setText("&Pause")
+            self.act_play.setIconText("⏸")
             self._start_pass()  # a VA recording pass runs while the video plays
 
     def pause(self) -> None:
         self._play_timer.stop()
-        self.act_play.setText("▶")
+        self.act_play.setText("&Play")
+        self.act_play.setIconText("▶")
         self._end_pass()
 
     def _speed_changed(self, speed: float) -> None:
@@ -292,6 +308,7 @@ class MainWindow(WindowsMenus, WindowConstruction, AnalysisStatus, WindowLanes, 
         dialog = SettingsDialog(self.settings, self.session, self.controller.loaded, self)
         dialog.applied.connect(self.apply_settings)
         dialog.error.connect(self.show_error)
+        dialog.models_requested.connect(self.show_models)
         return dialog
 
     def show_settings(self) -> None:
@@ -314,7 +331,14 @@ class MainWindow(WindowsMenus, WindowConstruction, AnalysisStatus, WindowLanes, 
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self._dialogs.append(dialog)  # the open dialogs (tests reach them here)
         dialog.destroyed.connect(lambda: self._dialogs.remove(dialog))
+        dialog.finished.connect(lambda _result: self._take_back_focus())
         dialog.open()
+
+    def _take_back_focus(self) -> None:
+        """After a dialog: this window active and the video focused, so the arrow keys step frames again
+        (left to Qt, focus went to the first focusable widget: the Jump box, which eats the arrows)."""
+        self.activateWindow()
+        self.video.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def apply_settings(self, new: Settings, thresholds: list[float]) -> None:
         """Take the dialog's settings; re-load the model or re-run only when what they change needs it."""

@@ -13,6 +13,8 @@ Shift+left drag pans it. All plots share the x axis through `setXLink`.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
@@ -68,9 +70,11 @@ def au_image(au: np.ndarray, thresholds) -> np.ndarray:
 
 class TimeAxis(pg.AxisItem):
     def tickStrings(self, values, scale, spacing):
-        return [
-            f"{int(v // 60)}:{v % 60:0{5 if spacing < 1 else 2}.{2 if spacing < 1 else 0}f}" for v in values
-        ]
+        """m:ss with as many decimals as the tick spacing needs, so no two ticks read the same (a still
+        image spans one frame, 33 ms, and gets ticks every 5 ms)."""
+        decimals = 0 if spacing >= 1 else min(6, math.ceil(-math.log10(spacing) - 1e-9))
+        width = 3 + decimals if decimals else 2
+        return [f"{int(v // 60)}:{v % 60:0{width}.{decimals}f}" for v in values]
 
 
 class SeekViewBox(pg.ViewBox):
@@ -298,9 +302,15 @@ class TimelinePanel(pg.GraphicsLayoutWidget):
         return tuple(self.va_plot.vb.viewRange()[0])
 
     def zoom(self, factor: float, centre: float | None = None) -> None:
-        """factor < 1 zooms in around `centre` (the playhead by default)."""
+        """factor < 1 zooms in around `centre` (the playhead by default; an off-screen playhead is brought
+        into the middle of the view rather than left outside it)."""
         start, stop = self.view_range()
-        centre = self.playheads[0].value() if centre is None else centre
+        playhead = self.playheads[0].value()
+        if centre is None and not start <= playhead <= stop:  # off screen: zoom onto it instead
+            width = (stop - start) * factor
+            self.va_plot.setXRange(playhead - width / 2, playhead + width / 2, padding=0)
+            return
+        centre = playhead if centre is None else centre
         self.va_plot.setXRange(
             centre - (centre - start) * factor, centre + (stop - centre) * factor, padding=0
         )

@@ -96,17 +96,22 @@ class VAPlane(QWidget):
             self.point.clear()
             self.values.setText("No face at this frame" if arrays is not None else "No results yet")
             return
+        current = arrays.va[frame]
+        if np.isnan(current).any():
+            # Nothing of the last face may stay: its trail ends in a bright dot where the point was,
+            # which reads as the old point left behind. Repaint the whole plane so no symbol's edge
+            # outside the items' shrunken bounds survives either.
+            self.trail.clear()
+            self.point.clear()
+            self.plot.viewport().update()
+            self.values.setText("No face at this frame")
+            return
         start = max(0, frame - TRAIL_FRAMES)
         past = arrays.va[start:frame]
         keep = ~np.isnan(past).any(axis=1)
         ages = np.arange(len(past))[keep]
         brushes = [pg.mkBrush(255, 213, 79, int(20 + 180 * (age + 1) / max(1, len(past)))) for age in ages]
         self.trail.setData(past[keep, 0], past[keep, 1], brush=brushes)
-        current = arrays.va[frame]
-        if np.isnan(current).any():
-            self.point.clear()
-            self.values.setText("No face at this frame")
-            return
         self.point.setData([current[0]], [current[1]])
         self.values.setText(self._describe(arrays, frame))
 
