@@ -177,9 +177,10 @@ def test_the_review_window_offers_trained_weights_beside_every_untrained_notice(
     assert "&Models" in [a.text() for a in window.menuBar().actions()]
     assert window.get_weights_button.isVisible() and window.model_label.text().endswith("(untrained)")
     for task in ("va", "expr", "au"):
-        assert "Get trained weights…" in window.timeline.notices[task].text
-    notice = window.timeline.notices["au"]
-    where = window.timeline.mapFromScene(notice.sceneBoundingRect().center())
+        assert "untrained" in window.timeline.notices[task].text
+        assert "Get trained weights…" in window.timeline.weights_links[task].text
+    link = window.timeline.weights_links["au"]
+    where = window.timeline.mapFromScene(link.sceneBoundingRect().center())
     qtbot.mouseClick(window.timeline.viewport(), Qt.MouseButton.LeftButton, pos=where)
     models = window.models_window
     assert isinstance(models, ModelsWindow) and models.isVisible()
@@ -190,7 +191,7 @@ def test_the_review_window_offers_trained_weights_beside_every_untrained_notice(
     with qtbot.waitSignal(window.controller.model_ready, timeout=120_000):  # installing re-loads the default
         models.import_checkpoint(str(stock_file))
     assert window.controller.loaded.name == "ddamfn_affectnet8_layout"
-    qtbot.waitUntil(lambda: window.timeline.notices["expr"].text == "", timeout=5000)
-    assert "Get trained weights…" in window.timeline.notices["va"].text  # stock weights: VA untrained
+    qtbot.waitUntil(lambda: window.timeline.weights_links["expr"].text == "", timeout=5000)
+    assert "Get trained weights…" in window.timeline.weights_links["va"].text  # stock weights: VA untrained
     window.close()
     assert not models.isVisible()

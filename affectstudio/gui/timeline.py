@@ -107,12 +107,14 @@ class SeekViewBox(pg.ViewBox):
             super().mouseDragEvent(ev, axis)
 
 
-class _Notice(pg.LabelItem):
-    """The untrained notice over a plot; a click on it asks for trained weights (the Models window)."""
+class _WeightsLink(pg.LabelItem):
+    """ "Get trained weights…" in the top-right corner of a plot whose head is untrained: a click opens the
+    Models window. Small and in a corner (not the centred notice), so clicks elsewhere still seek."""
 
     def __init__(self, timeline: TimelinePanel):
-        super().__init__("", color="#bdbdbd", size="9pt")
+        super().__init__("", color="#64b5f6", size="8pt")
         self._timeline = timeline
+        self.setZValue(200)
 
     def mouseClickEvent(self, ev):
         if ev.button() == Qt.MouseButton.LeftButton and self.text:
@@ -173,15 +175,20 @@ class TimelinePanel(pg.GraphicsLayoutWidget):
         self.setMinimumHeight(90 + 9 * 11 + 8 + 12 * 11 + 30 + 12)
         self.playheads = []
         self.notices = {}
+        self.weights_links = {}
         for task, plot in (("va", self.va_plot), ("expr", self.expr_plot), ("au", self.au_plot)):
             line = pg.InfiniteLine(0, angle=90, movable=False, pen=pg.mkPen(PLAYHEAD_COLOUR, width=1.5))
             line.setZValue(100)
             plot.addItem(line, ignoreBounds=True)
             self.playheads.append(line)
-            notice = _Notice(self)
+            notice = pg.LabelItem("", color="#bdbdbd", size="9pt")
             notice.setParentItem(plot.vb)
             notice.anchor(itemPos=(0.5, 0.5), parentPos=(0.5, 0.5))
             self.notices[task] = notice
+            link = _WeightsLink(self)
+            link.setParentItem(plot.vb)
+            link.anchor(itemPos=(1, 0), parentPos=(1, 0), offset=(-4, 0))
+            self.weights_links[task] = link
         for plot in (self.expr_plot, self.au_plot):
             plot.setXLink(self.va_plot)
         self._annotation_items: list = []
@@ -260,11 +267,9 @@ class TimelinePanel(pg.GraphicsLayoutWidget):
             greyed = task in untrained
             for item in items:
                 item.setOpacity(0.15 if greyed else (0.35 if item in self.raw_curves else 1.0))
-            text = (
-                f"The {names[task]} head of this model is untrained: its output is not meaningful"
-                " — <u style='color:#64b5f6'>Get trained weights…</u>"
-            )
+            text = f"The {names[task]} head of this model is untrained: its output is not meaningful"
             self.notices[task].setText(text if greyed else "")
+            self.weights_links[task].setText("<u>Get trained weights…</u>" if greyed else "")
 
     def set_annotations(self, spans: list[tuple[float, float, str]]) -> None:
         """Shade annotated spans (start s, end s, label) on the valence/arousal plot."""
