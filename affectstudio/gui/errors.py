@@ -33,6 +33,7 @@ def error_box(parent: QWidget | None, title: str, message: str) -> QMessageBox:
     headline, details = error_details(message)
     box = QMessageBox(QMessageBox.Icon.Critical, title, headline, parent=parent)
     box.setDetailedText(details)
+    box.setStyleSheet("QTextEdit { min-width: 620px; min-height: 240px; }")  # room for a traceback
     box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     box.open()
     return box
