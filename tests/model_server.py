@@ -7,12 +7,14 @@ URL layout: `/<mode>/<file name>` where mode is
     flaky      HTTP 503 for the first two requests of each file, then the file
     missing    HTTP 404
     silent     accepts the request and never answers (until the server shuts down)
+    slow       the file in 64 kB pieces 20 ms apart (a download that can be cancelled half-way)
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
+import time
 import urllib.parse
 from collections import Counter
 from collections.abc import Iterator
@@ -44,7 +46,14 @@ class ModelServer:
                     self.send_response(200)
                     self.send_header("Content-Length", str(len(body)))
                     self.end_headers()
-                    self.wfile.write(body[: len(body) // 2] if mode == "truncated" else body)
+                    if mode == "slow":
+                        for start in range(0, len(body), 1 << 16):
+                            if server.stopping.is_set():
+                                return
+                            self.wfile.write(body[start : start + (1 << 16)])
+                            time.sleep(0.02)
+                    else:
+                        self.wfile.write(body[: len(body) // 2] if mode == "truncated" else body)
                     self.close_connection = True
 
             def log_message(self, *args):  # keep test output quiet

@@ -31,6 +31,8 @@ def test_list_when_nothing_is_installed(capsys):
     assert code == 0
     assert "no models installed" in out and "untrained" in out and "not meaningful" in out
     assert "ddamfn-affectnet8, ddamfn-affectnet7, ddamfn-rafdb" in out
+    assert "ddamfn-rafdb                 17.4 MB, trained on RAF-DB" in out  # size and provenance
+    assert "licence: " in out and "non-commercial research use only" in out
 
 
 def test_import_list_default_remove(capsys, stock_file):

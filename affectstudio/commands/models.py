@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-TASK_NAMES = {"va": "valence/arousal", "expr": "expression", "au": "action units"}
-
 
 def add_parser(sub) -> argparse.ArgumentParser:
     parser = sub.add_parser(
@@ -39,11 +37,11 @@ def run(args: argparse.Namespace) -> int:
         return _list(registry)
     if args.action == "import":
         entry = registry.import_file(args.file, name=args.name, replace_existing=args.replace)
-        print(f"installed '{entry.name}' ({_heads(entry.config)})" + (" [default]" if entry.default else ""))
+        _installed(entry)
         return 0
     if args.action == "fetch":
         entry = _fetch(registry, args.name)
-        print(f"installed '{entry.name}' ({_heads(entry.config)})" + (" [default]" if entry.default else ""))
+        _installed(entry)
         return 0
     if args.action == "remove":
         registry.remove(args.name)
@@ -56,23 +54,36 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _installed(entry) -> None:
+    from affectstudio.core.model.overview import heads_summary
+
+    marker = " [default]" if entry.default else ""
+    print(f"installed '{entry.name}' ({heads_summary(entry.config)}){marker}")
+
+
 def _list(registry) -> int:
-    entries, problems = registry.scan()
+    from affectstudio.core.model.overview import format_size, model_rows
+
+    rows, problems = model_rows(registry)
     default = registry.default_name()
-    for entry in entries:
-        marker = "*" if entry.default else " "
-        data = entry.config.provenance.get("training_data") or "unknown data"
-        print(f"{marker} {entry.name:<28} {_heads(entry.config)}; trained on {data}")
-    if not entries:
+    for row in rows:
+        if row.installed:
+            marker = "*" if row.default else " "
+            print(f"{marker} {row.name:<28} {row.heads}; {row.provenance}")
+    if not any(row.installed for row in rows):
         print("no models installed")
     if default is None or default == "untrained":
         print("default: the untrained network (fixed seed): its predictions are not meaningful")
     for problem in problems:
         print(f"warning: {problem}", file=sys.stderr)
-    installed = {entry.name for entry in entries}
-    missing = [name for name in registry.available() if name not in installed]
+    missing = [row for row in rows if not row.installed]
     if missing:
-        print(f"available to fetch: {', '.join(missing)}  (affectstudio models fetch NAME)")
+        names = ", ".join(row.name for row in missing)
+        print(f"available to fetch: {names}  (affectstudio models fetch NAME)")
+        for row in missing:
+            print(f"  {row.name:<28} {format_size(row.size_bytes)}, {row.provenance}")
+        if missing[0].licence:
+            print(f"  licence: {missing[0].licence}")
     return 0
 
 
@@ -97,17 +108,3 @@ def _fetch(registry, name: str):
     finally:
         for bar in bars:
             bar.close()
-
-
-def _heads(config) -> str:
-    """Which task heads are trained, in words ('expression trained; valence/arousal, ... untrained')."""
-    trained = [TASK_NAMES[t] for t in config.tasks if t not in config.untrained_tasks]
-    untrained = [TASK_NAMES[t] for t in config.untrained_tasks]
-    parts = []
-    if trained:
-        parts.append(", ".join(trained) + " trained")
-    if untrained:
-        parts.append(", ".join(untrained) + " UNTRAINED")
-    if config.untrained_expressions:
-        parts.append("no " + "/".join(config.untrained_expressions) + " class")
-    return "; ".join(parts)

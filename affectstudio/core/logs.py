@@ -68,3 +68,21 @@ def _log_uncaught() -> None:
 
     hook.affectstudio = True
     sys.excepthook = hook
+
+
+def log_tail(lines: int = 20) -> tuple[Path | None, str]:
+    """The log file's path and its last `lines` lines, for the details of an error dialog ("" if none)."""
+    try:
+        path = log_dir() / LOG_NAME
+    except OSError:
+        return None, ""
+    for logger in (logging.getLogger("affectstudio"),):
+        for handler in logger.handlers:
+            handler.flush()
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(max(0, path.stat().st_size - 64 * 1024))
+            text = handle.read().decode("utf-8", errors="replace")
+    except OSError:
+        return path, ""
+    return path, "\n".join(text.splitlines()[-lines:])

@@ -143,13 +143,17 @@ class AnalysisController(QObject):
             )
 
         thread = self._start(TaskThread("analysis", run, self))
-        thread.progress.connect(self.progress)
+        thread.progress.connect(self._progress_arrived)
         thread.partial.connect(self._rows_arrived)
         thread.done.connect(lambda result: self._analysis_done(job, thread, result, options))
         thread.failed.connect(lambda message, _user: self._analysis_failed(thread, message))
         self._analysis = thread
         self.started.emit()
         thread.start()
+
+    def _progress_arrived(self, progress) -> None:
+        if self.sender() is self._analysis:  # a cancelled run's queued reports must not revive its status
+            self.progress.emit(progress)
 
     def _rows_arrived(self, frame) -> None:
         if self.sender() is self._analysis:  # a cancelled job's last batch must not leak into the new one

@@ -6,6 +6,8 @@ and hands the rows to the session, whose `results_changed` makes the views redra
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from affectstudio.gui.transport import format_time
@@ -37,6 +39,7 @@ class AnalysisStatus:
         )
         self.model_label.setText(f"Model: {loaded.name}{state}")
         self.model_label.setToolTip(untrained or "all heads trained")
+        self.get_weights_button.setVisible(bool(heads))
         own = list(loaded.config.au_thresholds)
         self.session.set_thresholds(self.settings.thresholds_for(loaded.digest) or own)
         self.session.set_untrained(list(loaded.config.untrained_tasks))
@@ -46,7 +49,14 @@ class AnalysisStatus:
         self.model_label.setText("No model")
         self.show_error("Cannot load the model", message)
 
+    _wait_started: float | None = None  # when the user started waiting for results (Open, Analyse)
+
+    def _start_wait(self) -> None:
+        self._wait_started = time.monotonic()
+
     def _analysis_started(self) -> None:
+        if self._wait_started is None:  # Analyse (Ctrl+R) on an open video: the wait starts now
+            self._start_wait()
         self._set_busy(True)
         self.status_label.setText("Analysing… (preparing the network and the face detector)")
         self.progress.setRange(0, 0)
@@ -68,10 +78,16 @@ class AnalysisStatus:
                 f"Analysis cancelled after {result.frames} frames (partial results shown)"
             )
         else:
+            # The whole wait the user saw (opening, loading the model and detector, analysing), not only
+            # the analysis loop's time, which can be a third of it on a first run.
+            started = self._wait_started
+            waited = max(result.seconds, time.monotonic() - started) if started else result.seconds
             self.status_label.setText(
-                f"Analysed {result.frames} frames in {result.seconds:.1f} s "
-                f"({result.frames_with_face} with a face) on {result.device}"
+                f"Analysed {result.frames} frames in {waited:.1f} s (analysis {result.seconds:.1f} s, "
+                f"preparation {waited - result.seconds:.1f} s; {result.frames_with_face} with a face) "
+                f"on {result.device}"
             )
+        self._wait_started = None
         self._refresh_timer.stop()
         self.refresh_plots()
         self.analysis_finished.emit(result)
@@ -84,6 +100,7 @@ class AnalysisStatus:
     def cancel_analysis(self) -> None:
         if self.controller.running:
             self.controller.cancel()
+            self._wait_started = None
             self._set_busy(False)
             self.status_label.setText("Analysis cancelled (partial results shown)")
 

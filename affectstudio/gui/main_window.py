@@ -12,7 +12,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QElapsedTimer, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QImage
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QMainWindow, QMessageBox, QWidget
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMainWindow, QWidget
 
 from affectstudio.core.errors import AffectStudioError
 from affectstudio.core.paths import data_dir
@@ -108,11 +108,14 @@ class MainWindow(WindowsMenus, WindowTracks, WindowConstruction, AnalysisStatus,
 
     def open_video(self, path: str | Path) -> bool:
         """Show the video at once; results follow from the cache or a background analysis."""
+        self._start_wait()
         self.pause()
         try:
             video = self.session.open_video(path)
         except (AffectStudioError, ProjectError) as error:
             self.show_error("Cannot open video", str(error))
+            if not Path(path).exists():
+                self._drop_missing_recent([str(Path(path).resolve())])
             return False
         self.settings.add_recent_file(video.path)
         self.settings.save()
@@ -146,11 +149,21 @@ class MainWindow(WindowsMenus, WindowTracks, WindowConstruction, AnalysisStatus,
         self.refresh_plots()
 
     def _fill_recent(self) -> None:
+        self._drop_missing_recent([item for item in self.settings.recent.files if not Path(item).exists()])
         self.recent_menu.clear()
         for item in self.settings.recent.files:
             self.recent_menu.addAction(item, lambda checked=False, p=item: self.open_video(p))
         if self.recent_menu.isEmpty():
             self.recent_menu.addAction("(none)").setEnabled(False)
+
+    def _drop_missing_recent(self, missing: list[str]) -> None:
+        """Forget recent files that no longer exist, and say so (they would only fail to open)."""
+        if not missing:
+            return
+        self.settings.recent.files = [item for item in self.settings.recent.files if item not in missing]
+        self.settings.save()
+        names = ", ".join(Path(item).name for item in missing)
+        self.status_label.setText(f"Removed from Open recent (file no longer exists): {names}")
 
     # navigation ---------------------------------------------------------------------------------------
     def seek(self, frame: int) -> None:
@@ -161,6 +174,7 @@ class MainWindow(WindowsMenus, WindowTracks, WindowConstruction, AnalysisStatus,
         if self.grabber is not None:
             self.grabber.request(frame)
         self.timeline.set_playhead(seconds)
+        self.timeline.follow(seconds)  # a step, jump or Go to past the view's edge pages the view along
         self.va_plane.show_frame(self.session.track_arrays(), frame)
         self.playback.show_position(frame, seconds, len(self.timestamps), self.timeline.duration)
         self.frame_changed.emit(frame)
@@ -206,12 +220,14 @@ class MainWindow(WindowsMenus, WindowTracks, WindowConstruction, AnalysisStatus,
             self._play_clock.start()
             fps = self.session.video.fps if self.session.video.fps > 0 else 30.0
             self._play_timer.start(max(4, int(1000 / (fps * self.playback.speed_value) / 2)))
-            self.act_play.setText("⏸")
+            self.act_play.setText("&Pause")
+            self.act_play.setIconText("⏸")
             self._start_pass()  # a VA recording pass runs while the video plays
 
     def pause(self) -> None:
         self._play_timer.stop()
-        self.act_play.setText("▶")
+        self.act_play.setText("&Play")
+        self.act_play.setIconText("▶")
         self._end_pass()
 
     def _speed_changed(self, speed: float) -> None:
@@ -290,13 +306,11 @@ class MainWindow(WindowsMenus, WindowTracks, WindowConstruction, AnalysisStatus,
 
     # dialogs ------------------------------------------------------------------------------------------
     def show_error(self, title: str, message: str) -> None:
-        """A window-modal message that does not block the event loop (the app keeps running)."""
+        """A window-modal message that does not block the event loop; details (traceback, log) on request."""
+        from affectstudio.gui.errors import error_box
+
         self.errors.append((title, message))
-        box = QMessageBox(QMessageBox.Icon.Critical, title, message.split("\n\n")[0], parent=self)
-        if "\n\n" in message:
-            box.setDetailedText(message)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.open()
+        self.error_box = error_box(self, title, message)
 
     def settings_dialog(self):
         """A Settings dialog on the session and settings, wired to apply here."""
@@ -305,6 +319,7 @@ class MainWindow(WindowsMenus, WindowTracks, WindowConstruction, AnalysisStatus,
         dialog = SettingsDialog(self.settings, self.session, self.controller.loaded, self)
         dialog.applied.connect(self.apply_settings)
         dialog.error.connect(self.show_error)
+        dialog.models_requested.connect(self.show_models)
         return dialog
 
     def show_settings(self) -> None:
@@ -327,7 +342,14 @@ class MainWindow(WindowsMenus, WindowTracks, WindowConstruction, AnalysisStatus,
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self._dialogs.append(dialog)  # the open dialogs (tests reach them here)
         dialog.destroyed.connect(lambda: self._dialogs.remove(dialog))
+        dialog.finished.connect(lambda _result: self._take_back_focus())
         dialog.open()
+
+    def _take_back_focus(self) -> None:
+        """After a dialog: this window active and the video focused, so the arrow keys step frames again
+        (left to Qt, focus went to the first focusable widget: the Jump box, which eats the arrows)."""
+        self.activateWindow()
+        self.video.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def apply_settings(self, new: Settings, thresholds: list[float]) -> None:
         """Take the dialog's settings; re-load the model or re-run only when what they change needs it."""

@@ -56,6 +56,7 @@ class SettingsDialog(QDialog):
 
     applied = Signal(object, list)  # Settings, AU thresholds
     error = Signal(str, str)  # title, message
+    models_requested = Signal()  # open the Models window (download, remove, set default)
 
     def __init__(self, settings: Settings, session, loaded=None, parent=None):
         super().__init__(parent)
@@ -109,6 +110,9 @@ class SettingsDialog(QDialog):
         self.import_button = QPushButton("Import checkpoint…")
         self.import_button.clicked.connect(self.import_model)
         row.addWidget(self.import_button)
+        self.weights_button = QPushButton("Get trained weights… (Models window)")
+        self.weights_button.clicked.connect(self.models_requested)
+        row.addWidget(self.weights_button)
         row.addStretch(1)
         layout.addLayout(row)
         self._entries: dict[str, object] = {}

@@ -13,6 +13,8 @@ Shift+left drag pans it. All plots share the x axis through `setXLink`.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
@@ -73,9 +75,11 @@ def au_image(au: np.ndarray, thresholds) -> np.ndarray:
 
 class TimeAxis(pg.AxisItem):
     def tickStrings(self, values, scale, spacing):
-        return [
-            f"{int(v // 60)}:{v % 60:0{5 if spacing < 1 else 2}.{2 if spacing < 1 else 0}f}" for v in values
-        ]
+        """m:ss with as many decimals as the tick spacing needs, so no two ticks read the same (a still
+        image spans one frame, 33 ms, and gets ticks every 5 ms)."""
+        decimals = 0 if spacing >= 1 else min(6, math.ceil(-math.log10(spacing) - 1e-9))
+        width = 3 + decimals if decimals else 2
+        return [f"{int(v // 60)}:{v % 60:0{width}.{decimals}f}" for v in values]
 
 
 class SeekViewBox(pg.ViewBox):
@@ -108,8 +112,24 @@ class SeekViewBox(pg.ViewBox):
             super().mouseDragEvent(ev, axis)
 
 
+class _WeightsLink(pg.LabelItem):
+    """ "Get trained weights…" in the top-right corner of a plot whose head is untrained: a click opens the
+    Models window. Small and in a corner (not the centred notice), so clicks elsewhere still seek."""
+
+    def __init__(self, timeline: TimelinePanel):
+        super().__init__("", color="#64b5f6", size="8pt")
+        self._timeline = timeline
+        self.setZValue(200)
+
+    def mouseClickEvent(self, ev):
+        if ev.button() == Qt.MouseButton.LeftButton and self.text:
+            ev.accept()
+            self._timeline.weights_requested.emit()
+
+
 class TimelinePanel(pg.GraphicsLayoutWidget):
     seek_requested = Signal(float)  # seconds
+    weights_requested = Signal()  # a click on an untrained notice
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -159,6 +179,7 @@ class TimelinePanel(pg.GraphicsLayoutWidget):
         self.setMinimumHeight(90 + 9 * 11 + 8 + 12 * 11 + 30 + 12)
         self.playheads = []
         self.notices = {}
+        self.weights_links = {}
         for task, plot in (("va", self.va_plot), ("expr", self.expr_plot), ("au", self.au_plot)):
             line = pg.InfiniteLine(0, angle=90, movable=False, pen=pg.mkPen(PLAYHEAD_COLOUR, width=1.5))
             line.setZValue(100)
@@ -168,6 +189,10 @@ class TimelinePanel(pg.GraphicsLayoutWidget):
             notice.setParentItem(plot.vb)
             notice.anchor(itemPos=(0.5, 0.5), parentPos=(0.5, 0.5))
             self.notices[task] = notice
+            link = _WeightsLink(self)
+            link.setParentItem(plot.vb)
+            link.anchor(itemPos=(0.5, 0), parentPos=(0.5, 0.5), offset=(0, 9))  # just under the notice
+            self.weights_links[task] = link
         for plot in (self.expr_plot, self.au_plot):
             plot.setXLink(self.va_plot)
         self._annotation_items: list = []
@@ -278,6 +303,8 @@ class TimelinePanel(pg.GraphicsLayoutWidget):
             image.setOpacity(plot_legends.UNTRAINED_IMAGE_OPACITY if task in untrained else 1.0)
         for task, notice in self.notices.items():
             notice.setText(plot_legends.untrained_notice_html(names[task]) if task in untrained else "")
+        for task, link in self.weights_links.items():
+            link.setText("<u>Get trained weights…</u>" if task in untrained else "")
 
     def set_annotations(self, spans: list[tuple[float, float, str]]) -> None:
         """Shade annotated spans (start s, end s, label) on the valence/arousal plot."""
@@ -315,9 +342,15 @@ class TimelinePanel(pg.GraphicsLayoutWidget):
         return tuple(self.va_plot.vb.viewRange()[0])
 
     def zoom(self, factor: float, centre: float | None = None) -> None:
-        """factor < 1 zooms in around `centre` (the playhead by default)."""
+        """factor < 1 zooms in around `centre` (the playhead by default; an off-screen playhead is brought
+        into the middle of the view rather than left outside it)."""
         start, stop = self.view_range()
-        centre = self.playheads[0].value() if centre is None else centre
+        playhead = self.playheads[0].value()
+        if centre is None and not start <= playhead <= stop:  # off screen: zoom onto it instead
+            width = (stop - start) * factor
+            self.va_plot.setXRange(playhead - width / 2, playhead + width / 2, padding=0)
+            return
+        centre = playhead if centre is None else centre
         self.va_plot.setXRange(
             centre - (centre - start) * factor, centre + (stop - centre) * factor, padding=0
         )

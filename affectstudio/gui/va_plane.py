@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from affectstudio.core.labels import ACTION_UNITS, EXPRESSIONS
@@ -18,10 +19,13 @@ from affectstudio.core.results import au_active
 from affectstudio.core.review_data import TrackArrays
 
 TRAIL_FRAMES = 30
+WEIGHTS_LINK = " <a href='models' style='color:#64b5f6'>get trained weights…</a>"
 QUADRANTS = (("excited", 0.62, 0.92), ("calm", 0.62, -0.92), ("tense", -0.62, 0.92), ("sad", -0.62, -0.92))
 
 
 class VAPlane(QWidget):
+    weights_requested = Signal()  # the "get trained weights" link beside an untrained value
+
     def __init__(self, parent=None):
         super().__init__(parent)
         self.plot = pg.PlotWidget(background="#1e1e1e")
@@ -48,6 +52,7 @@ class VAPlane(QWidget):
         self.plot.addItem(self.point)
         self.values = QLabel()
         self.values.setWordWrap(True)
+        self.values.linkActivated.connect(lambda _link: self.weights_requested.emit())
         self.values.setMinimumHeight(64)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -91,17 +96,22 @@ class VAPlane(QWidget):
             self.point.clear()
             self.values.setText("No face at this frame" if arrays is not None else "No results yet")
             return
+        current = arrays.va[frame]
+        if np.isnan(current).any():
+            # Nothing of the last face may stay: its trail ends in a bright dot where the point was,
+            # which reads as the old point left behind. Repaint the whole plane so no symbol's edge
+            # outside the items' shrunken bounds survives either.
+            self.trail.clear()
+            self.point.clear()
+            self.plot.viewport().update()
+            self.values.setText("No face at this frame")
+            return
         start = max(0, frame - TRAIL_FRAMES)
         past = arrays.va[start:frame]
         keep = ~np.isnan(past).any(axis=1)
         ages = np.arange(len(past))[keep]
         brushes = [pg.mkBrush(255, 213, 79, int(20 + 180 * (age + 1) / max(1, len(past)))) for age in ages]
         self.trail.setData(past[keep, 0], past[keep, 1], brush=brushes)
-        current = arrays.va[frame]
-        if np.isnan(current).any():
-            self.point.clear()
-            self.values.setText("No face at this frame")
-            return
         self.point.setData([current[0]], [current[1]])
         self.values.setText(self._describe(arrays, frame))
 
@@ -120,4 +130,6 @@ class VAPlane(QWidget):
             active = [ACTION_UNITS[i] for i in np.flatnonzero(au_active(au[None], self.thresholds)[0])]
             suffix = "  (untrained)" if "au" in self.untrained else ""
             lines.append("AUs: " + (", ".join(active) if active else "none active") + suffix)
+        if self.untrained:
+            lines.append(WEIGHTS_LINK.strip())
         return "<br>".join(lines)

@@ -47,19 +47,32 @@ class WindowConstruction:
         self.act_export = self._action("&Export…", self.show_export, "Ctrl+E")
         self.act_settings = self._action("&Settings…", self.show_settings, "Ctrl+,")
         self.act_quit = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
-        self.act_play = self._action("▶", self.toggle_play, "Space", "Play / pause")
-        self.act_back = self._action("◀|", lambda: step(-1), "Left", "One frame back")
-        self.act_forward = self._action("|▶", lambda: step(1), "Right", "One frame forward")
+        # Menus show words (text), the playback bar's buttons show symbols (iconText).
+        self.act_play = self._action("&Play", self.toggle_play, "Space", "Play / pause")
+        self.act_back = self._action("Frame &back", lambda: step(-1), "Left", "One frame back")
+        self.act_forward = self._action("Frame &forward", lambda: step(1), "Right", "One frame forward")
         self.act_back_s = self._action(
-            "◀◀ 1s", lambda: self.step_seconds(-1), "Shift+Left", "One second back"
+            "One second back", lambda: self.step_seconds(-1), "Shift+Left", "One second back"
         )
         self.act_forward_s = self._action(
-            "1s ▶▶", lambda: self.step_seconds(1), "Shift+Right", "One second on"
+            "One second forward", lambda: self.step_seconds(1), "Shift+Right", "One second on"
         )
         self.act_jump_back = self._action(
-            "−N", lambda: step(-self.playback.jump.value()), "PgUp", "Jump back"
+            "&Jump back N frames", lambda: step(-self.playback.jump.value()), "PgUp", "Jump back"
         )
-        self.act_jump = self._action("+N", lambda: step(self.playback.jump.value()), "PgDown", "Jump forward")
+        self.act_jump = self._action(
+            "Jump forward &N frames", lambda: step(self.playback.jump.value()), "PgDown", "Jump forward"
+        )
+        for action, symbol in (
+            (self.act_play, "▶"),
+            (self.act_back, "◀|"),
+            (self.act_forward, "|▶"),
+            (self.act_back_s, "◀◀ 1s"),
+            (self.act_forward_s, "1s ▶▶"),
+            (self.act_jump_back, "−N"),
+            (self.act_jump, "+N"),
+        ):
+            action.setIconText(symbol)
         self.act_home = self._action("First frame", lambda: self.seek(0), "Home")
         self.act_end = self._action("Last frame", lambda: self.seek(len(self.timestamps) - 1), "End")
         self.act_faster = self._action("Faster", lambda: self.playback.change_speed(1), "Up")

@@ -40,7 +40,16 @@ class CatalogEntry:
     training_data: str
     description: str
     metrics: dict = field(default_factory=dict)
+    size_bytes: int = 0  # approximate, shown before downloading (0 = unknown)
+    licence: str = ""  # the terms users must know before they rely on the weights
 
+
+# The released files share one layout (the conformance copy of it is 17.4 MB), so they are all about this big.
+_DDAMFN_SIZE = 17_400_000
+_DDAMFN_LICENCE = (
+    "The DDAMFN repository has no licence file; the weights were trained on AffectNet / RAF-DB, whose "
+    "terms allow non-commercial research use only. Check both before any other use."
+)
 
 CATALOG: tuple[CatalogEntry, ...] = (
     CatalogEntry(
@@ -50,6 +59,8 @@ CATALOG: tuple[CatalogEntry, ...] = (
         "AffectNet-8",
         "stock DDAMFN++ on AffectNet (8 classes); the ABAW multi-task paper's starting point",
         {"reported_accuracy": 0.6469},
+        _DDAMFN_SIZE,
+        _DDAMFN_LICENCE,
     ),
     CatalogEntry(
         "ddamfn-affectnet7",
@@ -58,6 +69,8 @@ CATALOG: tuple[CatalogEntry, ...] = (
         "AffectNet-7",
         "stock DDAMFN++ on AffectNet (7 classes, no Contempt)",
         {"reported_accuracy": 0.671},
+        _DDAMFN_SIZE,
+        _DDAMFN_LICENCE,
     ),
     CatalogEntry(
         "ddamfn-rafdb",
@@ -66,6 +79,8 @@ CATALOG: tuple[CatalogEntry, ...] = (
         "RAF-DB (7 basic expressions)",
         "stock DDAMFN++ on RAF-DB (7 classes)",
         {"reported_accuracy": 0.9204, "reported_balanced_accuracy": 0.8617},
+        _DDAMFN_SIZE,
+        _DDAMFN_LICENCE,
     ),
 )
 

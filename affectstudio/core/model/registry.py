@@ -105,7 +105,10 @@ class ModelRegistry:
         if entry is None:
             raise RegistryError(None, f"unknown model '{name}'; available: {', '.join(self.catalog)}")
         url = download.entry_url(entry, self.base_url)
-        temp = download.download_verified(url, self.root, entry.blob_id, progress, **download_options)
+        try:
+            temp = download.download_verified(url, self.root, entry.blob_id, progress, **download_options)
+        except RegistryError as error:  # offline, blocked or corrupted: say how to get the file in anyway
+            raise RegistryError(None, f"{error.problem}; {import_hint(entry, url)}") from None
         try:
             loaded = import_stock_checkpoint(temp)
         except CheckpointError as error:
@@ -193,6 +196,14 @@ class ModelRegistry:
     def _write_settings(self, settings: dict) -> None:
         with atomic_write(self.root / SETTINGS) as handle:
             handle.write(json.dumps(settings, indent=2).encode("utf-8"))
+
+
+def import_hint(entry: CatalogEntry, url: str) -> str:
+    """What to do when a download cannot work here (no network, a proxy, a mirror serving other bytes)."""
+    return (
+        f"if this computer is offline, download {entry.file} from {url} elsewhere and install it with "
+        "Models > Import checkpoint… (or `affectstudio models import FILE`)"
+    )
 
 
 def _valid_name(name: str) -> str:
