@@ -111,12 +111,13 @@ class WindowConstruction:
         self.plot_split = QSplitter(Qt.Orientation.Vertical)
         self.plot_split.addWidget(self.timeline)
         self.plot_split.addWidget(self.lanes)
-        # The lanes need room for 17 rows per annotator: the heat maps give up some of their minimum.
-        self.timeline.setMinimumHeight(240)
-        self.lanes.setMinimumHeight(160)
-        self.plot_split.setStretchFactor(0, 1)
+        # The timelines need ~330 px for the VA traces, 8 expression rows, 12 AU rows and the caption; the
+        # lanes room for 17 rows per annotator. On a 900-px screen the video and VA plane give way to them.
+        self.timeline.setMinimumHeight(355)
+        self.lanes.setMinimumHeight(130)
+        self.plot_split.setStretchFactor(0, 2)
         self.plot_split.setStretchFactor(1, 1)
-        self.plot_split.setSizes([380, 260])
+        self.plot_split.setSizes([420, 200])
         self.top_split = QSplitter(Qt.Orientation.Horizontal)
         self.top_split.addWidget(self.video)
         self.top_split.addWidget(self.side_split)
@@ -127,7 +128,7 @@ class WindowConstruction:
         self.main_split.addWidget(self.plot_split)
         self.main_split.setStretchFactor(0, 1)
         self.main_split.setStretchFactor(1, 2)
-        self.main_split.setSizes([250, 640])
+        self.main_split.setSizes([240, 680])
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)

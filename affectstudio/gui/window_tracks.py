@@ -41,7 +41,7 @@ class WindowTracks:
         self.track_strip.link_to(self.timeline.va_plot)
         self.plot_split.insertWidget(0, self.track_strip)
         self.plot_split.setStretchFactor(0, 0)
-        self.plot_split.setSizes([self.track_strip.height(), 380, 260])
+        self.plot_split.setSizes([self.track_strip.height(), 420, 200])
         self.tracks_label = QLabel("")
         self.statusBar().insertPermanentWidget(1, self.tracks_label)  # after the message, before progress
         self.video.face_clicked.connect(self.session.select_track)
