@@ -6,6 +6,7 @@ import os
 
 import pytest
 from model_server import serving
+from tqdm import tqdm
 
 from affectstudio.cli import main
 from affectstudio.core.model import download
@@ -93,7 +94,9 @@ def test_fetch_installs_with_progress(capsys, stock_file, monkeypatch):
     with serving({entry.file: stock_file.read_bytes()}) as server:
         code, out, err = cli(capsys, "fetch", entry.name, "--base-url", server.url("good"))
     assert code == 0 and "installed 'ddamfn-mirror'" in out
-    assert "ddamfn-mirror" in err and "M" in err  # the tqdm bar, in (scaled) bytes
+    # The tqdm bar counts the file's bytes (scaled by 1024) up to its full size.
+    size = tqdm.format_sizeof(stock_file.stat().st_size, divisor=1024)
+    assert "ddamfn-mirror: 100%" in err and f" {size}/{size} " in err, err[-300:]
     assert [e.name for e in ModelRegistry().list()] == ["ddamfn-mirror"]
 
 
