@@ -68,7 +68,11 @@ def test_missing_heads_give_none(crops):
 def test_input_size_from_checkpoint_config_resizes(loaded, crops):
     engine = InferenceEngine(loaded, "cpu", fast=False)
     big = np.repeat(np.repeat(crops[:2], 2, axis=1), 2, axis=2)  # 224x224 crops
-    assert engine.preprocess(big).shape == (2, 3, 112, 112)
+    # Halving a picture whose pixels were doubled gives the picture back: the whole crop is resized (a
+    # crop, pad or channel swap would not match), and the network sees what it sees at 112x112.
+    halved, original = engine.preprocess(big).numpy(), engine.preprocess(crops[:2]).numpy()
+    np.testing.assert_allclose(halved, original, atol=1e-6)
+    np.testing.assert_allclose(engine.predict(big).va, engine.predict(crops[:2]).va, atol=1e-5)
 
 
 def test_device_choice():
