@@ -52,6 +52,32 @@ def test_fast_path_reuses_its_cached_conversion(loaded, tmp_path, monkeypatch):
     assert sorted(p.name for p in (tmp_path / "openvino").glob("*.xml")) == cached
 
 
+@pytest.mark.slow  # two to three conversions of ~12 s each (minutes on a loaded machine)
+@pytest.mark.parametrize("damage", ["torn", "another model's"])
+def test_an_unusable_cached_conversion_is_replaced_at_once(loaded, crops, tmp_path, monkeypatch, damage):
+    """A torn cache file (fails to load) or another network's conversion under this name (loads, answers
+    differently) must not leave this run, and every later one, on the slow path: it is converted again."""
+    monkeypatch.setenv("AFFECTSTUDIO_CACHE_DIR", str(tmp_path))
+    InferenceEngine(loaded, "cpu", fast=True)
+    (xml,) = (tmp_path / "openvino").glob("*.xml")
+    if damage == "torn":
+        xml.write_text(xml.read_text()[: len(xml.read_text()) // 2])
+    else:
+        other = untrained_model(seed=4)
+        InferenceEngine(other, "cpu", fast=True)
+        (other_xml,) = (tmp_path / "openvino").glob(f"{other.digest[:32]}*.xml")
+        other_xml.with_suffix(".bin").replace(xml.with_suffix(".bin"))
+        other_xml.replace(xml)
+    damaged = xml.read_bytes(), xml.with_suffix(".bin").read_bytes()
+    engine = InferenceEngine(loaded, "cpu", batch_size=8, fast=True)
+    assert engine.backend == "openvino-f32"
+    a, b = engine.predict(crops), InferenceEngine(loaded, "cpu", batch_size=8, fast=False).predict(crops)
+    for name in ("va", "expr_probs", "au_probs"):
+        assert np.abs(getattr(a, name) - getattr(b, name)).max() < 1e-4, name
+    assert (xml.read_bytes(), xml.with_suffix(".bin").read_bytes()) != damaged  # replaced, not kept
+    assert InferenceEngine(loaded, "cpu", fast=True).backend == "openvino-f32"
+
+
 def test_missing_heads_give_none(crops):
     from affectstudio.core.model.config import LoadedModel
 
