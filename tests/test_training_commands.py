@@ -116,3 +116,18 @@ def test_predict_writes_the_images_of_the_test_list_in_its_order(tiny, checkpoin
     listed.write_text("image\ntrain_00/00009.jpg\n")
     assert main([*args, "--test-list", str(listed)]) == 2
     assert "00009.jpg does not exist" in capsys.readouterr().err
+
+
+def test_a_finished_run_installs_under_the_next_free_name(checkpoint):
+    from affectstudio.core.model.registry import ModelRegistry
+    from training.finish import _free_name
+
+    registry = ModelRegistry()
+    assert _free_name(registry, "loop") == "loop"
+    registry.import_file(checkpoint, name="loop")
+    assert _free_name(registry, "loop") == "loop-2"
+    registry.import_file(checkpoint, name="loop-2")
+    registry.import_file(checkpoint, name="loop-4")  # the first free number, not one past the highest
+    assert _free_name(registry, "loop") == "loop-3"
+    registry.import_file(checkpoint, name="loop-3")
+    assert _free_name(registry, "loop") == "loop-5"
