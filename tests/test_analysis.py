@@ -12,7 +12,7 @@ from affectstudio.core.engine import InferenceEngine
 from affectstudio.core.errors import CheckpointError, VideoError
 from affectstudio.core.faces import FaceDetector
 from affectstudio.core.model.checkpoint import untrained_model
-from affectstudio.core.results import AU_PROB_COLUMNS, EXPR_COLUMNS, NO_FACE, ResultTable
+from affectstudio.core.results import AU_PROB_COLUMNS, BOX_COLUMNS, EXPR_COLUMNS, NO_FACE, ResultTable
 from affectstudio.core.tracking import FaceTracker
 from affectstudio.core.video import VideoReader
 from tests.videos import write_frames
@@ -87,6 +87,21 @@ def test_rows_equal_an_independent_frame_by_frame_computation(sample_run, sample
                     row[AU_PROB_COLUMNS].to_numpy(float), expected.au_probs[0], atol=1e-4
                 )
                 np.testing.assert_allclose([row.valence, row.arousal], expected.va[0], atol=1e-4)
+
+
+@pytest.mark.slow
+def test_the_default_fast_path_gives_the_plain_path_rows(sample_run, sample_video, loaded, tmp_path):
+    """The default options run the OpenVINO path: same faces and boxes, outputs within its 1e-4 tolerance."""
+    plain = ResultTable.from_csv(sample_run[0].csv_path).df
+    result = analyze(sample_video, tmp_path / "fast.csv", AnalysisOptions(batch_size=16), loaded=loaded)
+    assert result.backend == "openvino-f32"
+    fast = ResultTable.from_csv(result.csv_path).df
+    assert fast["frame"].tolist() == plain["frame"].tolist()
+    assert fast["track_id"].tolist() == plain["track_id"].tolist()
+    np.testing.assert_array_equal(fast[BOX_COLUMNS].to_numpy(float), plain[BOX_COLUMNS].to_numpy(float))
+    for columns in (["valence", "arousal"], EXPR_COLUMNS, AU_PROB_COLUMNS):
+        np.testing.assert_allclose(fast[columns].to_numpy(float), plain[columns].to_numpy(float), atol=1e-4)
+    assert (fast["expression"] == plain["expression"]).mean() > 0.95  # argmax ties may flip, rarely
 
 
 def test_cancel_keeps_what_was_done(sample_video, loaded, tmp_path):
