@@ -8,9 +8,11 @@ user reopening a video is.
 from __future__ import annotations
 
 import shutil
+import threading
 
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 from test_gui_main_window import assert_no_threads_left
 
 from affectstudio.core.project import ProjectStore
@@ -90,14 +92,31 @@ def test_analysis_runs_in_the_background_fills_plots_and_is_cached(qtbot, shared
 
 
 def test_cancel_keeps_partial_results_and_caches_nothing(qtbot, tmp_path, sample_video):
+    """The worker is held at its first rows until the cancel is in: on a fast machine the analysis used to
+    finish before the test could cancel it (then nothing was cancelled and the result was cached)."""
     project = tmp_path / "fresh.sqlite3"
     window = make_window(qtbot, project)
-    assert window.open_video(sample_video)
-    qtbot.waitUntil(lambda: window.data.analysed_until > 0, timeout=ANALYSIS_TIMEOUT_MS)
-    window.cancel_analysis()
+    release, held = threading.Event(), []
+
+    def hold(_rows) -> None:  # runs in the worker thread (direct connection), after the rows were queued
+        held.append(threading.current_thread())
+        release.wait(timeout=ANALYSIS_TIMEOUT_MS / 1000)
+
+    def attach() -> None:  # `started` comes just before the thread starts, so no row is missed
+        if window.controller._analysis is not None:
+            window.controller._analysis.partial.connect(hold, Qt.ConnectionType.DirectConnection)
+
+    window.controller.started.connect(attach)
+    try:
+        assert window.open_video(sample_video)
+        qtbot.waitUntil(lambda: window.data.analysed_until > 0, timeout=ANALYSIS_TIMEOUT_MS)
+        window.cancel_analysis()
+    finally:
+        release.set()
+    assert held and held[0] is not threading.main_thread()  # the worker was held, in its own thread
     assert "cancelled" in window.status_label.text() and not window.cancel_button.isVisible()
     done = window.data.analysed_until
-    assert 0 < done <= 120
+    assert 0 < done < 120
     close(window)
     with ProjectStore(project) as store:  # a partial result must never be served as if complete
         assert store._db.execute("SELECT COUNT(*) FROM results").fetchone()[0] == 0
