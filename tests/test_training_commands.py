@@ -8,10 +8,12 @@ import json
 
 import pytest
 import torch
+from model_server import serving
 
 from affectstudio.core.model.checkpoint import save_checkpoint, untrained_model
 from tests.synthetic_affwild import write_synthetic_affwild
 from training.cli import main
+from training.config import STOCK_INIT
 
 
 @pytest.fixture(scope="module")
@@ -131,3 +133,47 @@ def test_a_finished_run_installs_under_the_next_free_name(checkpoint):
     assert _free_name(registry, "loop") == "loop-3"
     registry.import_file(checkpoint, name="loop-3")
     assert _free_name(registry, "loop") == "loop-5"
+
+
+@pytest.fixture
+def stock_catalog(stock_file, monkeypatch):
+    """The catalog's stock entry (the default `init`) pointing at the stock-layout file in ../shared."""
+    from affectstudio.core.model import download
+
+    entry = download.CatalogEntry(
+        STOCK_INIT, stock_file.name, download.git_blob_id(stock_file), "AffectNet-8", "test"
+    )
+    monkeypatch.setattr(download, "CATALOG", (entry,))
+    return download
+
+
+def test_the_default_init_is_fetched_from_the_model_server(stock_file, stock_catalog, monkeypatch):
+    from affectstudio.core.model.checkpoint import load_checkpoint
+    from affectstudio.core.model.registry import ModelRegistry
+    from training.config import TrainConfig
+    from training.model_setup import build_model
+
+    with serving({stock_file.name: stock_file.read_bytes()}) as server:
+        monkeypatch.setenv(stock_catalog.BASE_URL_ENV, server.url("good"))
+        model, _, source = build_model(TrainConfig(seed=1))  # init left at its default
+        assert sum(server.requests.values()) == 1
+        build_model(TrainConfig(seed=2))  # installed now: not fetched again
+        assert sum(server.requests.values()) == 1
+    assert ModelRegistry().is_installed(STOCK_INIT) and STOCK_INIT in source
+    reference = load_checkpoint(stock_file).model.state_dict()
+    for key, value in model.state_dict().items():
+        if key.startswith("features."):
+            assert torch.equal(value, reference[key]), key
+
+
+def test_a_default_init_that_cannot_be_fetched_says_what_to_set(tmp_path, tiny, stock_file, stock_catalog,
+                                                                  monkeypatch, capsys):  # fmt: skip
+    path = tmp_path / "run.json"
+    path.write_text(json.dumps({"data": {"root": str(tiny.root), "curation": "masked"}, "num_workers": 0}))
+    with serving({}) as server:  # the server answers 404: the file is not there
+        monkeypatch.setenv(stock_catalog.BASE_URL_ENV, server.url("missing"))
+        assert main([str(path)]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert f"cannot load the initial model '{STOCK_INIT}'" in line
+    assert 'set `init` to a checkpoint file, an installed model name, or "none"' in line
+    assert not (tmp_path / "runs").exists() or not list((tmp_path / "runs").rglob("state.pt"))
