@@ -12,6 +12,7 @@ import threading
 
 import numpy as np
 import pytest
+from gui_helpers import WAIT_MS
 from PySide6.QtCore import Qt
 from test_gui_main_window import assert_no_threads_left
 
@@ -127,7 +128,7 @@ def test_a_model_that_cannot_be_loaded_shows_an_error(qtbot, tmp_path, sample_vi
     qtbot.waitUntil(lambda: bool(window.errors), timeout=60_000)
     title, message = window.errors[0]
     assert title == "Cannot load the model" and "no-such-model" in message
-    with qtbot.waitSignal(window.video.frame_shown, timeout=10_000):
+    with qtbot.waitSignal(window.video.frame_shown, timeout=WAIT_MS):
         assert window.open_video(sample_video)  # the app keeps running
     close(window)
 
@@ -137,7 +138,7 @@ def test_a_failed_analysis_shows_an_error(qtbot, tmp_path, sample_video):
     shutil.copy(sample_video, copy)
     window = make_window(qtbot, tmp_path / "p.sqlite3", auto_analyse=False)
     qtbot.waitUntil(lambda: window.controller.loaded is not None, timeout=60_000)
-    with qtbot.waitSignal(window.video.frame_shown, timeout=10_000):
+    with qtbot.waitSignal(window.video.frame_shown, timeout=WAIT_MS):
         window.open_video(copy)
     copy.unlink()
     window.act_reanalyse.trigger()
