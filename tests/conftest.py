@@ -62,3 +62,27 @@ def sample_video() -> Path:
         return sample_video_path()
     except VideoError as error:
         pytest.skip(str(error))
+
+
+@pytest.fixture(scope="session")
+def two_faces(sample_video, tmp_path_factory):
+    """A real two-person video and its real analysis (MediaPipe, an untrained network, all faces): the
+    sample clip beside itself played backwards, 60 frames. Returns (video path, result rows); the rows
+    hold two face tracks, 0 (left) and 1 (right), in every frame."""
+    import numpy as np
+
+    from affectstudio.core.analysis import AnalysisOptions, analyze
+    from affectstudio.core.model.checkpoint import untrained_model
+    from affectstudio.core.results import ResultTable
+    from affectstudio.core.video import VideoReader
+    from tests.videos import write_frames
+
+    with VideoReader(sample_video) as reader:
+        frames = [np.ascontiguousarray(frame.image[:, :176]) for frame in reader][:60]
+    folder = tmp_path_factory.mktemp("two-faces")
+    video = write_frames(
+        folder / "two_faces.mp4", [np.hstack([a, b]) for a, b in zip(frames, frames[::-1], strict=True)]
+    )
+    options = AnalysisOptions(batch_size=16, fast=False, faces="all", crop_method="box")
+    result = analyze(video, folder / "two_faces.csv", options, loaded=untrained_model(seed=2))
+    return video, ResultTable.from_csv(result.csv_path).df

@@ -49,9 +49,39 @@ def test_export_dialog_writes_csv_plots_and_summary(qtbot, analysed, tmp_path):
     png = dialog.export_plots(tmp_path / "plots.png")
     svg = dialog.export_plots(tmp_path / "plots.svg")
     assert png.read_bytes()[:4] == b"\x89PNG" and b"<svg" in svg.read_bytes()[:2000]
+    from affectstudio.gui.timeline import PLAYHEAD_COLOUR
+
+    start, stop = analysed.timeline.view_range()
+    title = dialog.plot_title(start, min(stop, analysed.timeline.duration))
+    assert title.startswith(f"{analysed.session.video.path.name} · {dialog._track_name()} · model ")
+    assert title in svg.read_text(encoding="utf-8") and PLAYHEAD_COLOUR not in svg.read_text(encoding="utf-8")
     pdf = dialog.export_summary(tmp_path / "summary.pdf")
     assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 1000
     assert not list(tmp_path.glob("*partial*"))
+    assert_trace_page(pdf, analysed.session.video.path.name)
+
+
+def assert_trace_page(pdf, video_name):
+    """Page 1: the figures under the title; page 2: the traces over time (a colourful figure)."""
+    import numpy as np
+    from PySide6.QtCore import QSize
+    from PySide6.QtGui import QImage
+    from PySide6.QtPdf import QPdfDocument
+
+    from affectstudio.gui.export_data import TRACE_PAGE_HEADING
+
+    document = QPdfDocument()
+    assert document.load(str(pdf)) == QPdfDocument.Error.None_
+    assert document.pageCount() == 2
+    first_page = document.getAllText(0).text()
+    assert video_name in first_page and "AU activation rate" in first_page
+    assert TRACE_PAGE_HEADING in document.getAllText(1).text()
+    page = document.render(1, QSize(600, 850)).convertToFormat(QImage.Format.Format_RGB888)
+    rgb = np.frombuffer(page.constBits(), np.uint8).reshape(page.height(), page.bytesPerLine())
+    rgb = rgb[:, : page.width() * 3].reshape(page.height(), page.width(), 3).astype(int)
+    coloured = (rgb.max(axis=2) - rgb.min(axis=2)) > 60  # the heat maps and traces, not black-on-white text
+    assert coloured.mean() > 0.05
+    document.close()
 
 
 def test_settings_dialog_rederives_thresholds_and_smoothing_without_reanalysis(qtbot, analysed):

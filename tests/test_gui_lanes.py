@@ -233,3 +233,25 @@ def test_coding_keys_are_configurable_in_settings(window, qtbot):
     dialog.key_boxes[len(EXPRESSIONS) + 1].setText("s")  # the split key: refused, with a message
     dialog.apply()
     assert window.errors[-1][0] == "Coding keys not changed" and Settings.load().coding_keys.au[1] == "W"
+
+
+def test_the_playheads_of_lanes_strip_and_timelines_line_up(window, qtbot):
+    """The timelines keep a column beside their plots (legend, colour bars): the lanes and the track strip
+    must keep the same, or one time sits at two places on screen."""
+    window.seek(60)
+    qtbot.waitUntil(lambda: window.current_frame == 60)
+
+    def screen_x(view, line) -> float:
+        return view.mapToGlobal(view.mapFromScene(line.mapToScene(line.boundingRect().center()))).x()
+
+    def plot_right(view, plot) -> float:
+        rect = plot.vb.sceneBoundingRect()
+        return view.mapToGlobal(view.mapFromScene(rect.topRight())).x()
+
+    timeline = window.timeline
+    expected = screen_x(timeline, timeline.playheads[0])
+    assert abs(screen_x(window.lanes, window.lanes.playhead) - expected) <= 2
+    assert abs(screen_x(window.track_strip, window.track_strip.playhead) - expected) <= 2
+    right = plot_right(timeline, timeline.va_plot)
+    assert abs(plot_right(window.lanes, window.lanes.plot) - right) <= 2
+    assert abs(plot_right(window.track_strip, window.track_strip.plot) - right) <= 2

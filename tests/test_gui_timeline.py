@@ -127,12 +127,13 @@ def test_zoom_pan_and_show_all_keep_the_plots_linked(timeline):
     assert timeline.view_range() == pytest.approx((0, 100), abs=0.01)
 
 
-def test_untrained_heads_are_greyed_with_the_reason(timeline):
+def test_untrained_heads_are_marked_with_the_reason(timeline):
     data = review(100)
     timeline.set_duration(data.timestamps)
     timeline.set_track(data.tracks[0], 1, [0.5] * 12, ["va", "au"])
     assert "untrained" in timeline.notices["va"].text and timeline.notices["expr"].text == ""
-    assert timeline.smooth_curves[0].opacity() < 0.5 and timeline.expr_image.opacity() == 1.0
+    assert timeline.smooth_curves[0].opts["pen"].style() == Qt.PenStyle.DashLine  # marked, still readable
+    assert timeline.smooth_curves[0].opacity() >= 0.5 and timeline.expr_image.opacity() == 1.0
 
 
 def test_va_plane_shows_point_trail_and_values(qtbot):

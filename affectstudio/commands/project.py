@@ -9,6 +9,9 @@
     affectstudio project analyze P [--model M]      analyse every video not yet analysed with M
     affectstudio project export-dataset P OUT       labelled frames -> a training set (s-Aff-Wild2 or CSV)
     affectstudio project lanes P VIDEO --csv F | --elan F      export a video's lanes
+    affectstudio project tracks P VIDEO             a video's face tracks (of its cached results); correct
+        [--merge A B | --split A FRAME | --reject A] them: B becomes part of A, A's frames FRAME.. a new
+                                                    track, A is not a face (annotations follow the frames)
     affectstudio project agreement P [--csv F]      annotators vs each other and vs the model
     affectstudio project train P [--config C]       export the dataset into the project's folder and train
 
@@ -31,6 +34,7 @@ ACTIONS = (
     "analyze",
     "export-dataset",
     "lanes",
+    "tracks",
     "agreement",
     "train",
 )
@@ -79,6 +83,15 @@ def add_parser(sub) -> argparse.ArgumentParser:
     target = lanes.add_mutually_exclusive_group(required=True)
     target.add_argument("--csv", help="spans CSV (lane,start,end,value,annotator,track,note)")
     target.add_argument("--elan", help="ELAN tab-delimited text")
+    tracks = actions.add_parser("tracks", help="list a video's face tracks; merge, split or reject one")
+    tracks.add_argument("project")
+    tracks.add_argument("video")
+    edit = tracks.add_mutually_exclusive_group()
+    edit.add_argument("--merge", nargs=2, type=int, metavar=("A", "B"), help="track B becomes part of A")
+    edit.add_argument(
+        "--split", nargs=2, type=int, metavar=("A", "FRAME"), help="A's frames FRAME.. a new track"
+    )
+    edit.add_argument("--reject", type=int, metavar="A", help="track A is not a face")
     agree = actions.add_parser("agreement", help="agreement between annotators and with the model")
     agree.add_argument("project")
     agree.add_argument("--csv", help="also write the table as CSV")

@@ -285,3 +285,48 @@ def train(args) -> int:
     result = run_training(config, JobState(on_progress=TextProgress()))
     say(f"run in {result.run_dir}" + (f", installed as '{result.model_name}'" if result.model_name else ""))
     return 0
+
+
+def tracks(args) -> int:
+    """List the face tracks of a video's cached results; with --merge/--split/--reject, correct them first."""
+    import numpy as np
+
+    from affectstudio.core.annotations.edits import UndoStack
+    from affectstudio.core.annotations.track_commands import MergeTracks, RejectTrack, SplitTrack
+    from affectstudio.core.review_data import ReviewData
+    from affectstudio.core.track_edits import next_track_id
+
+    with _open(args) as store:
+        record = _video(store, args.video)
+        cached = store.latest_results(record.hash)
+        if cached is None:
+            raise AnnotationError(record.path, "not analysed yet (affectstudio project analyze)")
+        raw = cached.frame
+        frames = max(record.frame_count or 0, int(raw["frame"].max()) + 1 if len(raw) else 0)
+        data = ReviewData(np.zeros(frames), edits=store.track_edits(record.hash))
+        data.add_rows(raw)
+        faces = data.face_frames()
+        command = None
+        if args.merge:
+            command = MergeTracks(record.hash, faces, *args.merge)
+        elif args.split:
+            new = next_track_id(raw["track_id"].unique(), data.edits)
+            command = SplitTrack(record.hash, faces, args.split[0], args.split[1], new)
+        elif args.reject is not None:
+            command = RejectTrack(record.hash, faces, args.reject)
+        if command is not None:
+            UndoStack(store).push(command)
+            say(command.edit.describe())
+            data.set_edits(store.track_edits(record.hash))
+        names = store.track_names(record.hash)
+        times = dict(zip(raw["frame"].to_numpy(), raw["time"].to_numpy(), strict=False))
+        for track, seen in data.face_frames().items():
+            first, last = int(seen[0]), int(seen[-1])
+            say(
+                f"track {track}{' (' + names[track] + ')' if track in names else ''}: {len(seen)} frames "
+                f"with a face, frames {first}..{last} ({times.get(first, 0):.2f}-{times.get(last, 0):.2f} s)"
+            )
+        for edit in data.edits:
+            say(f"    edit {edit.id}: {edit.describe()}")
+        say(data.summary().text())
+    return 0

@@ -7,7 +7,9 @@ change the review through the same methods, so an edit has one path however it w
 psygnal's (napari's event library): typed, synchronous, no Qt, so this module runs and is tested headless.
 
 Lane edits (`add_segment`, `set_trace`, ...) and key coding live in `session_lanes.LaneEditing`, mixed in
-here; every one of them is an undoable command on `self.undo`.
+here; every one of them is an undoable command on `self.undo`. Track corrections (`merge_tracks`,
+`split_track`, `reject_track`) are commands on the same stack (`annotations/track_commands.py`): after
+each, and after its undo, the session replays the stored edits over its rows and says `tracks_changed`.
 """
 
 from __future__ import annotations
@@ -90,7 +92,7 @@ class ReviewSession(LaneEditing):
         self.close_video(emit=False)
         self.video = video
         self.store.remember_video(video.hash, path, video.frame_count, video.fps)
-        self.data = ReviewData(timestamps)
+        self.data = ReviewData(timestamps, edits=self.store.track_edits(video.hash))
         self.track_names = self.store.track_names(video.hash)
         self.overlays = {}
         self.load_lanes()
@@ -141,6 +143,63 @@ class ReviewSession(LaneEditing):
         self.track_names = self.store.track_names(self.video.hash)
         self.tracks_changed.emit()
 
+    # track corrections (undoable, stored in the project) ------------------------------------------------
+    def merge_tracks(self, track: int, other: int) -> None:
+        """Track `other` becomes part of `track` (its annotations too); `track` is selected."""
+        from affectstudio.core.annotations.track_commands import MergeTracks
+
+        faces = self._faces()
+        self.push(MergeTracks(self.video.hash, faces, track, other))
+        self.select_track(track)
+
+    def split_track(self, track: int, frame: int | None = None) -> int:
+        """Frames `frame` (default: the playhead).. of `track` become a new track; returns its id."""
+        from affectstudio.core.annotations.track_commands import SplitTrack
+        from affectstudio.core.track_edits import next_track_id
+
+        faces = self._faces()
+        raw = self.data.raw_rows()
+        new = next_track_id(raw["track_id"].unique(), self.data.edits)
+        frame = self.frame if frame is None else int(frame)
+        self.push(SplitTrack(self.video.hash, faces, track, frame, new))
+        return new
+
+    def reject_track(self, track: int) -> None:
+        """`track` is not a face: it leaves the plots, summaries and exports (undo brings it back)."""
+        from affectstudio.core.annotations.track_commands import RejectTrack
+
+        faces = self._faces()
+        self.push(RejectTrack(self.video.hash, faces, track))
+
+    def _faces(self) -> dict[int, np.ndarray]:
+        """Frames of each face track now; refuses when there is nothing to correct."""
+        if self.video is None or self.data is None or not self.data.tracks:
+            from affectstudio.core.annotations.track_commands import TrackError
+
+            raise TrackError(None, "no face tracks to correct: open a video and analyse it first")
+        return self.data.face_frames()
+
+    def _edited(self, command) -> None:
+        if getattr(command, "edit", None) is not None and self.data is not None:  # a track command
+            self.data.set_edits(self.store.track_edits(self.video.hash))
+            ids = self.data.track_ids()
+            if self.track not in ids:
+                self._select_main()
+            self.tracks_changed.emit()
+            self.results_changed.emit()
+        super()._edited(command)
+
+    def _select_main(self) -> None:
+        """Select the face seen longest (not the lowest id: that may be a title card's letter)."""
+        ids = self.data.track_ids()
+        if not ids:
+            self.select_track(None)
+            return
+        from affectstudio.core.tracking import main_track  # cv2 and the detector: not at start-up
+
+        counts = {track: int(np.isfinite(self.data.tracks[track].score).sum()) for track in ids}
+        self.select_track(main_track(counts))
+
     def label_track(self, frame: int | None = None) -> int:
         """The face track a label made at `frame` belongs to: the selected track if its face is there, else
         the only face there. Several faces and none selected: AmbiguousTrack (ask, never guess). No face
@@ -163,7 +222,11 @@ class ReviewSession(LaneEditing):
         if self.video is None:
             return
         untrained = self.data.untrained_tasks if untrained_tasks is None and self.data else untrained_tasks
-        self.data = ReviewData(self.timestamps, untrained_tasks=list(untrained or []))
+        self.data = ReviewData(
+            self.timestamps,
+            untrained_tasks=list(untrained or []),
+            edits=self.store.track_edits(self.video.hash),
+        )
         self.select_track(None)
         self.tracks_changed.emit()
         self.results_changed.emit()
@@ -180,12 +243,8 @@ class ReviewSession(LaneEditing):
         if self.data.add_rows(rows):
             self.track_names = self.store.track_names(self.video.hash)
             self.tracks_changed.emit()
-            ids = self.data.track_ids()
-            if self.track not in ids:  # the face seen longest, not the lowest id (a title card's letter)
-                from affectstudio.core.tracking import main_track  # cv2 and the detector: not at start-up
-
-                counts = {track: int(np.isfinite(self.data.tracks[track].score).sum()) for track in ids}
-                self.select_track(main_track(counts))
+            if self.track not in self.data.track_ids():
+                self._select_main()
         self.results_changed.emit()
 
     # display ------------------------------------------------------------------------------------------

@@ -70,9 +70,17 @@ class VideoReader:
             raise VideoError(self.path, "file not found")
         if not self.path.is_file():
             raise VideoError(self.path, "not a file")
+        if self.path.stat().st_size == 0:
+            raise VideoError(self.path, "not a readable video file (the file is empty)")
         try:
             self._container = av.open(str(self.path))
         except (av.FFmpegError, OSError) as error:
+            if _mp4_without_index(self.path):
+                raise VideoError(
+                    self.path,
+                    "truncated: the file ends before its index (moov) was written, as when a recording is "
+                    "interrupted; no frame can be located",
+                ) from None
             raise VideoError(self.path, f"not a readable video file ({_reason(error)})") from None
         try:
             self._open_stream()
@@ -377,6 +385,27 @@ class VideoReader:
 
     def __exit__(self, *exc_info) -> None:
         self.close()
+
+
+def _mp4_without_index(path: Path) -> bool:
+    """True for an MP4/MOV file (it starts with an `ftyp` box) whose top-level boxes hold no `moov`: a
+    recording cut short before the recorder wrote its index, which FFmpeg reports only as invalid data."""
+    boxes = []
+    with open(path, "rb") as file:
+        size_left = path.stat().st_size
+        while size_left >= 8 and len(boxes) < 64:
+            header = file.read(8)
+            size, kind = int.from_bytes(header[:4], "big"), header[4:8]
+            boxes.append(kind)
+            if size == 1:  # a 64-bit size follows the type
+                size = int.from_bytes(file.read(8), "big")
+                file.seek(size - 16, 1)
+            elif size < 8:  # 0: the box runs to the end of the file
+                break
+            else:
+                file.seek(size - 8, 1)
+            size_left -= size
+    return bool(boxes) and boxes[0] == b"ftyp" and b"moov" not in boxes
 
 
 def _reason(error: Exception) -> str:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from affectstudio.core.figures import TASK_NAMES
 from affectstudio.core.labels import ACTION_UNITS, EXPRESSIONS
 from affectstudio.core.results import (
     AU_PROB_COLUMNS,
@@ -110,11 +111,9 @@ def summarize(va: np.ndarray, expr: np.ndarray, au: np.ndarray, thresholds, seco
     return Summary(len(va), with_face, seconds, share, float(mean[0]), float(mean[1]), rate)
 
 
-TASK_NAMES = {"va": "valence/arousal", "expr": "expression", "au": "action-unit"}
-
-
-def summary_html(summary: Summary, title: str, untrained: list[str]) -> str:
-    """The one-page summary as simple HTML (QTextDocument renders it to PDF)."""
+def summary_html(summary: Summary, title: str, untrained: list[str], tracks: str = "") -> str:
+    """The one-page summary as simple HTML (QTextDocument renders it to PDF). `tracks`: the counts over
+    all face tracks of the video (`TrackSummary.text()`); the figures are the exported track's."""
 
     def rows(values: dict[str, float], colour: str) -> str:
         out = []
@@ -137,6 +136,7 @@ def summary_html(summary: Summary, title: str, untrained: list[str]) -> str:
     return f"""<h2>{title}</h2>
 <p>{summary.frames} frames ({summary.seconds:.1f} s),
 {summary.frames_with_face} with a face ({share:.1f}%).</p>
+{f"<p>Face tracks in the whole video: {tracks}.</p>" if tracks else ""}
 {notes}
 <h3>Mean valence / arousal</h3>
 <p>valence <b>{summary.mean_valence:+.3f}</b> &nbsp;&nbsp; arousal <b>{summary.mean_arousal:+.3f}</b></p>
@@ -144,3 +144,17 @@ def summary_html(summary: Summary, title: str, untrained: list[str]) -> str:
 <table cellspacing=2>{rows(summary.expression_share, "#1e88e5")}</table>
 <h3>AU activation rate (share of face frames at or over the AU's threshold)</h3>
 <table cellspacing=2>{rows(summary.au_rate, "#43a047")}</table>"""
+
+
+TRACE_PAGE_HEADING = "Traces over time"
+
+
+def trace_page_html(image: str, note: str = "", width: int = 640) -> str:
+    """The summary's second page: the trace figure (a document image resource named `image`)."""
+    detail = f"<p>{note}</p>" if note else ""
+    return (
+        f"<div style='page-break-before: always'><h3>{TRACE_PAGE_HEADING}</h3>{detail}"
+        f"<p>Valence and arousal (−1 to 1), the most likely expression per frame, expression "
+        f"probabilities and AU activation probabilities (0 to 1) over the exported range.</p>"
+        f"<img src='{image}' width={width}></div>"
+    )

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QMarginsF
-from PySide6.QtGui import QPageLayout, QPageSize, QPdfWriter, QTextDocument
+from PySide6.QtCore import QMarginsF, QUrl
+from PySide6.QtGui import QImage, QPageLayout, QPageSize, QPdfWriter, QTextDocument
 from PySide6.QtWidgets import (
     QButtonGroup,
     QDialog,
@@ -26,9 +26,15 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from affectstudio.core.figures import figure_title
 from affectstudio.core.paths import atomic_path
-from affectstudio.gui.export_data import export_table, summarize, summary_html
+from affectstudio.core.report import figure_png, trace_figure
+from affectstudio.core.results import smooth
+from affectstudio.gui.export_data import export_table, summarize, summary_html, trace_page_html
+from affectstudio.gui.figure_export import write_png, write_svg
 from affectstudio.gui.transport import frame_at
+
+TRACES_IMAGE = "traces.png"
 
 
 class ExportDialog(QDialog):
@@ -168,48 +174,38 @@ class ExportDialog(QDialog):
         self.message.setText(f"Wrote {len(table)} rows to {path}")
         return path
 
-    def export_plots(self, path: str | Path | None = None, suffix: str = ".png") -> Path | None:
-        import pyqtgraph.exporters as exporters
+    def plot_title(self, start: float, stop: float) -> str:
+        """The title line of an exported figure (video, track, model, time range, untrained heads)."""
+        window = self.session
+        return figure_title(
+            window.video.path if window.video else None,
+            self._track_name() or None,
+            self.loaded.name if self.loaded else None,
+            start,
+            stop,
+            list(window.data.untrained_tasks),
+        )
 
+    def export_plots(self, path: str | Path | None = None, suffix: str = ".png") -> Path | None:
+        """The timelines as shown (their visible time range) with a title line and no playhead."""
         if path is None:
             kind = suffix.lstrip(".").upper()
             path = self._ask(f"Export timelines as {kind}", suffix, f"{kind} (*{suffix})")
             if path is None:
                 return None
         path = Path(path)
-        item = self.timeline.ci
+        start, stop = self.timeline.view_range()
+        title = self.plot_title(max(0.0, start), min(self.timeline.duration, stop))
         with atomic_path(path) as partial:
             if path.suffix.lower() == ".svg":
-                self._render_svg(partial)
+                write_svg(self.timeline, title, partial)
             else:
-                exporter = exporters.ImageExporter(item)
-                exporter.parameters()["width"] = max(1600, int(item.boundingRect().width()))
-                exporter.export(str(partial))
+                write_png(self.timeline, title, partial)
         self.message.setText(f"Wrote {path}")
         return path
 
-    def _render_svg(self, path: Path) -> None:
-        """Vector SVG of the timelines through Qt's own SVG painter.
-
-        pyqtgraph's SVGExporter post-processes Qt's SVG and fails on the path syntax Qt 6 writes for some
-        items (legend boxes), so we paint the scene into a QSvgGenerator directly instead.
-        """
-        from PySide6.QtCore import QRectF, QSize
-        from PySide6.QtGui import QPainter
-        from PySide6.QtSvg import QSvgGenerator
-
-        view = self.timeline
-        source = QRectF(view.viewport().rect())
-        generator = QSvgGenerator()
-        generator.setFileName(str(path))
-        generator.setSize(QSize(int(source.width()), int(source.height())))
-        generator.setViewBox(source)
-        generator.setTitle(f"{self.stem} timelines")
-        painter = QPainter(generator)
-        view.render(painter, source, source.toRect())
-        painter.end()
-
     def export_summary(self, path: str | Path | None = None) -> Path | None:
+        """Page 1: the figures (time shares, means, rates); page 2: the traces over time (core.report)."""
         path = Path(path) if path else self._ask("Export summary", "-summary.pdf", "PDF (*.pdf)")
         if path is None:
             return None
@@ -223,8 +219,13 @@ class ExportDialog(QDialog):
         stamps = window.timestamps
         seconds = float(stamps[last] - stamps[first]) if last > first else 0.0
         summary = summarize(arrays.va[span], arrays.expr[span], arrays.au[span], window.thresholds, seconds)
-        name = self._track_name()
-        title = f"{window.video.path.name if window.video else ''} · {name} · frames {first}-{last}"
+        title = self.plot_title(float(stamps[first]), float(stamps[last])) + f" · frames {first}–{last}"
+        untrained = list(window.data.untrained_tasks)
+        va = smooth(arrays.va[span], window.smoothing)
+        figure = trace_figure(
+            stamps[span], va, arrays.expr[span], arrays.au[span], title, untrained, size=(7.5, 9.0)
+        )
+        traces = QImage.fromData(figure_png(figure, dpi=150), "PNG")
         with atomic_path(path) as partial:
             writer = QPdfWriter(str(partial))
             writer.setPageLayout(
@@ -235,7 +236,10 @@ class ExportDialog(QDialog):
                 )
             )
             document = QTextDocument()
-            document.setHtml(summary_html(summary, title, window.data.untrained_tasks))
+            document.addResource(QTextDocument.ResourceType.ImageResource, QUrl(TRACES_IMAGE), traces)
+            note = f"Valence/arousal smoothed over {window.smoothing} frames." if window.smoothing > 1 else ""
+            html = summary_html(summary, title, untrained, window.data.summary().text())
+            document.setHtml(html + trace_page_html(TRACES_IMAGE, note))
             document.print_(writer)
             del writer  # finishes the file
         self.message.setText(f"Wrote {path}")

@@ -22,9 +22,11 @@ from affectstudio.core.settings import Settings, analysis_key
 from affectstudio.gui.analysis_controller import AnalysisController
 from affectstudio.gui.analysis_status import AnalysisStatus
 from affectstudio.gui.frame_grabber import FrameGrabber
+from affectstudio.gui.track_palette import track_icon, track_label
 from affectstudio.gui.transport import frame_at
 from affectstudio.gui.window_construction import WindowConstruction
 from affectstudio.gui.window_lanes import WindowLanes
+from affectstudio.gui.window_tracks import WindowTracks
 from affectstudio.gui.windows.main_menus import WindowsMenus
 
 VIDEO_FILTER = "Videos (*.mp4 *.mov *.avi *.mkv *.webm *.m4v *.mpg *.mpeg *.wmv);;All files (*)"
@@ -32,7 +34,7 @@ PLOT_REFRESH_MS = 250
 SPLITTERS = ("main_split", "top_split", "side_split", "plot_split")
 
 
-class MainWindow(WindowsMenus, WindowConstruction, AnalysisStatus, WindowLanes, QMainWindow):
+class MainWindow(WindowsMenus, WindowTracks, WindowConstruction, AnalysisStatus, WindowLanes, QMainWindow):
     frame_changed = Signal(int)
     results_changed = Signal()  # plots were refreshed with new rows
     analysis_finished = Signal(object)  # AnalysisResult, or None when served from the cache
@@ -48,10 +50,12 @@ class MainWindow(WindowsMenus, WindowConstruction, AnalysisStatus, WindowLanes, 
         self._dialogs: list[QWidget] = []
         self.controller = AnalysisController(store, self.settings, self)
         self._build_actions()
+        self._build_track_actions()
         self._build_ui()
         self._build_windows_actions()
         self._build_menus()
         self._install_windows_ui()
+        self._install_tracks_ui()
         self._connect()
         self._restore_layout()
         self.video.setFocus()
@@ -247,7 +251,7 @@ class MainWindow(WindowsMenus, WindowConstruction, AnalysisStatus, WindowLanes, 
         self.track_box.clear()
         ids = self.data.track_ids() if self.data else []
         for track in ids:
-            self.track_box.addItem(self.track_names.get(track, f"Face #{track}"), track)
+            self.track_box.addItem(track_icon(track), track_label(track, self.track_names), track)
         if self.track in ids:
             self.track_box.setCurrentIndex(ids.index(self.track))
         self.track_box.blockSignals(False)

@@ -19,25 +19,30 @@ from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QGraphicsItem
 
+from affectstudio.core.figures import AROUSAL_COLOUR, EXPRESSION_COLOURS, VALENCE_COLOUR
 from affectstudio.core.labels import ACTION_UNITS, EXPRESSIONS
 from affectstudio.core.plot_times import frame_columns, on_columns
 from affectstudio.core.results import au_active, smooth, top_expression
 from affectstudio.core.review_data import TrackArrays
+from affectstudio.gui import plot_legends
+from affectstudio.gui.plot_legends import HEAT_COLOURMAP, HEAT_LEVELS, TOP_BAND_TICK
 
-VALENCE_COLOUR = "#42a5f5"
-AROUSAL_COLOUR = "#ef5350"
 PLAYHEAD_COLOUR = "#ffd54f"
-EXPRESSION_COLOURS = ["#9e9e9e", "#e53935", "#8e24aa", "#5e35b1", "#fdd835", "#1e88e5", "#00acc1", "#6d4c41"]
 AXIS_WIDTH = 78
 AU_SUBROWS = 4  # per AU: three rows of probability colour, one row marking thresholded activation
 
-_VIRIDIS = (pg.colormap.get("viridis").getLookupTable(nPts=256, alpha=False)).astype(np.uint8)
+_VIRIDIS = (pg.colormap.get(HEAT_COLOURMAP).getLookupTable(nPts=256, alpha=False)).astype(np.uint8)
 
 
 def heat_rgba(values: np.ndarray) -> np.ndarray:
-    """(F, R) probabilities in [0, 1] -> (F, R, 4) RGBA; NaN (no face) becomes transparent."""
+    """(F, R) values over HEAT_LEVELS -> (F, R, 4) RGBA; NaN (no face) becomes transparent.
+
+    The colour bars beside the heat maps show the same colour map over the same levels.
+    """
     valid = ~np.isnan(values)
-    index = (np.clip(np.nan_to_num(values), 0.0, 1.0) * 255).astype(np.uint8)
+    low, high = HEAT_LEVELS
+    scaled = (np.nan_to_num(values, nan=low) - low) / (high - low)
+    index = (np.clip(scaled, 0.0, 1.0) * 255).astype(np.uint8)
     rgba = np.zeros((*values.shape, 4), dtype=np.uint8)
     rgba[..., :3] = _VIRIDIS[index]
     rgba[..., 3] = np.where(valid, 255, 0)
@@ -120,8 +125,6 @@ class TimelinePanel(pg.GraphicsLayoutWidget):
         # Set on the plot, not the curves: PlotItem.addItem imposes the plot's own settings on each curve.
         self.va_plot.setClipToView(True)
         self.va_plot.setDownsampling(auto=True, mode="peak")
-        legend = self.va_plot.addLegend(offset=(4, 2), labelTextSize="8pt")  # before the curves it lists
-        legend.setBrush(pg.mkBrush(30, 30, 30, 160))
         self.raw_curves = []
         self.smooth_curves = []
         for colour, name in ((VALENCE_COLOUR, "valence"), (AROUSAL_COLOUR, "arousal")):
@@ -138,7 +141,8 @@ class TimelinePanel(pg.GraphicsLayoutWidget):
         self.expr_image = pg.ImageItem(autoDownsample=True)
         self.expr_plot.addItem(self.expr_image)
         self.expr_plot.setYRange(0, len(EXPRESSIONS) + 1, padding=0)
-        ticks = [(i + 0.5, name) for i, name in enumerate(EXPRESSIONS)] + [(len(EXPRESSIONS) + 0.5, "top")]
+        ticks = [(i + 0.5, name) for i, name in enumerate(EXPRESSIONS)]
+        ticks.append((len(EXPRESSIONS) + 0.5, TOP_BAND_TICK))
         self.expr_plot.getAxis("left").setTicks([ticks])
         self.au_plot = self._add_plot(2, "Action units", bottom_axis=True)
         self.au_image = pg.ImageItem(autoDownsample=True)
@@ -167,6 +171,10 @@ class TimelinePanel(pg.GraphicsLayoutWidget):
         for plot in (self.expr_plot, self.au_plot):
             plot.setXLink(self.va_plot)
         self._annotation_items: list = []
+        self.other_curves: list[pg.PlotDataItem] = []
+        self.track_tag = pg.LabelItem("", size="8pt")
+        self.track_tag.setParentItem(self.va_plot.vb)
+        self.track_tag.anchor(itemPos=(1, 0), parentPos=(1, 0), offset=(-4, 2))
         self.selection = pg.LinearRegionItem(
             movable=False,
             brush=pg.mkBrush(255, 213, 79, 45),
@@ -174,6 +182,7 @@ class TimelinePanel(pg.GraphicsLayoutWidget):
         )
         self.selection.hide()
         self.va_plot.addItem(self.selection, ignoreBounds=True)
+        plot_legends.decorate(self)
 
     def _add_plot(self, row: int, title: str, bottom_axis: bool) -> pg.PlotItem:
         axes = {"bottom": TimeAxis("bottom")}
@@ -230,20 +239,45 @@ class TimelinePanel(pg.GraphicsLayoutWidget):
                 self._place(image)
         self.set_untrained(untrained)
 
+    def set_other_tracks(self, tracks: list[tuple[str, str, np.ndarray]], smoothing: int) -> None:
+        """Which track the full plots show (name, colour: a tag at the top right) and, faint in their own
+        colours, the other tracks' valence (solid) and arousal (dotted): (name, colour, va) each, the
+        selected track first."""
+        for curve in self.other_curves:
+            self.va_plot.removeItem(curve)
+        self.other_curves = []
+        if not tracks:
+            self.track_tag.setText("")
+            return
+        name, colour, _ = tracks[0]
+        self.track_tag.setText(f"● {name}", color=colour, bold=True)
+        for _, colour, va in tracks[1:]:
+            smoothed = smooth(va, smoothing)
+            for column, style in ((0, Qt.PenStyle.SolidLine), (1, Qt.PenStyle.DotLine)):
+                curve = pg.PlotDataItem(
+                    self._timestamps,
+                    smoothed[:, column],
+                    pen=pg.mkPen(colour, width=1, style=style),
+                    connect="finite",
+                )
+                curve.setOpacity(0.55)
+                curve.setZValue(-1)
+                self.va_plot.addItem(curve)
+                self.other_curves.append(curve)
+
     def set_untrained(self, untrained: list[str]) -> None:
-        """Grey out plots of heads the model never learned, and say why."""
+        """Mark plots of heads the model never learned: still readable, dashed/dimmed, with a notice."""
         names = {"va": "valence/arousal", "expr": "expression", "au": "action-unit"}
-        data_items = {
-            "va": [*self.raw_curves, *self.smooth_curves],
-            "expr": [self.expr_image],
-            "au": [self.au_image],
-        }
-        for task, items in data_items.items():
-            greyed = task in untrained
-            for item in items:
-                item.setOpacity(0.15 if greyed else (0.35 if item in self.raw_curves else 1.0))
-            text = f"The {names[task]} head of this model is untrained: its output is not meaningful"
-            self.notices[task].setText(text if greyed else "")
+        va_untrained = "va" in untrained
+        for curve in self.smooth_curves:
+            pen = pg.mkPen(curve.opts["pen"])
+            pen.setStyle(Qt.PenStyle.DashLine if va_untrained else Qt.PenStyle.SolidLine)
+            curve.setPen(pen)
+            curve.setOpacity(plot_legends.UNTRAINED_OPACITY if va_untrained else 1.0)
+        for image, task in ((self.expr_image, "expr"), (self.au_image, "au")):
+            image.setOpacity(plot_legends.UNTRAINED_IMAGE_OPACITY if task in untrained else 1.0)
+        for task, notice in self.notices.items():
+            notice.setText(plot_legends.untrained_notice_html(names[task]) if task in untrained else "")
 
     def set_annotations(self, spans: list[tuple[float, float, str]]) -> None:
         """Shade annotated spans (start s, end s, label) on the valence/arousal plot."""

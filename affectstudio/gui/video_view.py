@@ -1,4 +1,4 @@
-"""The video frame with face boxes and track ids painted over it.
+"""The video frame with face boxes and track ids painted over it; a click on a box selects its track.
 
 A plain QWidget that paints a QImage scaled to fit (aspect kept): cheaper than a QGraphicsView for one image
 and a handful of rectangles, and it lets us report exactly when a frame has been painted (`frame_shown`),
@@ -8,19 +8,17 @@ which the seek-latency benchmark measures.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-TRACK_COLOURS = ["#4fc3f7", "#ffb74d", "#81c784", "#e57373", "#ba68c8", "#fff176", "#4db6ac", "#f06292"]
-
-
-def track_colour(track_id: int) -> QColor:
-    return QColor(TRACK_COLOURS[track_id % len(TRACK_COLOURS)])
+from affectstudio.gui.track_palette import track_colour
 
 
 class VideoView(QWidget):
     frame_shown = Signal(int)  # emitted after a newly set frame has been painted
+    face_clicked = Signal(int)  # a left click on a face box: its track id
+    face_menu_requested = Signal(int, QPoint)  # a right click on a face box: track id, global position
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -62,6 +60,32 @@ class VideoView(QWidget):
         width, height = self._image.width() * scale, self._image.height() * scale
         return QRectF((self.width() - width) / 2, (self.height() - height) / 2, width, height)
 
+    def box_rect(self, box: np.ndarray) -> QRectF:
+        """Where a face box (x0 y0 x1 y1 in video pixels) is drawn in the widget."""
+        target = self.image_rect()
+        scale = target.width() / self._image.width()
+        x0, y0, x1, y1 = (float(v) for v in box)
+        return QRectF(target.x() + x0 * scale, target.y() + y0 * scale, (x1 - x0) * scale, (y1 - y0) * scale)
+
+    def face_at(self, point: QPointF) -> int | None:
+        """The track whose box is under `point` (the smallest, where boxes nest), or None."""
+        if self._image is None or not self.show_boxes:
+            return None
+        hits = [(self.box_rect(box), track) for track, box in self._faces]
+        hits = [(rect.width() * rect.height(), track) for rect, track in hits if rect.contains(point)]
+        return min(hits)[1] if hits else None
+
+    def mousePressEvent(self, event) -> None:
+        track = self.face_at(event.position())
+        if track is None:
+            super().mousePressEvent(event)
+            return
+        event.accept()
+        if event.button() == Qt.MouseButton.LeftButton:
+            self.face_clicked.emit(track)
+        elif event.button() == Qt.MouseButton.RightButton:
+            self.face_menu_requested.emit(track, event.globalPosition().toPoint())
+
     def paintEvent(self, event) -> None:
         painter = QPainter(self)
         painter.fillRect(self.rect(), QColor("#101010"))
@@ -80,15 +104,11 @@ class VideoView(QWidget):
             self.frame_shown.emit(self._index)
 
     def _paint_faces(self, painter: QPainter, target: QRectF) -> None:
-        scale = target.width() / self._image.width()
         font = QFont(self.font())
         font.setBold(True)
         painter.setFont(font)
         for track, box in self._faces:
-            x0, y0, x1, y1 = (float(v) for v in box)
-            rect = QRectF(
-                target.x() + x0 * scale, target.y() + y0 * scale, (x1 - x0) * scale, (y1 - y0) * scale
-            )
+            rect = self.box_rect(box)
             colour = track_colour(track)
             selected = track == self.selected_track
             painter.setPen(QPen(colour, 3 if selected else 1.5, Qt.PenStyle.SolidLine))

@@ -8,7 +8,8 @@ carries each old span into the lanes of the default annotator for the span's tra
 `expression` segments, valence/arousal into the continuous traces; where spans overlapped the later one
 wins, as the old export did). A value version 2 refuses (unknown expression, VA outside [-1, 1], valence
 without arousal) becomes an `event` at the span's start whose text says what the old span held, so
-nothing a user typed is lost.
+nothing a user typed is lost. Version 3 adds `track_edits` (merges, splits, rejects of face tracks); its
+migration only creates the table.
 
 The row helpers below (lane ids, trace chunks) are shared by the store and the migrations.
 """
@@ -25,7 +26,7 @@ from affectstudio.core.annotations.lanes import DEFAULT_ANNOTATOR, LaneKey
 from affectstudio.core.labels import EXPRESSIONS
 from affectstudio.core.project.codec import TRACE_CHUNK, decode_chunk, encode_chunk
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _V2_TABLES = [
     """CREATE TABLE IF NOT EXISTS videos (
@@ -54,9 +55,25 @@ _V2_TABLES = [
         video_hash TEXT NOT NULL, name TEXT NOT NULL, fmt TEXT NOT NULL, source TEXT NOT NULL,
         created REAL NOT NULL, data BLOB NOT NULL, PRIMARY KEY (video_hash, name))""",
 ]
+# v3: corrections of the face tracks (core/track_edits.py), replayed over cached results in `id` order
+_V3_TABLES = [
+    """CREATE TABLE IF NOT EXISTS track_edits (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, video_hash TEXT NOT NULL, kind TEXT NOT NULL,
+        track INTEGER NOT NULL, other INTEGER, frame INTEGER, new_track INTEGER)""",
+]
 
 _V1_ONLY = {"annotations"}
-_KNOWN = {"videos", "results", "track_names", "annotators", "lanes", "segments", "trace_chunks", "overlays"}
+_KNOWN = {
+    "videos",
+    "results",
+    "track_names",
+    "annotators",
+    "lanes",
+    "segments",
+    "trace_chunks",
+    "overlays",
+    "track_edits",
+}
 
 
 def migrate(db: sqlite3.Connection, version: int) -> None:
@@ -72,7 +89,7 @@ def migrate(db: sqlite3.Connection, version: int) -> None:
         db.execute(
             "UPDATE videos SET added = last_opened, duration = CASE WHEN fps > 0 THEN frame_count / fps END"
         )
-    for statement in _V2_TABLES:
+    for statement in _V2_TABLES + _V3_TABLES:
         db.execute(statement)
     if version == 1:
         _spans_to_lanes(db)

@@ -1,5 +1,5 @@
 """The project store: one SQLite file (`*.affectproj`) holding a study's videos, cached results per model,
-track names, annotators, annotation lanes and overlays.
+track names and corrections (merges, splits, rejects), annotators, annotation lanes and overlays.
 
 Why SQLite: every write is a transaction, so a crash (or a killed process) leaves either the old state or
 the new one, never half an edit; one file is easy to back up and share; reads of one cached result are a
@@ -17,7 +17,7 @@ import contextlib
 import sqlite3
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from affectstudio.core.annotations.lanes import LaneKey
@@ -26,6 +26,7 @@ from affectstudio.core.project.lanes_store import LanesMixin
 from affectstudio.core.project.legacy import LegacySpansMixin
 from affectstudio.core.project.schema import SCHEMA_VERSION, migrate
 from affectstudio.core.project.tables_store import TablesMixin
+from affectstudio.core.track_edits import KINDS, TrackEdit
 
 SUFFIX = ".affectproj"
 BUSY = "is open in another AffectStudio window or process (the project is locked); close it there and retry"
@@ -245,6 +246,31 @@ class ProjectStore(LanesMixin, TablesMixin, LegacySpansMixin):
                 self._db.execute(
                     "DELETE FROM track_names WHERE video_hash=? AND track_id=?", (video_hash, track_id)
                 )
+
+    # track edits (core/track_edits.py) ----------------------------------------------------------------
+    def track_edits(self, video_hash: str) -> list[TrackEdit]:
+        rows = self._rows(
+            "SELECT kind, track, other, frame, new_track, id FROM track_edits WHERE video_hash=? ORDER BY id",
+            (video_hash,),
+        )
+        return [TrackEdit(*row) for row in rows]
+
+    def add_track_edit(self, video_hash: str, edit: TrackEdit) -> TrackEdit:
+        """Store an edit after the others (keeping `edit.id` if given, as redo does); returns it with
+        its id."""
+        if edit.kind not in KINDS:
+            raise ProjectError(self.path, f"unknown track edit {edit.kind!r}")
+        with self.transaction():
+            cursor = self._db.execute(
+                "INSERT INTO track_edits (id, video_hash, kind, track, other, frame, new_track)"
+                " VALUES (?,?,?,?,?,?,?)",
+                (edit.id, video_hash, edit.kind, edit.track, edit.other, edit.frame, edit.new_track),
+            )
+        return replace(edit, id=int(cursor.lastrowid))
+
+    def remove_track_edit(self, edit_id: int) -> None:
+        with self.transaction():
+            self._db.execute("DELETE FROM track_edits WHERE id=?", (edit_id,))
 
     def annotators(self) -> list[str]:
         return [row[0] for row in self._rows("SELECT name FROM annotators ORDER BY added, name")]

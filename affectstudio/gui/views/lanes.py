@@ -23,6 +23,7 @@ from PySide6.QtWidgets import QGraphicsItem
 from affectstudio.core.annotations.lanes import ANY_TRACK, LaneKey, Segment
 from affectstudio.core.errors import AffectStudioError
 from affectstudio.core.labels import ACTION_UNITS
+from affectstudio.gui.plot_legends import reserve_right_column
 from affectstudio.gui.timeline import AROUSAL_COLOUR, AXIS_WIDTH, PLAYHEAD_COLOUR, VALENCE_COLOUR, TimeAxis
 from affectstudio.gui.transport import frame_at
 from affectstudio.gui.views.lane_items import SegmentsItem, band_to_value, trace_to_band
@@ -93,6 +94,7 @@ class LanesView(pg.GraphicsLayoutWidget):
         axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)  # 17+ labels, redrawn only on resize
         self.playhead = pg.InfiniteLine(0, angle=90, movable=False, pen=pg.mkPen(PLAYHEAD_COLOUR, width=1.5))
         self.playhead.setZValue(100)
+        reserve_right_column(self)
         self.rows: list[Row] = []
         self.selected: tuple[LaneKey, int] | None = None
         self._drag_state = None
