@@ -53,3 +53,9 @@ def synthetic_rows(
     rows = rows.reindex(columns=COLUMNS).sort_values(["frame", "track_id"]).reset_index(drop=True)
     rows["expression"] = rows["expression"].fillna("")
     return rows
+
+
+# How long a GUI test waits for something that should happen soon. A bound, not a delay: waitUntil and
+# waitSignal return as soon as the condition holds, so a generous bound costs nothing on a fast machine
+# and stops a loaded one (CI, 2 cores shared) from failing tests that were only slow.
+WAIT_MS = 60_000

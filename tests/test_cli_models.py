@@ -6,6 +6,7 @@ import os
 
 import pytest
 from model_server import serving
+from tqdm import tqdm
 
 from affectstudio.cli import main
 from affectstudio.core.model import download
@@ -56,6 +57,27 @@ def test_import_list_default_remove(capsys, stock_file):
     assert ModelRegistry().list() == []
 
 
+def test_import_replace_swaps_the_weights_under_the_same_name(capsys, stock_file, tmp_path):
+    import torch
+
+    from affectstudio.core.model.checkpoint import save_checkpoint, untrained_model
+
+    assert cli(capsys, "import", str(stock_file), "--name", "m")[0] == 0
+    stock_weights = ModelRegistry().load("m").model.state_dict()["classifier.expr.weight"].clone()
+    other = untrained_model(seed=2)
+    path = save_checkpoint(tmp_path / "other.pt", other.model, other.config)
+    code, _, err = cli(capsys, "import", str(path), "--name", "m")
+    assert code == 2
+    assert_one_line_error(err, "already installed", "--replace")
+    assert torch.equal(ModelRegistry().load("m").model.state_dict()["classifier.expr.weight"], stock_weights)
+    code, out, _ = cli(capsys, "import", str(path), "--name", "m", "--replace")
+    assert code == 0 and "installed 'm'" in out
+    replaced = ModelRegistry().load("m").model.state_dict()
+    for key, value in other.model.state_dict().items():
+        assert torch.equal(replaced[key], value), key
+    assert [e.name for e in ModelRegistry().list()] == ["m"]
+
+
 @pytest.mark.parametrize("content", [b"", b"hello, not a model\n", b"PK\x03\x04truncated zip"])
 def test_bad_file_exits_2_with_one_clear_line(capsys, tmp_path, content):
     bad = tmp_path / "bad model.pth"
@@ -95,7 +117,9 @@ def test_fetch_installs_with_progress(capsys, stock_file, monkeypatch):
     with serving({entry.file: stock_file.read_bytes()}) as server:
         code, out, err = cli(capsys, "fetch", entry.name, "--base-url", server.url("good"))
     assert code == 0 and "installed 'ddamfn-mirror'" in out
-    assert "ddamfn-mirror" in err and "M" in err  # the tqdm bar, in (scaled) bytes
+    # The tqdm bar counts the file's bytes (scaled by 1024) up to its full size.
+    size = tqdm.format_sizeof(stock_file.stat().st_size, divisor=1024)
+    assert "ddamfn-mirror: 100%" in err and f" {size}/{size} " in err, err[-300:]
     assert [e.name for e in ModelRegistry().list()] == ["ddamfn-mirror"]
 
 

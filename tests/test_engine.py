@@ -52,6 +52,32 @@ def test_fast_path_reuses_its_cached_conversion(loaded, tmp_path, monkeypatch):
     assert sorted(p.name for p in (tmp_path / "openvino").glob("*.xml")) == cached
 
 
+@pytest.mark.slow  # two to three conversions of ~12 s each (minutes on a loaded machine)
+@pytest.mark.parametrize("damage", ["torn", "another model's"])
+def test_an_unusable_cached_conversion_is_replaced_at_once(loaded, crops, tmp_path, monkeypatch, damage):
+    """A torn cache file (fails to load) or another network's conversion under this name (loads, answers
+    differently) must not leave this run, and every later one, on the slow path: it is converted again."""
+    monkeypatch.setenv("AFFECTSTUDIO_CACHE_DIR", str(tmp_path))
+    InferenceEngine(loaded, "cpu", fast=True)
+    (xml,) = (tmp_path / "openvino").glob("*.xml")
+    if damage == "torn":
+        xml.write_text(xml.read_text()[: len(xml.read_text()) // 2])
+    else:
+        other = untrained_model(seed=4)
+        InferenceEngine(other, "cpu", fast=True)
+        (other_xml,) = (tmp_path / "openvino").glob(f"{other.digest[:32]}*.xml")
+        other_xml.with_suffix(".bin").replace(xml.with_suffix(".bin"))
+        other_xml.replace(xml)
+    damaged = xml.read_bytes(), xml.with_suffix(".bin").read_bytes()
+    engine = InferenceEngine(loaded, "cpu", batch_size=8, fast=True)
+    assert engine.backend == "openvino-f32"
+    a, b = engine.predict(crops), InferenceEngine(loaded, "cpu", batch_size=8, fast=False).predict(crops)
+    for name in ("va", "expr_probs", "au_probs"):
+        assert np.abs(getattr(a, name) - getattr(b, name)).max() < 1e-4, name
+    assert (xml.read_bytes(), xml.with_suffix(".bin").read_bytes()) != damaged  # replaced, not kept
+    assert InferenceEngine(loaded, "cpu", fast=True).backend == "openvino-f32"
+
+
 def test_missing_heads_give_none(crops):
     from affectstudio.core.model.config import LoadedModel
 
@@ -68,7 +94,11 @@ def test_missing_heads_give_none(crops):
 def test_input_size_from_checkpoint_config_resizes(loaded, crops):
     engine = InferenceEngine(loaded, "cpu", fast=False)
     big = np.repeat(np.repeat(crops[:2], 2, axis=1), 2, axis=2)  # 224x224 crops
-    assert engine.preprocess(big).shape == (2, 3, 112, 112)
+    # Halving a picture whose pixels were doubled gives the picture back: the whole crop is resized (a
+    # crop, pad or channel swap would not match), and the network sees what it sees at 112x112.
+    halved, original = engine.preprocess(big).numpy(), engine.preprocess(crops[:2]).numpy()
+    np.testing.assert_allclose(halved, original, atol=1e-6)
+    np.testing.assert_allclose(engine.predict(big).va, engine.predict(crops[:2]).va, atol=1e-5)
 
 
 def test_device_choice():

@@ -8,9 +8,12 @@ user reopening a video is.
 from __future__ import annotations
 
 import shutil
+import threading
 
 import numpy as np
 import pytest
+from gui_helpers import WAIT_MS
+from PySide6.QtCore import Qt
 from test_gui_main_window import assert_no_threads_left
 
 from affectstudio.core.project import ProjectStore
@@ -90,14 +93,31 @@ def test_analysis_runs_in_the_background_fills_plots_and_is_cached(qtbot, shared
 
 
 def test_cancel_keeps_partial_results_and_caches_nothing(qtbot, tmp_path, sample_video):
+    """The worker is held at its first rows until the cancel is in: on a fast machine the analysis used to
+    finish before the test could cancel it (then nothing was cancelled and the result was cached)."""
     project = tmp_path / "fresh.sqlite3"
     window = make_window(qtbot, project)
-    assert window.open_video(sample_video)
-    qtbot.waitUntil(lambda: window.data.analysed_until > 0, timeout=ANALYSIS_TIMEOUT_MS)
-    window.cancel_analysis()
+    release, held = threading.Event(), []
+
+    def hold(_rows) -> None:  # runs in the worker thread (direct connection), after the rows were queued
+        held.append(threading.current_thread())
+        release.wait(timeout=ANALYSIS_TIMEOUT_MS / 1000)
+
+    def attach() -> None:  # `started` comes just before the thread starts, so no row is missed
+        if window.controller._analysis is not None:
+            window.controller._analysis.partial.connect(hold, Qt.ConnectionType.DirectConnection)
+
+    window.controller.started.connect(attach)
+    try:
+        assert window.open_video(sample_video)
+        qtbot.waitUntil(lambda: window.data.analysed_until > 0, timeout=ANALYSIS_TIMEOUT_MS)
+        window.cancel_analysis()
+    finally:
+        release.set()
+    assert held and held[0] is not threading.main_thread()  # the worker was held, in its own thread
     assert "cancelled" in window.status_label.text() and not window.cancel_button.isVisible()
     done = window.data.analysed_until
-    assert 0 < done <= 120
+    assert 0 < done < 120
     close(window)
     with ProjectStore(project) as store:  # a partial result must never be served as if complete
         assert store._db.execute("SELECT COUNT(*) FROM results").fetchone()[0] == 0
@@ -108,7 +128,7 @@ def test_a_model_that_cannot_be_loaded_shows_an_error(qtbot, tmp_path, sample_vi
     qtbot.waitUntil(lambda: bool(window.errors), timeout=60_000)
     title, message = window.errors[0]
     assert title == "Cannot load the model" and "no-such-model" in message
-    with qtbot.waitSignal(window.video.frame_shown, timeout=10_000):
+    with qtbot.waitSignal(window.video.frame_shown, timeout=WAIT_MS):
         assert window.open_video(sample_video)  # the app keeps running
     close(window)
 
@@ -118,7 +138,7 @@ def test_a_failed_analysis_shows_an_error(qtbot, tmp_path, sample_video):
     shutil.copy(sample_video, copy)
     window = make_window(qtbot, tmp_path / "p.sqlite3", auto_analyse=False)
     qtbot.waitUntil(lambda: window.controller.loaded is not None, timeout=60_000)
-    with qtbot.waitSignal(window.video.frame_shown, timeout=10_000):
+    with qtbot.waitSignal(window.video.frame_shown, timeout=WAIT_MS):
         window.open_video(copy)
     copy.unlink()
     window.act_reanalyse.trigger()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import cv2
+import numpy as np
 import pytest
 from test_gui_main_window import no_auto_analysis, open_and_wait
 
 from affectstudio.core.annotations.abaw import write_abaw_annotations
 from affectstudio.core.annotations.lanes import ANY_TRACK, LaneKey, Segment
+from affectstudio.core.faces import FaceDetector
 from affectstudio.core.labels import EXPRESSIONS
 from affectstudio.core.project import Annotation
 from affectstudio.gui.main_window import MainWindow
@@ -68,19 +71,31 @@ def test_coded_lanes_export_as_abaw_and_persist(window, qtbot, tmp_path, sample_
     again.close()
 
 
-def test_export_training_set_from_annotated_results(window, tmp_path):
-    from gui_helpers import synthetic_rows
-
+@pytest.mark.slow  # analyses the sample (about a minute on a loaded 2-core machine)
+def test_export_training_set_from_annotated_results(window, tmp_path, sample_video):
+    """On the real analysis of the sample (the detector's boxes, not made-up ones): the labels come back
+    as coded and every exported crop holds the face."""
+    from affectstudio.core.analysis import AnalysisOptions, analyze
+    from affectstudio.core.model.checkpoint import untrained_model
     from training.data import load_split
 
     assert window.export_training_set(tmp_path / "set") is None  # nothing annotated yet: a dialog says so
     assert window.errors[-1][0] == "Nothing to export"
-    window.session.add_rows(synthetic_rows(120))
+    options = AnalysisOptions(batch_size=16, fast=False)
+    window.session.add_rows(analyze(sample_video, None, options, loaded=untrained_model(seed=1)).table.df)
     window.session.add_segment(LaneKey("expression", "me", 0), Segment(0, 9, "Happiness"))
     window.session.set_trace(LaneKey("valence", "me", 0), 0, [[0.4, -0.1]] * 10)
     summary = window.export_training_set(tmp_path / "set")
     assert summary is not None, window.errors
     assert summary.train_frames == 8 and summary.validation_frames == 2
-    train = load_split(tmp_path / "set", "train")
-    assert len(train) == 8
     assert "Training set in" in window.status_label.text()
+    train = load_split(tmp_path / "set", "train")
+    assert len(train) == 8 and list(train.expr) == [EXPRESSIONS.index("Happiness")] * 8
+    np.testing.assert_allclose(train.va, [[0.4, -0.1]] * 8, atol=1e-6)
+    with FaceDetector("short") as detector:
+        for image in train.images:
+            crop = cv2.cvtColor(cv2.imread(str(train.root / image)), cv2.COLOR_BGR2RGB)
+            faces = detector.detect(crop)
+            assert faces, f"no face in the exported crop {image}"
+            box = max(faces, key=lambda f: f.box.area).box
+            assert box.area > 0.3 * crop.shape[0] * crop.shape[1], image  # the face fills the crop

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 from test_gui_analysis import close, make_window, wait_for_results
 
-from affectstudio.core.labels import ACTION_UNITS
 from affectstudio.core.results import ResultTable
 from affectstudio.core.settings import Settings
-from affectstudio.gui.export_data import export_table, summarize
 from affectstudio.gui.export_dialog import ExportDialog
 
 pytestmark = pytest.mark.slow
@@ -32,39 +29,6 @@ def analysed(qtbot, shared, sample_video):
     wait_for_results(window, qtbot, sample_video)
     yield window
     close(window)
-
-
-def test_export_table_ranges_tracks_and_smoothing():
-    from gui_helpers import synthetic_rows
-
-    rows = synthetic_rows(60, tracks=2)
-    rows = rows[~((rows["track_id"] == 1) & rows["frame"].between(20, 29))]  # track 1 leaves for a while
-    table = export_table(rows, [0.5] * 12, track=1, first=10, last=39)
-    assert list(table.df["frame"]) == list(range(10, 40))  # every frame kept, even without the face
-    gone = table.df[table.df["frame"].between(20, 29)]
-    assert (gone["track_id"] == -1).all() and gone["valence"].isna().all()
-    both = export_table(rows, [0.9] * 12)
-    assert (
-        len(both) == len(rows)
-        and both.df[[f"{au}_active" for au in ACTION_UNITS]].sum().sum() < 0.2 * len(rows) * 12
-    )
-    smooth = export_table(rows, [0.5] * 12, track=0, smoothing=9)
-    raw = export_table(rows, [0.5] * 12, track=0)
-    assert smooth.df["valence"].diff().abs().max() <= raw.df["valence"].diff().abs().max()
-    assert smooth.metadata["smoothing_frames"] == 9
-
-
-def test_summary_figures():
-    va = np.array([[0.5, -0.5], [0.1, 0.3], [np.nan, np.nan]])
-    expr = np.zeros((3, 8))
-    expr[0, 4] = expr[1, 4] = 1
-    expr[2] = np.nan
-    au = np.full((3, 12), 0.2)
-    au[0, 0] = 0.9
-    au[2] = np.nan
-    summary = summarize(va, expr, au, [0.5] * 12, 0.1)
-    assert summary.frames_with_face == 2 and summary.expression_share["Happiness"] == 1.0
-    assert summary.mean_valence == pytest.approx(0.3) and summary.au_rate["AU1"] == 0.5
 
 
 def test_export_dialog_writes_csv_plots_and_summary(qtbot, analysed, tmp_path):

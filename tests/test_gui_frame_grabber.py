@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from gui_helpers import WAIT_MS
 
 from affectstudio.core import scrub_proxy
 from affectstudio.core.paths import cache_dir
@@ -31,7 +32,7 @@ def test_a_burst_of_requests_serves_the_last_and_skips_stale_ones(qtbot, sample_
     try:
         for index in range(0, 120, 2):  # a fast scrub: 60 requests at once
             grabber.request(index)
-        qtbot.waitUntil(lambda: bool(delivered) and delivered[-1][0] == 118, timeout=10000)
+        qtbot.waitUntil(lambda: bool(delivered) and delivered[-1][0] == 118, timeout=WAIT_MS)
         assert len(delivered) < 20, "stale requests were decoded"
         with VideoReader(sample_video) as reader:
             expected = reader.read(118).image
@@ -44,7 +45,7 @@ def test_a_burst_of_requests_serves_the_last_and_skips_stale_ones(qtbot, sample_
 
 def test_an_unreadable_video_reports_failure(qtbot, tmp_path):
     grabber = FrameGrabber(tmp_path / "missing.mp4")
-    with qtbot.waitSignal(grabber.failed, timeout=5000) as failed:
+    with qtbot.waitSignal(grabber.failed, timeout=WAIT_MS) as failed:
         grabber.start()
     assert "missing.mp4" in failed.args[0]
     grabber.stop()

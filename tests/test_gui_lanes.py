@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from gui_helpers import WAIT_MS
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtWidgets import QApplication, QDialogButtonBox, QMessageBox
 from test_gui_main_window import no_auto_analysis, open_and_wait
@@ -68,15 +69,15 @@ def test_key_coding_during_playback_tiles_segments(window, qtbot):
     video = window.video
     window.playback.change_speed(-2)  # 0.5x: the keys land well inside the clip
     qtbot.keyClick(video, Qt.Key.Key_Space)
-    qtbot.waitUntil(lambda: window.current_frame >= 10, timeout=10_000)
+    qtbot.waitUntil(lambda: window.current_frame >= 10, timeout=WAIT_MS)
     first = window.current_frame
     qtbot.keyClick(video, Qt.Key.Key_4)  # Happiness
-    qtbot.waitUntil(lambda: window.current_frame >= first + 15, timeout=10_000)
+    qtbot.waitUntil(lambda: window.current_frame >= first + 15, timeout=WAIT_MS)
     second = window.current_frame
     qtbot.keyClick(video, Qt.Key.Key_1)  # Anger: closes Happiness just before the playhead
     qtbot.keyClick(video, Qt.Key.Key_Q)  # AU1 on
     assert window.lanes.rows[0].item.pending is not None  # the open segment is drawn growing
-    qtbot.waitUntil(lambda: window.current_frame >= second + 10, timeout=10_000)
+    qtbot.waitUntil(lambda: window.current_frame >= second + 10, timeout=WAIT_MS)
     third = window.current_frame
     qtbot.keyClick(video, Qt.Key.Key_Q)  # AU1 off
     qtbot.keyClick(video, Qt.Key.Key_Space)
@@ -111,7 +112,7 @@ def test_mouse_create_resize_split_merge_delete_and_undo(window, qtbot):
     assert spans(window, EXPRESSION) == [(50, 80, "Surprise")]
     # split at the playhead (S), then merge back (M) after selecting the first part
     window.activateWindow()  # the segment dialog was the active window; shortcuts go to the active one
-    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
+    qtbot.waitUntil(window.isActiveWindow, timeout=WAIT_MS)
     window.seek(60)
     qtbot.keyClick(window.video, Qt.Key.Key_S)
     assert spans(window, EXPRESSION) == [(50, 59, "Surprise"), (60, 80, "Surprise")]
@@ -170,7 +171,7 @@ def test_va_recording_writes_the_traces_of_the_frames_played(window, qtbot):
     assert plane.pointer == pytest.approx((0.5, -0.25), abs=0.03)
     window.playback.change_speed(-2)
     qtbot.keyClick(window.video, Qt.Key.Key_Space)
-    qtbot.waitUntil(lambda: window.current_frame >= 20, timeout=10_000)
+    qtbot.waitUntil(lambda: window.current_frame >= 20, timeout=WAIT_MS)
     first = min(window.session.recording)
     qtbot.keyClick(window.video, Qt.Key.Key_Space)  # pausing ends the pass: one SetTrace
     last = window.current_frame

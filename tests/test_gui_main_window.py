@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+from gui_helpers import WAIT_MS
 from PySide6.QtCore import QPointF, Qt, QThread
 
 from affectstudio.core.settings import Settings
@@ -43,14 +44,14 @@ def window(qtbot):
 
 
 def open_and_wait(window, qtbot, path) -> None:
-    with qtbot.waitSignal(window.video.frame_shown, timeout=10000):
+    with qtbot.waitSignal(window.video.frame_shown, timeout=WAIT_MS):
         assert window.open_video(path)
 
 
 def show_frame(window, qtbot, action) -> int:
     """Run `action` (which seeks) and wait for the frame it asked for to be painted."""
     action()
-    qtbot.waitUntil(lambda: window.video.index == window.current_frame, timeout=5000)
+    qtbot.waitUntil(lambda: window.video.index == window.current_frame, timeout=WAIT_MS)
     return window.current_frame
 
 
@@ -138,7 +139,7 @@ def test_play_advances_and_space_pauses(window, qtbot, sample_video):
     open_and_wait(window, qtbot, sample_video)
     qtbot.keyClick(window.video, Qt.Key.Key_Space)
     assert window.playing
-    qtbot.waitUntil(lambda: window.video.index >= 8, timeout=5000)
+    qtbot.waitUntil(lambda: window.video.index >= 8, timeout=WAIT_MS)
     qtbot.keyClick(window.video, Qt.Key.Key_Space)
     assert not window.playing
     stopped = window.current_frame

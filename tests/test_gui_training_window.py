@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 
+import pandas as pd
 import pytest
 
 from affectstudio.core.model.registry import ModelRegistry
@@ -13,7 +14,7 @@ from affectstudio.gui.windows.training_run import parse_event
 from tests.synthetic_affwild import write_synthetic_affwild
 from tests.synthetic_exported import write_exported_dataset
 from training.config import load_config
-from training.events import Error, Stopped
+from training.events import EpochEnd, Error, Stopped
 
 TIMEOUT_MS = 1_200_000  # a tiny run has taken minutes on the loaded 2-core machine
 
@@ -82,6 +83,20 @@ def test_a_missing_folder_is_reported_without_a_run(window, tmp_path):
     assert not window.start() and "dataset folder not found" in window.check_label.text()
 
 
+def test_epoch_scores_are_plotted_as_they_arrive(window):
+    """The score curve shows each epoch's validation P, not another term of its metrics."""
+    metrics = {"ccc_va": 0.25, "f1_expr": 0.5, "f1_au": 0.625, "P": 1.375}
+    for epoch, shift in ((1, 0.0), (2, 0.5)):
+        window._handle(
+            EpochEnd(
+                stage="s", epoch=epoch, train_losses={"total": 1.0}, seconds=1.0, best=True, best_epoch=epoch,
+                metrics={k: v + shift for k, v in metrics.items()},
+            )
+        )  # fmt: skip
+    epochs, scores = window.curves.score_curve.getData()
+    assert list(epochs) == [1, 2] and list(scores) == [1.375, 1.875]
+
+
 def test_parse_event_reads_the_typed_events_the_cli_prints():
     stopped = Stopped(global_step=7, run_dir="/runs/x")
     assert parse_event(stopped.to_json()) == stopped
@@ -105,7 +120,13 @@ def test_window_runs_training_installs_the_model_and_offers_reanalysis(window, t
     x, _ = window.curves.loss_curve.getData()
     assert list(x) == [e.global_step for e in events if e.kind == "step"]
     epochs, scores = window.curves.score_curve.getData()
-    assert list(epochs) == [1, 2] and all(0 <= p <= 3 for p in scores)
+    ends = [e for e in events if e.kind == "epoch"]
+    assert list(epochs) == [1, 2] and list(scores) == pytest.approx([e.metrics["P"] for e in ends])
+    for end in ends:  # P is the sum of the three task scores of that epoch's validation
+        terms = end.metrics["ccc_va"] + end.metrics["f1_expr"] + end.metrics["f1_au"]
+        assert end.metrics["P"] == pytest.approx(terms)
+    written = pd.read_csv(window.run_dir / "epochs.csv")
+    assert list(scores) == pytest.approx(list(written["val_P"]))
     assert ModelRegistry().is_installed("gui-tiny")
     assert window.start_button.isEnabled() and "Installed as gui-tiny" in window.status.text()
     assert not window.reanalyse_button.isHidden()

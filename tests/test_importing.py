@@ -63,3 +63,27 @@ def test_errors_name_the_imported_file(tmp_path, store):
     with pytest.raises(AnnotationError, match=r"spans\.csv: line 1: the header must name"):
         import_file(store, "v", typo, TIMES)
     assert not is_spans_csv(write(tmp_path, "frame,valence\n0,0.5\n"))
+
+
+def test_a_span_without_a_track_is_any_track_or_the_track_given(tmp_path, store):
+    """A row with an empty track cell (or no track column) means "whichever face": lane track -1, unless
+    the import names a track; a row with its own track keeps it either way."""
+    path = write(
+        tmp_path,
+        "lane,start,end,value,track\nexpression,0.0,0.9,Fear,\nexpression,1.0,1.9,Anger,1\n",
+    )
+    result = import_file(store, "v", path, TIMES, annotator="me")
+    assert sorted(k.track_id for k in result.lanes) == [-1, 1]
+    assert [(s.start, s.stop, s.value) for s in store.segments("v", LaneKey("expression", "me", -1))] == [
+        (0, 9, "Fear")
+    ]
+    no_column = tmp_path / "no-track-column.csv"
+    no_column.write_text("lane,start,end,value\nexpression,2.0,2.9,Sadness\n")
+    import_file(store, "v", no_column, TIMES, annotator="you", track=2)
+    assert [(s.start, s.stop, s.value) for s in store.segments("v", LaneKey("expression", "you", 2))] == [
+        (20, 29, "Sadness")
+    ]
+    import_file(store, "v", path, TIMES, annotator="they", track=2)
+    assert sorted(k.track_id for k in store.lane_keys("v") if k.annotator == "they") == [1, 2]
+    assert store.segments("v", LaneKey("expression", "they", 1))[0].value == "Anger"
+    assert store.segments("v", LaneKey("expression", "they", 2))[0].value == "Fear"

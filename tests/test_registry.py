@@ -158,3 +158,18 @@ def test_stale_partial_files_are_cleaned_up():
     os.utime(stale, (0, 0))
     ModelRegistry()
     assert not stale.exists() and fresh.exists()
+
+
+def test_a_default_model_deleted_outside_the_app_is_named_with_the_way_out(tmp_path):
+    from affectstudio.core.model.checkpoint import save_checkpoint, untrained_model
+
+    model = untrained_model(seed=2)
+    registry = ModelRegistry()
+    registry.import_file(save_checkpoint(tmp_path / "mine.pt", model.model, model.config), name="mine")
+    registry.path_of("mine").unlink()  # the user deleted the file in a file manager
+    with pytest.raises(RegistryError, match=r"default model 'mine' is no longer installed") as caught:
+        registry.load()
+    assert "affectstudio models default NAME" in str(caught.value) and "mine.pt" in str(caught.value)
+    assert registry.list() == []
+    registry.set_default("untrained")  # the way out the message names
+    assert registry.load().is_untrained

@@ -49,7 +49,8 @@ def study(tmp_path_factory, sample_frames, _session_cache_dir):
     write_frames(videos / "a" / "clip.mp4", sample_frames[:FRAMES])
     write_frames(videos / "b" / "clip.mov", sample_frames[40 : 40 + FRAMES])
     write_frames(videos / "b" / "noface.mp4", [np.zeros((64, 64, 3), np.uint8)] * 8)
-    (videos / "b" / "corrupt.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + os.urandom(3000))
+    garbage = np.random.default_rng(0).bytes(3000)  # the same bytes every run
+    (videos / "b" / "corrupt.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + garbage)
     out = root / "out"
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("AFFECTSTUDIO_DATA_DIR", str(root / "data"))

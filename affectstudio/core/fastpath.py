@@ -12,6 +12,7 @@ concurrently. OpenVINO's CPU plugin defaults to bfloat16 on CPUs that support it
 ~1e-4, so the precision hint is pinned to f32. Converting the network takes ~12 s, so the converted model
 is cached on disk, keyed by the weights' digest (compiled blobs too). The compiled model is checked
 against eager PyTorch when it is built; if it disagrees, or OpenVINO is missing, the engine stays on eager.
+A cached conversion that fails to load or disagrees is deleted and converted again in the same run.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import os
 import sys
 import uuid
 import warnings
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -99,7 +101,12 @@ def openvino_or_none():
 
 
 def build(model: nn.Module, loaded, input_size: int, batch_size: int) -> FastPath | None:
-    """Compile `model` for the CPU with OpenVINO, or return None (the engine then runs eager PyTorch)."""
+    """Compile `model` for the CPU with OpenVINO, or return None (the engine then runs eager PyTorch).
+
+    A cached conversion that cannot be read or compiled, or whose outputs disagree with PyTorch (a torn
+    or corrupted file, one left by another OpenVINO version), is deleted and converted again at once:
+    otherwise every later run would find it, fail and silently take the slow path.
+    """
     ov = openvino_or_none()
     if ov is None:
         log.info("openvino is not installed; using eager PyTorch on the CPU")
@@ -109,9 +116,25 @@ def build(model: nn.Module, loaded, input_size: int, batch_size: int) -> FastPat
     folder.mkdir(parents=True, exist_ok=True)
     xml = folder / f"{loaded.digest[:32]}-{input_size}.xml"
     core = ov.Core()
+    if xml.exists():
+        fast = _compiled(ov, core, partial(core.read_model, xml), wrapped, loaded, input_size, batch_size)
+        if fast is not None:
+            return fast
+        log.warning("the cached OpenVINO model %s is unusable; deleting it and converting again", xml)
+        _discard(xml)
+    convert = partial(_convert, ov, wrapped, input_size, xml)
+    fast = _compiled(ov, core, convert, wrapped, loaded, input_size, batch_size)
+    if fast is None:
+        _discard(xml)
+    return fast
+
+
+def _compiled(ov, core, read, wrapped, loaded, input_size: int, batch_size: int) -> FastPath | None:
+    """The network from `read()` compiled and checked against eager PyTorch; None if either fails."""
+    folder = cache_dir() / "openvino"
     config = {"PERFORMANCE_HINT": "THROUGHPUT", "INFERENCE_PRECISION_HINT": "f32", "CACHE_DIR": str(folder)}
     try:
-        ov_model = core.read_model(xml) if xml.exists() else _convert(ov, wrapped, input_size, xml)
+        ov_model = read()
         # one core per stream: what OpenVINO picks on two cores; a study's worker has fewer cores
         streams = min(8, MAX_STREAMS or os.cpu_count() or 1)
         config["NUM_STREAMS"] = str(streams)
@@ -119,14 +142,17 @@ def build(model: nn.Module, loaded, input_size: int, batch_size: int) -> FastPat
         ov_model.reshape({0: [chunk, 3, input_size, input_size]})
         ov_model = _with_preprocessing(ov, ov_model, resolve(loaded.config))
         compiled = core.compile_model(ov_model, "CPU", config)
+        fast = FastPath(ov, compiled, wrapped.present, chunk)
+        agrees = _agrees(fast, wrapped, resolve(loaded.config), input_size)
     except Exception as error:
         log.warning("OpenVINO could not compile the network (%s); using eager PyTorch", error)
         return None
-    fast = FastPath(ov, compiled, wrapped.present, chunk)
-    if not _agrees(fast, wrapped, resolve(loaded.config), input_size):
-        xml.unlink(missing_ok=True)
-        return None
-    return fast
+    return fast if agrees else None
+
+
+def _discard(xml: Path) -> None:
+    xml.unlink(missing_ok=True)
+    xml.with_suffix(".bin").unlink(missing_ok=True)
 
 
 def _with_preprocessing(ov, ov_model, prep: Preprocessing):

@@ -162,6 +162,13 @@ class ModelRegistry:
             name_or_path = self.default_name()
             if name_or_path is None:
                 return untrained_model()
+            if name_or_path != UNTRAINED and not self.path_of(name_or_path).is_file():
+                # deleted outside the app: say so, rather than "no installed model" or the untrained net
+                raise RegistryError(
+                    self.path_of(name_or_path),
+                    f"the default model '{name_or_path}' is no longer installed (its file is gone); "
+                    "choose another with `affectstudio models default NAME` or install it again",
+                )
         if str(name_or_path) == UNTRAINED:
             return untrained_model()
         text = str(name_or_path)
