@@ -50,3 +50,28 @@ def test_engine_and_training_normalise_alike():
     loaded.config.preprocessing = prep
     engine = InferenceEngine(loaded, "cpu", fast=False)
     np.testing.assert_allclose(engine.preprocess(crops).numpy(), theirs, atol=1e-5)
+
+
+def test_the_fast_paths_in_graph_preprocessing_is_the_contracts_normalise():
+    """The OpenVINO path normalises inside its graph (uint8 NHWC in); it must feed the network exactly what
+    `Preprocessing.normalise` feeds PyTorch. A random network's outputs barely move with the picture, so
+    comparing outputs cannot catch a swapped channel or layout here: the graph's input side is compared
+    directly, through an identity network."""
+    from affectstudio.core.fastpath import _with_preprocessing, openvino_or_none
+
+    ov = openvino_or_none()
+    if ov is None:
+        pytest.skip("OpenVINO is not installed")
+
+    class Identity(torch.nn.Module):
+        def forward(self, x):
+            return x * 1.0
+
+    prep = resolve(
+        {"crop_method": ALIGNED, "input_size": 16, "mean": [0.2, 0.5, 0.7], "std": [0.1, 0.2, 0.3]}
+    )
+    graph = ov.convert_model(Identity(), example_input=torch.zeros(1, 3, 16, 16), input=[(-1, 3, 16, 16)])
+    compiled = ov.Core().compile_model(_with_preprocessing(ov, graph, prep), "CPU")
+    crops = np.random.default_rng(3).integers(0, 256, (2, 16, 16, 3), dtype=np.uint8)
+    fed = compiled(crops)[0]
+    np.testing.assert_allclose(fed, prep.normalise(crops), atol=1e-5)
