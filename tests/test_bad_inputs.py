@@ -29,7 +29,13 @@ from affectstudio.cli import main
 from affectstudio.core.model.registry import ModelRegistry
 from affectstudio.core.results import BOX_COLUMNS, ResultTable
 from affectstudio.core.video import VideoReader
-from tests.videos import vfr_timestamps, write_frames, write_indexed_video
+from tests.videos import (
+    vfr_timestamps,
+    write_audio_only,
+    write_frames,
+    write_indexed_video,
+    write_zero_frame_video,
+)
 
 N_FRAMES = 6
 
@@ -209,24 +215,11 @@ def _text(folder):
 
 
 def _audio_only(folder):
-    path = folder / "interview.mp4"  # a recorder's audio-only export
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("aac", rate=16000)
-        for i in range(4):
-            chunk = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
-            chunk.sample_rate, chunk.pts = 16000, i * 1024
-            container.mux(stream.encode(chunk))
-        container.mux(stream.encode(None))
-    return path
+    return write_audio_only(folder / "interview.mp4")  # a recorder's audio-only export
 
 
 def _zero_frames(folder):
-    path = folder / "zero.avi"
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("mpeg4", rate=25)
-        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
-        container.start_encoding()
-    return path
+    return write_zero_frame_video(folder / "zero.avi")
 
 
 def _truncated_header(folder):

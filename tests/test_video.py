@@ -11,7 +11,13 @@ import pytest
 
 from affectstudio.core.errors import VideoError
 from affectstudio.core.video import VideoReader
-from tests.videos import decode_index, vfr_timestamps, write_indexed_video
+from tests.videos import (
+    decode_index,
+    vfr_timestamps,
+    write_audio_only,
+    write_indexed_video,
+    write_zero_frame_video,
+)
 
 N_FRAMES = 40
 
@@ -248,24 +254,11 @@ def test_text_file_and_garbage_renamed_mp4(tmp_path):
 
 
 def test_zero_frames(tmp_path):
-    path = tmp_path / "zero.avi"
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("mpeg4", rate=25)
-        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
-        container.start_encoding()
-    _expect_video_error(path, "no video frames")
+    _expect_video_error(write_zero_frame_video(tmp_path / "zero.avi"), "no video frames")
 
 
 def test_no_video_stream(tmp_path):
-    path = tmp_path / "speech.m4a"
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("aac", rate=16000)
-        for i in range(4):
-            chunk = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
-            chunk.sample_rate, chunk.pts = 16000, i * 1024
-            container.mux(stream.encode(chunk))
-        container.mux(stream.encode(None))
-    _expect_video_error(path, "no video stream")
+    _expect_video_error(write_audio_only(tmp_path / "speech.m4a"), "no video stream")
 
 
 def test_mp4_truncated_before_its_index(tmp_path):

@@ -126,3 +126,24 @@ def write_frames(path: str | Path, frames: Sequence[np.ndarray], fps: int = 25) 
             )
         container.mux(stream.encode(None))
     return Path(path)
+
+
+def write_zero_frame_video(path: str | Path) -> Path:
+    """A container with a video stream and not one frame (a recorder stopped at once)."""
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("mpeg4", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        container.start_encoding()
+    return Path(path)
+
+
+def write_audio_only(path: str | Path) -> Path:
+    """A quarter second of silence, AAC, with no video stream."""
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("aac", rate=16000)
+        for i in range(4):
+            chunk = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+            chunk.sample_rate, chunk.pts = 16000, i * 1024
+            container.mux(stream.encode(chunk))
+        container.mux(stream.encode(None))
+    return Path(path)
