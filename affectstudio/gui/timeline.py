@@ -195,7 +195,6 @@ class TimelinePanel(pg.GraphicsLayoutWidget):
             self.weights_links[task] = link
         for plot in (self.expr_plot, self.au_plot):
             plot.setXLink(self.va_plot)
-        self._annotation_items: list = []
         self.other_curves: list[pg.PlotDataItem] = []
         self.track_tag = pg.LabelItem("", size="8pt")
         self.track_tag.setParentItem(self.va_plot.vb)
@@ -305,25 +304,6 @@ class TimelinePanel(pg.GraphicsLayoutWidget):
             notice.setText(plot_legends.untrained_notice_html(names[task]) if task in untrained else "")
         for task, link in self.weights_links.items():
             link.setText("<u>Get trained weights…</u>" if task in untrained else "")
-
-    def set_annotations(self, spans: list[tuple[float, float, str]]) -> None:
-        """Shade annotated spans (start s, end s, label) on the valence/arousal plot."""
-        for item in self._annotation_items:
-            self.va_plot.removeItem(item)
-        self._annotation_items = []
-        for start, stop, label in spans:
-            region = pg.LinearRegionItem(
-                (start, stop),
-                movable=False,
-                brush=pg.mkBrush(255, 255, 255, 28),
-                pen=pg.mkPen(255, 255, 255, 90),
-            )
-            text = pg.TextItem(label, color="#e0e0e0", anchor=(0, 0))
-            text.setPos(start, 1.0)
-            for item in (region, text):
-                item.setZValue(-5)
-                self.va_plot.addItem(item, ignoreBounds=True)
-                self._annotation_items.append(item)
 
     def set_selection(self, start: float | None, stop: float | None) -> None:
         """The in/out span being marked for a new annotation (None hides it)."""
