@@ -66,6 +66,18 @@ def _publish(temp: Path, path: Path, overwrite: bool) -> None:
         temp.unlink()
 
 
+def scratch_file(folder: Path, stem: str, suffix: str = "") -> Path:
+    """A new empty file `folder/.STEM.<random>.partialSUFFIX`, unique per call (two runs never share one).
+
+    The one naming of work-in-progress files: `atomic_path` publishes one as its target; a download keeps
+    one only until it is verified and converted. Whatever a crash leaves is recognisable by `.partial`.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=folder, prefix=f".{stem}.", suffix=f".partial{suffix}")
+    os.close(fd)
+    return Path(name)
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path, overwrite: bool = True) -> Iterator[Path]:
     """A temp path beside `path` (same suffix, so writers that look at it choose the right format) that
@@ -75,10 +87,7 @@ def atomic_path(path: str | Path, overwrite: bool = True) -> Iterator[Path]:
     `path` is never replaced: FileExistsError instead, also when another process wins the race.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".partial{path.suffix}")
-    os.close(fd)
-    temp = Path(name)
+    temp = scratch_file(path.parent, path.stem, path.suffix)
     try:
         yield temp
         with open(temp, "rb+") as handle:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import http.client
 import os
-import tempfile
 import time
 import urllib.error
 import urllib.parse
@@ -21,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from affectstudio.core.errors import RegistryError
+from affectstudio.core.paths import scratch_file
 
 BASE_URL_ENV = "AFFECTSTUDIO_MODEL_BASE_URL"
 DEFAULT_BASE_URL = "https://github.com/SainingZhang/DDAMFN/raw/main/DDAMFN%2B%2B/checkpoints_ver2.0/"
@@ -126,10 +126,7 @@ def download_verified(
     deletes it. On any failure nothing is left behind.
     """
     host = urllib.parse.urlsplit(url).netloc or url
-    directory.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=directory, prefix=".download-", suffix=".partial")
-    os.close(fd)
-    temp = Path(name)
+    temp = scratch_file(directory, "download")
     try:
         for attempt in range(1, attempts + 1):
             if notice:
