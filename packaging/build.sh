@@ -36,8 +36,8 @@ if [[ ${AFFECTSTUDIO_REUSE_VENV:-0} != 1 || ! -x $venv/bin/python ]]; then
     "$py" -m pip install --no-deps .  # the app itself, for its metadata (the spec takes the code from here)
 fi
 py=$venv/bin/python
-unwanted='^(jax|pyside6-addons|pyside6==|torchvision)'
-[[ $variant != cpu ]] || unwanted='^(nvidia-|jax|pyside6-addons|pyside6==|torchvision)'
+unwanted='^(jax|pyside6-addons|pyside6==|torchvision|opencv-(contrib-)?python==)'
+[[ $variant != cpu ]] || unwanted='^(nvidia-|jax|pyside6-addons|pyside6==|torchvision|opencv-(contrib-)?python==)'
 unwanted=$("$py" -m pip list --format=freeze | grep -iE "$unwanted" || true)
 [[ -z $unwanted ]] || { echo "build.sh: the build environment must not hold: $unwanted" >&2; exit 1; }
 [[ $variant != cpu ]] || "$py" -c 'import torch; assert not torch.version.cuda, torch.version.cuda'

