@@ -119,3 +119,66 @@ def test_a_server_that_never_answers_is_reported_at_once_and_gives_up_in_bounded
     assert messages[0].startswith("connecting to 127.0.0.1:") and notices[0][0] < 0.2
     assert messages[1] == "no answer within 0.5 s; retrying (2 of 2) in 0.01 s"
     assert len(messages) == 3 and list(tmp_path.iterdir()) == []
+
+
+def cancel_after(seconds: float):
+    """A `cancelled` callable that turns true `seconds` from now, and the moment it did."""
+    import time
+
+    at = time.monotonic() + seconds
+    return (lambda: time.monotonic() >= at), at
+
+
+def stopped_within(download, seconds: float = 0.3) -> float:
+    """Run `download(cancelled)` with a cancel `seconds` in; how long after the cancel it raised Cancelled."""
+    import time
+
+    from affectstudio.core.jobs import Cancelled
+
+    cancelled, at = cancel_after(seconds)
+    with pytest.raises(Cancelled):
+        download(cancelled)
+    return time.monotonic() - at
+
+
+def test_cancel_while_the_server_never_answers_takes_effect_at_once(server, tmp_path):
+    """Issue 12: Cancel used to wait for the attempt's timeout (15 s) before it stopped anything."""
+    url = server.url("silent") + "model%20file%2B.pth"
+    late = stopped_within(lambda cancelled: download_verified(url, tmp_path, "0" * 40, cancelled=cancelled))
+    assert late < 0.5 and list(tmp_path.iterdir()) == []
+
+
+def test_cancel_between_attempts_does_not_sit_out_the_backoff(server, blob_id, tmp_path):
+    url = server.url("truncated") + "model%20file%2B.pth"  # retried after backoff_s, then 2 x backoff_s
+    folder = tmp_path / "models"
+    late = stopped_within(
+        lambda cancelled: download_verified(url, folder, blob_id, backoff_s=30, cancelled=cancelled)
+    )
+    assert late < 0.5 and list(folder.iterdir()) == []
+
+
+def test_cancel_while_connecting_takes_effect_at_once(tmp_path):
+    """A listener whose backlog is full leaves a new connection waiting (Linux drops the SYN), as a host
+    that does not answer does."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    filler = [socket.create_connection(("127.0.0.1", port), timeout=1)]
+    probe = socket.socket()
+    probe.settimeout(0.2)
+    try:
+        probe.connect(("127.0.0.1", port))
+        filler.append(probe)
+        pytest.skip("this system accepts connections beyond a full backlog")
+    except TimeoutError:
+        probe.close()
+    try:
+        url = f"http://127.0.0.1:{port}/x.pth"
+        late = stopped_within(lambda stop: download_verified(url, tmp_path, "0" * 40, cancelled=stop))
+        assert late < 0.5 and list(tmp_path.iterdir()) == []
+    finally:
+        for sock in (*filler, listener):
+            sock.close()
