@@ -17,7 +17,7 @@ where a click first paints the proxy's picture ("first picture") and then the ex
 Clicks follow each other as soon as the frame is painted, so the cache has little time to fill (the worst
 case for it). A drag backwards over the whole video in 3 s then counts the pictures painted per second
 and how far the picture on screen trails the playhead. The app makes a proxy only for slow-seeking videos
-(core/scrub_proxy.py); here it is made for both intervals so that the figures compare.
+(core/scrub_proxy.py: at 720p, both of these); here it is made for every video so that the figures compare.
 """
 
 from __future__ import annotations
@@ -177,8 +177,12 @@ def drag_scrub(app, window, seconds: float = 3.0, rate: float = 30.0) -> tuple[f
 def seek_ways(app, video: Path, seeks: int, all_ways: bool) -> None:
     """Seek latencies with the app's defaults, and at 720p also without the cache and with a proxy."""
     from affectstudio.core import scrub_proxy
+    from affectstudio.core.video import VideoReader
     from affectstudio.gui import frame_grabber
 
+    with VideoReader(video) as reader:
+        print(f"  (the app makes a scrubbing proxy for this video: {scrub_proxy.worth_a_proxy(reader)})")
+    minimum = scrub_proxy.MIN_SEEK_PIXELS
     ways = [("plain reader", 0, False), ("frame cache", None, False), ("cache + proxy", None, True)]
     for label, cache_bytes, proxy in ways if all_ways else ways[1:2]:
         frame_grabber.CACHE_BYTES = frame_grabber.DEFAULT_CACHE_BYTES if cache_bytes is None else cache_bytes
@@ -189,6 +193,7 @@ def seek_ways(app, video: Path, seeks: int, all_ways: bool) -> None:
         print(f"  {label:14s} exact frame:   {percentiles(exact)}")
         print(f"  {label:14s} step back:     {percentiles(back)}  ({len(back)} steps, after settling)")
         print(f"  {label:14s} drag back 3 s: {pictures:5.1f} pictures/s, {behind:5.1f} frames behind (mean)")
+    scrub_proxy.MIN_SEEK_PIXELS = minimum
 
 
 def wait_for(app, condition, timeout: float = 20.0) -> None:

@@ -31,7 +31,11 @@ from affectstudio.core.frame_cache import DEFAULT_CACHE_BYTES
 
 log = logging.getLogger(__name__)
 
-PREVIEW_FROM = 12  # frames a read would decode from which the proxy's picture is shown first
+# Frames a read would decode from which the proxy's picture is shown first. A proxy frame is on screen about
+# 10 ms after the request; four 720p frames already take longer to decode (3-5 ms each, more on a loaded
+# machine), and with 12, a seek landing up to 11 frames after a keyframe (more than a third of them with a
+# keyframe every 30) waited 40-90 ms for its first picture.
+PREVIEW_FROM = 4
 CACHE_BYTES = DEFAULT_CACHE_BYTES  # kept decoded around the playhead (0: none, the benchmark's baseline)
 
 
