@@ -182,3 +182,51 @@ def test_cancel_while_connecting_takes_effect_at_once(tmp_path):
     finally:
         for sock in (*filler, listener):
             sock.close()
+
+
+@pytest.fixture
+def tls_server(tmp_path, monkeypatch):
+    """The test server behind TLS with a self-signed certificate that this process trusts."""
+    import ssl
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl not installed")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-keyout", key,
+         "-out", cert, "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    from model_server import ModelServer
+
+    server = ModelServer({"model file+.pth": CONTENT})
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.httpd.socket = context.wrap_socket(server.httpd.socket, server_side=True)
+    server.thread.start()
+    yield f"https://127.0.0.1:{server.httpd.server_address[1]}/"
+    server.stopping.set()
+    server.httpd.shutdown()
+    server.httpd.server_close()
+
+
+def test_over_https_a_download_works_and_cancel_takes_effect_at_once(tls_server, blob_id, tmp_path):
+    folder = tmp_path / "models"
+    temp = download_verified(tls_server + "good/model%20file%2B.pth", folder, blob_id, attempts=1)
+    assert temp.read_bytes() == CONTENT
+    temp.unlink()
+    silent = tls_server + "silent/model%20file%2B.pth"
+    late = stopped_within(lambda stop: download_verified(silent, folder, "0" * 40, cancelled=stop))
+    assert late < 0.5 and list(folder.iterdir()) == []
+
+
+def test_cancel_during_a_tls_handshake_that_never_ends_takes_effect_at_once(tmp_path):
+    import socket
+
+    with socket.socket() as listener:  # accepts the connection, never speaks TLS
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        url = f"https://127.0.0.1:{listener.getsockname()[1]}/x.pth"
+        late = stopped_within(lambda stop: download_verified(url, tmp_path, "0" * 40, cancelled=stop))
+    assert late < 0.5 and list(tmp_path.iterdir()) == []

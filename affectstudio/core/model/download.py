@@ -5,22 +5,15 @@ content), which is what GitHub shows for a file, so a download is checked withou
 A download goes to a temp file beside its destination; callers move it into place only once verified,
 and every failure removes the temp file and raises a RegistryError that says what went wrong.
 
-A download can be cancelled at any moment, also while it waits for a server that does not answer: the
-connection is made without blocking (polled every `POLL_S`), and a watcher thread shuts the attempt's socket
-down as soon as `cancelled()` turns true, which wakes a read blocked on it at once.
+A download can be cancelled at any moment, also while it waits for a server that does not answer
+(`cancel_watch.CancelWatch`: within about `POLL_S`).
 """
 
 from __future__ import annotations
 
-import contextlib
-import errno
 import hashlib
 import http.client
 import os
-import select
-import socket
-import threading
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -30,12 +23,12 @@ from pathlib import Path
 
 from affectstudio.core.errors import RegistryError
 from affectstudio.core.jobs import Cancelled
+from affectstudio.core.model.cancel_watch import CancelWatch, sleep_unless
 from affectstudio.core.paths import scratch_file
 
 BASE_URL_ENV = "AFFECTSTUDIO_MODEL_BASE_URL"
 DEFAULT_BASE_URL = "https://github.com/SainingZhang/DDAMFN/raw/main/DDAMFN%2B%2B/checkpoints_ver2.0/"
 CHUNK = 1 << 16
-POLL_S = 0.1  # how often a download waiting on the network or between attempts looks at `cancelled()`
 
 Progress = Callable[[int, int], None]  # (bytes done, total bytes or 0 when unknown)
 Notice = Callable[[str], None]  # what the download is doing now, in words (connecting, retrying, ...)
@@ -145,7 +138,7 @@ def download_verified(
             if notice:
                 notice(f"connecting to {host} (waiting up to {timeout_s:g} s for an answer)")
             try:
-                with _Watch(cancelled) as watch:
+                with CancelWatch(cancelled) as watch:
                     try:
                         _fetch_once(url, temp, progress, timeout_s, watch.opener())
                     except _Transient:
@@ -161,7 +154,7 @@ def download_verified(
                 wait = backoff_s * 2 ** (attempt - 1)
                 if notice:
                     notice(f"{error}; retrying ({attempt + 1} of {attempts}) in {wait:g} s")
-                _sleep(wait, cancelled)
+                sleep_unless(wait, cancelled)
         actual = git_blob_id(temp)
         if actual != blob_id:
             problem = f"downloaded file is corrupted (git blob id {actual}, expected {blob_id})"
@@ -170,119 +163,6 @@ def download_verified(
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
-
-
-def _sleep(seconds: float, cancelled: Callable[[], bool] | None) -> None:
-    """Wait `seconds`, or raise `Cancelled` as soon as `cancelled()` is true."""
-    deadline = time.monotonic() + seconds
-    while (left := deadline - time.monotonic()) > 0:
-        if cancelled is not None and cancelled():
-            raise Cancelled
-        time.sleep(min(POLL_S, left))
-
-
-class _Watch:
-    """Cancellation of one attempt: `connect` polls `cancelled()` while connecting; once connected, a
-    watcher thread polls it and shuts the socket down, which ends a read blocked on it at once."""
-
-    def __init__(self, cancelled: Callable[[], bool] | None):
-        self.cancelled = cancelled or (lambda: False)
-        self._sockets: list[socket.socket] = []
-        self._lock = threading.Lock()
-        self._fired = False
-        self._done = threading.Event()
-        self._thread = threading.Thread(target=self._watch, name="download cancel", daemon=True)
-
-    def __enter__(self) -> _Watch:
-        if self.cancelled():
-            raise Cancelled
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self._done.set()
-        self._thread.join()
-
-    @property
-    def fired(self) -> bool:
-        return self._fired or self.cancelled()
-
-    def _watch(self) -> None:
-        while not self._done.wait(POLL_S):
-            if self.cancelled():
-                with self._lock:
-                    self._fired = True
-                    sockets = list(self._sockets)
-                for sock in sockets:
-                    _shut(sock)
-                return
-
-    def connect(self, address, timeout=None, source_address=None) -> socket.socket:
-        """`socket.create_connection`, but giving up with `Cancelled` within POLL_S of a cancel."""
-        timeout = timeout if isinstance(timeout, (int, float)) else None
-        host, port = address[:2]
-        error: OSError | None = None
-        for family, kind, proto, _, target in socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM):
-            sock = socket.socket(family, kind, proto)
-            try:
-                if source_address:
-                    sock.bind(source_address)
-                self._connect(sock, target, timeout)
-            except OSError as failure:
-                sock.close()
-                error = failure
-                continue
-            except BaseException:
-                sock.close()
-                raise
-            sock.settimeout(timeout)
-            with self._lock:
-                self._sockets.append(sock)
-                fired = self._fired
-            if fired:
-                _shut(sock)
-            return sock
-        raise error or OSError(f"{host}: no address to connect to")
-
-    def _connect(self, sock: socket.socket, target, timeout: float | None) -> None:
-        sock.setblocking(False)
-        code = sock.connect_ex(target)
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while code in (errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EALREADY):
-            if self.cancelled():
-                raise Cancelled
-            left = POLL_S if deadline is None else min(POLL_S, deadline - time.monotonic())
-            if left <= 0:
-                raise TimeoutError("timed out")
-            _, writable, _ = select.select([], [sock], [], left)
-            if writable:
-                code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-        if code:
-            raise OSError(code, os.strerror(code))
-
-    def opener(self) -> urllib.request.OpenerDirector:
-        """urllib's opener, its HTTP(S) connections made by `connect`."""
-        watch = self
-
-        class Hooked:
-            def do_open(self, http_class, request, **kwargs):
-                def connection(host, **options):
-                    made = http_class(host, **options)
-                    made._create_connection = watch.connect
-                    return made
-
-                return super().do_open(connection, request, **kwargs)
-
-        handlers = [type("HTTP", (Hooked, urllib.request.HTTPHandler), {})]
-        if hasattr(urllib.request, "HTTPSHandler"):
-            handlers.append(type("HTTPS", (Hooked, urllib.request.HTTPSHandler), {}))
-        return urllib.request.build_opener(*(handler() for handler in handlers))
-
-
-def _shut(sock: socket.socket) -> None:
-    """End every blocked or future read of this socket (the plain socket's shutdown, also under TLS)."""
-    with contextlib.suppress(OSError):  # already closed
-        socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
 
 def _fetch_once(

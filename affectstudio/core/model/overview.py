@@ -113,7 +113,7 @@ def fetch_job(registry, name: str) -> Callable[[JobState], object]:
     """A job that downloads, verifies and installs catalog model `name`; returns its ModelEntry.
 
     Cancelling stops it within about a tenth of a second, also while the server keeps it waiting
-    (`download.POLL_S`); the downloader removes its temp file."""
+    (`cancel_watch.POLL_S`); the downloader removes its temp file."""
 
     def job(state: JobState):
         def progress(done: int, total: int) -> None:
