@@ -123,7 +123,7 @@ def seek_latency(app, video: Path, seeks: int, seed: int = 0, proxy: bool = Fals
     wait_for(app, lambda: window.video.index == 0)
     if proxy:
         started = time.perf_counter()
-        wait_for(app, lambda: window.grabber._proxy_path is not None, timeout=300)  # made, and handed over
+        wait_for(app, lambda: window.grabber.proxy_ready, timeout=300)  # made, and handed over
         print(f"    proxy ready {time.perf_counter() - started:.1f} s after opening")
     wait_for(app, window.grabber.settled)
     rng = np.random.default_rng(seed)
