@@ -3,6 +3,7 @@
     python3 benchmarks/bench_gui.py            # all three
     python3 benchmarks/bench_gui.py --quick    # fewer repetitions
     python3 benchmarks/bench_gui.py --seeks --videos DIR   # only the 720p seeks, videos kept in DIR
+    python3 benchmarks/bench_gui.py --seeks --way cache --clicks 150   # only "cache + proxy", more clicks
 
 Targets (issue 3, 12): window under 2 s; seek p95 under 50 ms at 720p whatever the keyframe interval;
 playhead redraw under 16 ms with 108,000 frames (one hour at 30 fps) of results. Uses the offscreen Qt
@@ -174,8 +175,9 @@ def drag_scrub(app, window, seconds: float = 3.0, rate: float = 30.0) -> tuple[f
     return len(painted) / elapsed, float(np.mean(behind))
 
 
-def seek_ways(app, video: Path, seeks: int, all_ways: bool) -> None:
-    """Seek latencies with the app's defaults, and at 720p also without the cache and with a proxy."""
+def seek_ways(app, video: Path, seeks: int, all_ways: bool, only: str | None = None) -> None:
+    """Seek latencies with the app's defaults, and at 720p also without the cache and with a proxy
+    (`only`: just the way whose label starts with it)."""
     from affectstudio.core import scrub_proxy
     from affectstudio.core.video import VideoReader
     from affectstudio.gui import frame_grabber
@@ -184,7 +186,8 @@ def seek_ways(app, video: Path, seeks: int, all_ways: bool) -> None:
         print(f"  (the app makes a scrubbing proxy for this video: {scrub_proxy.worth_a_proxy(reader)})")
     minimum = scrub_proxy.MIN_SEEK_PIXELS
     ways = [("plain reader", 0, False), ("frame cache", None, False), ("cache + proxy", None, True)]
-    for label, cache_bytes, proxy in ways if all_ways else ways[1:2]:
+    chosen = ways if all_ways else ways[1:2]
+    for label, cache_bytes, proxy in [w for w in chosen if only is None or w[0].startswith(only)]:
         frame_grabber.CACHE_BYTES = frame_grabber.DEFAULT_CACHE_BYTES if cache_bytes is None else cache_bytes
         scrub_proxy.MIN_SEEK_PIXELS = 0  # a proxy for every video, so that both intervals compare
         first, exact, back, (pictures, behind) = seek_latency(app, video, seeks, proxy=proxy)
@@ -252,8 +255,11 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--seeks", action="store_true", help="only the 720p seek latencies")
     parser.add_argument("--videos", type=Path, help="keep the encoded test videos here and reuse them")
+    parser.add_argument("--clicks", type=int, help="seeks per way (default 30 with --seeks, else 100)")
+    parser.add_argument("--way", choices=["plain", "frame", "cache"], help="only this way of the seeks")
     args = parser.parse_args()
     runs, seeks, moves = (2, 30, 60) if args.quick or args.seeks else (5, 100, 200)
+    seeks = args.clicks or seeks
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         videos = args.videos or tmp
@@ -273,7 +279,7 @@ def main() -> None:
                 if not video.exists():
                     make_video(video, width, height, gop)
                 print(f"seek latency {width}x{height}, keyframe every {gop:3d} frames, {seeks} clicks:")
-                seek_ways(app, video, seeks, height == 720)
+                seek_ways(app, video, seeks, height == 720, args.way)
         if not args.seeks:
             print("playhead redraw with 108,000 frames (1 h at 30 fps):")
             playhead_redraw(app, 108_000, moves)

@@ -92,6 +92,13 @@ def make_proxy(
     return path
 
 
+def make_and_open_proxy(state: JobState, video: str | Path, video_hash: str, if_slow: bool = False):
+    """`make_proxy`, then its `ScrubProxy` opened (indexing a long proxy takes a while: not in the UI
+    thread); None when the video gets none. The caller owns the proxy and closes it."""
+    path = make_proxy(state, video, video_hash, if_slow=if_slow)
+    return None if path is None else ScrubProxy(VideoReader(path))
+
+
 def prune(keep_bytes: int) -> None:
     """Delete the least recently used proxies until the rest hold at most `keep_bytes`."""
     folder = proxy_path("x").parent

@@ -8,8 +8,8 @@ view is never far behind.
 
 Frames come from `core.frame_cache.PlayheadFrames`: a cache of exact frames that the thread fills around
 the playhead whenever no request waits, so stepping back and forth is free. When a frame would take a
-decoding run and a scrubbing proxy exists (core/scrub_proxy.py, made in the background by `make_proxy`),
-its small picture is sent first as `preview_ready`, then the exact frame as `frame_ready`.
+decoding run and a scrubbing proxy exists (core/scrub_proxy.py, made and opened in the background by
+`make_proxy`), its small picture is sent first as `preview_ready`, then the exact frame as `frame_ready`.
 
 The preview is decoded by `request` itself, in the requesting (UI) thread, before it returns: an all-intra
 360-line frame takes about a millisecond, and shown from there it is painted in the same pass as the moved
@@ -66,10 +66,8 @@ class FrameGrabber(QThread):
         self._wanted: tuple[int, bool] | None = None  # frame, and whether its preview is on screen
         self._stopping = False
         self._frames = None  # the grabber thread's PlayheadFrames, once open (read for decode_distance)
-        self._proxy_path: Path | None = None  # the proxy to preview from, opened at the next request
         self._proxy_task = None
-        self._proxy = None  # the open ScrubProxy; the requesting thread's own
-        self._proxy_opened: Path | None = None
+        self._proxy = None  # the open ScrubProxy, opened in the background; the requesting thread's own
         self._settled = threading.Event()  # nothing requested and the cache is filled around the playhead
 
     def request(self, index: int) -> None:
@@ -81,23 +79,24 @@ class FrameGrabber(QThread):
             self._settled.clear()
             self._condition.notify()
 
-    def set_proxy(self, path: str | Path | None) -> None:
-        """Show previews from this scrubbing proxy (None: none) from the next request on; call it from the
-        thread that makes the requests."""
-        self._proxy_path = Path(path) if path else None
+    def set_proxy(self, proxy) -> None:
+        """Show previews from this open `ScrubProxy` (None: none) from the next request on; call it from the
+        thread that makes the requests, which then owns it."""
+        if self._proxy is not None:
+            self._proxy.close()
+        self._proxy = proxy
 
     @property
     def proxy_ready(self) -> bool:
-        """Whether a proxy was handed over (it is opened at the next request)."""
-        return self._proxy_path is not None
+        return self._proxy is not None
 
     def make_proxy(self, video_hash: str) -> None:
         """Make (or find) the scrubbing proxy in a low-priority background task and use it once ready.
         Videos that seek fast get none (`worth_a_proxy`)."""
-        from affectstudio.core.scrub_proxy import make_proxy
+        from affectstudio.core.scrub_proxy import make_and_open_proxy
         from affectstudio.gui.tasks import TaskThread
 
-        job = partial(make_proxy, video=self.path, video_hash=video_hash, if_slow=True)
+        job = partial(make_and_open_proxy, video=self.path, video_hash=video_hash, if_slow=True)
         self._proxy_task = TaskThread("scrub proxy", job, self)
         self._proxy_task.done.connect(self.set_proxy)
         self._proxy_task.failed.connect(lambda message, _: log.warning("no scrubbing proxy: %s", message))
@@ -116,7 +115,7 @@ class FrameGrabber(QThread):
             self._stopping = True
             self._condition.notify()
         self.wait()
-        self._open_proxy(None)
+        self.set_proxy(None)
 
     def settled(self) -> bool:
         """Whether the last request was served and the frames around it are decoded (tests, benchmarks)."""
@@ -172,26 +171,13 @@ class FrameGrabber(QThread):
     def _preview(self, index: int) -> bool:
         """Send the proxy's picture of `index` when its exact frame is a decoding run away."""
         frames = self._frames
-        if frames is None or self._proxy_path is None:
-            return False
-        if self._proxy_path != self._proxy_opened:
-            self._open_proxy(self._proxy_path, len(frames))
-        if self._proxy is None or frames.decode_distance(index) < PREVIEW_FROM:
+        if frames is None or self._proxy is None or frames.decode_distance(index) < PREVIEW_FROM:
             return False
         try:
             image = rgb_to_qimage(self._proxy.read(index))
         except (AffectStudioError, IndexError) as error:  # damaged or stale: go on without (a cache)
             log.warning("scrubbing proxy dropped: %s", error)
-            self._open_proxy(None)
-            self._proxy_path = None
+            self.set_proxy(None)
             return False
         self.preview_ready.emit(index, image)
         return True
-
-    def _open_proxy(self, path: Path | None, frame_count: int = 0) -> None:
-        from affectstudio.core.scrub_proxy import open_proxy_file
-
-        if self._proxy is not None:
-            self._proxy.close()
-        self._proxy = open_proxy_file(path, frame_count) if path is not None else None
-        self._proxy_opened = path
