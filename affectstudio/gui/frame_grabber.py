@@ -36,10 +36,10 @@ from affectstudio.core.frame_cache import DEFAULT_CACHE_BYTES
 
 log = logging.getLogger(__name__)
 
-# Frames a read would decode from which the proxy's picture is shown first. A proxy frame is on screen about
-# 10 ms after the request; four 720p frames already take longer to decode (3-5 ms each, more on a loaded
-# machine), and with 12, a seek landing up to 11 frames after a keyframe (more than a third of them with a
-# keyframe every 30) waited 40-90 ms for its first picture.
+# Frames a read would decode from which the proxy's picture is shown first. A proxy frame takes about 1 ms
+# and is painted with the moved playhead; four 720p frames already take longer to decode (3-5 ms each, more
+# on a loaded machine), and with 12, a seek landing up to 11 frames after a keyframe (more than a third of
+# them with a keyframe every 30) waited 40-90 ms for its first picture.
 PREVIEW_FROM = 4
 CACHE_BYTES = DEFAULT_CACHE_BYTES  # kept decoded around the playhead (0: none, the benchmark's baseline)
 
@@ -85,6 +85,8 @@ class FrameGrabber(QThread):
         if self._proxy is not None:
             self._proxy.close()
         self._proxy = proxy
+        if self._stopping and proxy is not None:  # handed over after stop(): nobody will use or close it
+            self.set_proxy(None)
 
     @property
     def proxy_ready(self) -> bool:
