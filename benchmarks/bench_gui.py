@@ -17,8 +17,11 @@ the frame cache around the playhead, and with the cache and the scrubbing proxy 
 where a click first paints the proxy's picture ("first picture") and then the exact frame ("exact").
 Clicks follow each other as soon as the frame is painted, so the cache has little time to fill (the worst
 case for it). A drag backwards over the whole video in 3 s then counts the pictures painted per second
-and how far the picture on screen trails the playhead. The app makes a proxy only for slow-seeking videos
-(core/scrub_proxy.py: at 720p, both of these); here it is made for every video so that the figures compare.
+and how far the picture on screen trails the playhead. The UI thread's CPU time from the click to the first
+picture is printed beside it: when the first picture is the proxy's, decoded by the UI thread itself, that is
+about the latency on an idle machine (a busy one stretches the wall-clock figures). The app makes a proxy
+only for slow-seeking videos (core/scrub_proxy.py: at 720p, both of these); here it is made for every video
+so that the figures compare.
 """
 
 from __future__ import annotations
@@ -129,17 +132,19 @@ def seek_latency(app, video: Path, seeks: int, seed: int = 0, proxy: bool = Fals
     wait_for(app, window.grabber.settled)
     rng = np.random.default_rng(seed)
     timeline, first, latencies, back = window.timeline, [], [], []
+    first_cpu = []  # the UI thread's CPU time over the same span: the latency's floor on an idle machine
     for click in range(seeks):
         seconds = float(rng.uniform(0, timeline.duration))
         target = frame_at(window.timestamps, seconds)
         if target == window.video.index:
             continue
         point = timeline.mapFromScene(timeline.va_plot.vb.mapViewToScene(QPointF(seconds, 0.0)))
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.thread_time()
         QTest.mouseClick(timeline.viewport(), Qt.MouseButton.LeftButton, pos=point)
         target = window.current_frame
         wait_for(app, lambda t=target: window.video._painted == t)
         first.append(time.perf_counter() - start)
+        first_cpu.append(time.thread_time() - cpu)
         wait_for(app, lambda t=target: window.video._painted == t and window.video._painted_exact)
         latencies.append(time.perf_counter() - start)
         if click % 3 == 0 and target > 0:
@@ -151,7 +156,7 @@ def seek_latency(app, video: Path, seeks: int, seed: int = 0, proxy: bool = Fals
     wait_for(app, window.grabber.settled, timeout=60)
     drag = drag_scrub(app, window)
     window.close()
-    return first, latencies, back, drag
+    return first, latencies, back, drag, first_cpu
 
 
 def drag_scrub(app, window, seconds: float = 3.0, rate: float = 30.0) -> tuple[float, float]:
@@ -190,9 +195,10 @@ def seek_ways(app, video: Path, seeks: int, all_ways: bool, only: str | None = N
     for label, cache_bytes, proxy in [w for w in chosen if only is None or w[0].startswith(only)]:
         frame_grabber.CACHE_BYTES = frame_grabber.DEFAULT_CACHE_BYTES if cache_bytes is None else cache_bytes
         scrub_proxy.MIN_SEEK_PIXELS = 0  # a proxy for every video, so that both intervals compare
-        first, exact, back, (pictures, behind) = seek_latency(app, video, seeks, proxy=proxy)
+        first, exact, back, (pictures, behind), first_cpu = seek_latency(app, video, seeks, proxy=proxy)
         if proxy:
             print(f"  {label:14s} first picture: {percentiles(first)}")
+            print(f"  {label:14s}   (its UI-thread CPU: {percentiles(first_cpu)})")
         print(f"  {label:14s} exact frame:   {percentiles(exact)}")
         print(f"  {label:14s} step back:     {percentiles(back)}  ({len(back)} steps, after settling)")
         print(f"  {label:14s} drag back 3 s: {pictures:5.1f} pictures/s, {behind:5.1f} frames behind (mean)")
