@@ -3,6 +3,7 @@
     python3 benchmarks/bench_gui.py            # all three
     python3 benchmarks/bench_gui.py --quick    # fewer repetitions
     python3 benchmarks/bench_gui.py --seeks --videos DIR   # only the 720p seeks, videos kept in DIR
+    python3 benchmarks/bench_gui.py --seeks --way cache --clicks 150   # only "cache + proxy", more clicks
 
 Targets (issue 3, 12): window under 2 s; seek p95 under 50 ms at 720p whatever the keyframe interval;
 playhead redraw under 16 ms with 108,000 frames (one hour at 30 fps) of results. Uses the offscreen Qt
@@ -16,8 +17,11 @@ the frame cache around the playhead, and with the cache and the scrubbing proxy 
 where a click first paints the proxy's picture ("first picture") and then the exact frame ("exact").
 Clicks follow each other as soon as the frame is painted, so the cache has little time to fill (the worst
 case for it). A drag backwards over the whole video in 3 s then counts the pictures painted per second
-and how far the picture on screen trails the playhead. The app makes a proxy only for slow-seeking videos
-(core/scrub_proxy.py); here it is made for both intervals so that the figures compare.
+and how far the picture on screen trails the playhead. The UI thread's CPU time from the click to the first
+picture is printed beside it: when the first picture is the proxy's, decoded by the UI thread itself, that is
+about the latency on an idle machine (a busy one stretches the wall-clock figures). The app makes a proxy
+only for slow-seeking videos (core/scrub_proxy.py: at 720p, both of these); here it is made for every video
+so that the figures compare.
 """
 
 from __future__ import annotations
@@ -123,22 +127,24 @@ def seek_latency(app, video: Path, seeks: int, seed: int = 0, proxy: bool = Fals
     wait_for(app, lambda: window.video.index == 0)
     if proxy:
         started = time.perf_counter()
-        wait_for(app, lambda: window.grabber._proxy_path is not None, timeout=300)  # made, and handed over
+        wait_for(app, lambda: window.grabber.proxy_ready, timeout=300)  # made, and handed over
         print(f"    proxy ready {time.perf_counter() - started:.1f} s after opening")
     wait_for(app, window.grabber.settled)
     rng = np.random.default_rng(seed)
     timeline, first, latencies, back = window.timeline, [], [], []
+    first_cpu = []  # the UI thread's CPU time over the same span: the latency's floor on an idle machine
     for click in range(seeks):
         seconds = float(rng.uniform(0, timeline.duration))
         target = frame_at(window.timestamps, seconds)
         if target == window.video.index:
             continue
         point = timeline.mapFromScene(timeline.va_plot.vb.mapViewToScene(QPointF(seconds, 0.0)))
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.thread_time()
         QTest.mouseClick(timeline.viewport(), Qt.MouseButton.LeftButton, pos=point)
         target = window.current_frame
         wait_for(app, lambda t=target: window.video._painted == t)
         first.append(time.perf_counter() - start)
+        first_cpu.append(time.thread_time() - cpu)
         wait_for(app, lambda t=target: window.video._painted == t and window.video._painted_exact)
         latencies.append(time.perf_counter() - start)
         if click % 3 == 0 and target > 0:
@@ -150,7 +156,7 @@ def seek_latency(app, video: Path, seeks: int, seed: int = 0, proxy: bool = Fals
     wait_for(app, window.grabber.settled, timeout=60)
     drag = drag_scrub(app, window)
     window.close()
-    return first, latencies, back, drag
+    return first, latencies, back, drag, first_cpu
 
 
 def drag_scrub(app, window, seconds: float = 3.0, rate: float = 30.0) -> tuple[float, float]:
@@ -174,21 +180,29 @@ def drag_scrub(app, window, seconds: float = 3.0, rate: float = 30.0) -> tuple[f
     return len(painted) / elapsed, float(np.mean(behind))
 
 
-def seek_ways(app, video: Path, seeks: int, all_ways: bool) -> None:
-    """Seek latencies with the app's defaults, and at 720p also without the cache and with a proxy."""
+def seek_ways(app, video: Path, seeks: int, all_ways: bool, only: str | None = None) -> None:
+    """Seek latencies with the app's defaults, and at 720p also without the cache and with a proxy
+    (`only`: just the way whose label starts with it)."""
     from affectstudio.core import scrub_proxy
+    from affectstudio.core.video import VideoReader
     from affectstudio.gui import frame_grabber
 
+    with VideoReader(video) as reader:
+        print(f"  (the app makes a scrubbing proxy for this video: {scrub_proxy.worth_a_proxy(reader)})")
+    minimum = scrub_proxy.MIN_SEEK_PIXELS
     ways = [("plain reader", 0, False), ("frame cache", None, False), ("cache + proxy", None, True)]
-    for label, cache_bytes, proxy in ways if all_ways else ways[1:2]:
+    chosen = ways if all_ways else ways[1:2]
+    for label, cache_bytes, proxy in [w for w in chosen if only is None or w[0].startswith(only)]:
         frame_grabber.CACHE_BYTES = frame_grabber.DEFAULT_CACHE_BYTES if cache_bytes is None else cache_bytes
         scrub_proxy.MIN_SEEK_PIXELS = 0  # a proxy for every video, so that both intervals compare
-        first, exact, back, (pictures, behind) = seek_latency(app, video, seeks, proxy=proxy)
+        first, exact, back, (pictures, behind), first_cpu = seek_latency(app, video, seeks, proxy=proxy)
         if proxy:
             print(f"  {label:14s} first picture: {percentiles(first)}")
+            print(f"  {label:14s}   (its UI-thread CPU: {percentiles(first_cpu)})")
         print(f"  {label:14s} exact frame:   {percentiles(exact)}")
         print(f"  {label:14s} step back:     {percentiles(back)}  ({len(back)} steps, after settling)")
         print(f"  {label:14s} drag back 3 s: {pictures:5.1f} pictures/s, {behind:5.1f} frames behind (mean)")
+    scrub_proxy.MIN_SEEK_PIXELS = minimum
 
 
 def wait_for(app, condition, timeout: float = 20.0) -> None:
@@ -247,8 +261,11 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--seeks", action="store_true", help="only the 720p seek latencies")
     parser.add_argument("--videos", type=Path, help="keep the encoded test videos here and reuse them")
+    parser.add_argument("--clicks", type=int, help="seeks per way (default 30 with --seeks, else 100)")
+    parser.add_argument("--way", choices=["plain", "frame", "cache"], help="only this way of the seeks")
     args = parser.parse_args()
     runs, seeks, moves = (2, 30, 60) if args.quick or args.seeks else (5, 100, 200)
+    seeks = args.clicks or seeks
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         videos = args.videos or tmp
@@ -268,7 +285,7 @@ def main() -> None:
                 if not video.exists():
                     make_video(video, width, height, gop)
                 print(f"seek latency {width}x{height}, keyframe every {gop:3d} frames, {seeks} clicks:")
-                seek_ways(app, video, seeks, height == 720)
+                seek_ways(app, video, seeks, height == 720, args.way)
         if not args.seeks:
             print("playhead redraw with 108,000 frames (1 h at 30 fps):")
             playhead_redraw(app, 108_000, moves)

@@ -12,10 +12,13 @@ SIZE = (192, 144)
 KEYINT = 250
 
 
-def write_long_gop_video(path: Path, n_frames: int = 300, size: tuple[int, int] = SIZE) -> Path:
-    """`n_frames` frames carrying their index (tests/videos.py), B-frames, keyframes at 0 and 250 only."""
+def write_long_gop_video(
+    path: Path, n_frames: int = 300, size: tuple[int, int] = SIZE, keyint: int = KEYINT
+) -> Path:
+    """`n_frames` frames carrying their index (tests/videos.py), B-frames, a keyframe every `keyint` frames
+    (at 0 and 250 only by default)."""
     options = {
-        "x264-params": f"keyint={KEYINT}:min-keyint={KEYINT}:scenecut=0:bframes=2",
+        "x264-params": f"keyint={keyint}:min-keyint={keyint}:scenecut=0:bframes=2",
         "preset": "ultrafast",
     }
     with av.open(str(path), "w") as container:

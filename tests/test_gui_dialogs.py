@@ -51,14 +51,42 @@ def test_export_dialog_writes_csv_plots_and_summary(qtbot, analysed, tmp_path):
     assert png.read_bytes()[:4] == b"\x89PNG" and b"<svg" in svg.read_bytes()[:2000]
     from affectstudio.gui.timeline import PLAYHEAD_COLOUR
 
-    start, stop = analysed.timeline.view_range()
-    title = dialog.plot_title(start, min(stop, analysed.timeline.duration))
+    title = dialog.plot_title(*dialog.time_range())
     assert title.startswith(f"{analysed.session.video.path.name} · {dialog._track_name()} · model ")
     assert title in svg.read_text(encoding="utf-8") and PLAYHEAD_COLOUR not in svg.read_text(encoding="utf-8")
     pdf = dialog.export_summary(tmp_path / "summary.pdf")
     assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 1000
     assert not list(tmp_path.glob("*partial*"))
     assert_trace_page(pdf, analysed.session.video.path.name)
+
+
+def test_png_and_svg_cover_the_dialogs_range_not_the_timelines_view(qtbot, analysed, tmp_path):
+    """Issue 12: they covered the time range the timelines showed, where the PDF and CSV use the dialog's."""
+    from PySide6.QtGui import QImage
+
+    from affectstudio.core.figures import clock
+    from affectstudio.gui import figure_export
+
+    timeline = analysed.timeline
+    dialog = ExportDialog(analysed.session, timeline, analysed.controller.loaded)
+    qtbot.addWidget(dialog)
+    dialog.by_time.setChecked(True)
+    dialog.first_time.setValue(1.0)
+    dialog.last_time.setValue(3.0)
+    first, last = dialog.frame_range()
+    stamps = analysed.session.timestamps
+    start, stop = float(stamps[first]), float(stamps[last + 1])  # the first frame's start, the last's end
+    assert start <= 1.0 < 3.0 < stop
+    timeline.va_plot.setXRange(0.2, 0.9, padding=0)  # the user looks at another part
+    viewed = timeline.view_range()
+    png = dialog.export_plots(tmp_path / "range.png")
+    svg = dialog.export_plots(tmp_path / "range.svg")
+    assert timeline.view_range() == pytest.approx(viewed)  # the view is put back
+    title = dialog.plot_title(start, stop)
+    assert f" · {clock(start)}–{clock(stop)}" in title and title in svg.read_text(encoding="utf-8")
+    timeline.va_plot.setXRange(start, stop, padding=0)  # what the PNG must show: the timelines over the range
+    expected = figure_export.timeline_image(timeline, title).convertToFormat(QImage.Format.Format_ARGB32)
+    assert QImage(str(png)).convertToFormat(QImage.Format.Format_ARGB32) == expected
 
 
 def assert_trace_page(pdf, video_name):

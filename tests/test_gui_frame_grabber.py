@@ -73,8 +73,8 @@ def test_a_far_seek_shows_the_proxy_picture_then_the_exact_frame(qtbot, long_gop
         grabber.make_proxy("grabber-test")
         qtbot.waitUntil(lambda: grabber.proxy_task.isFinished(), timeout=30000)
         assert proxy_path("grabber-test").is_file()
-        grabber.request(5)  # near the start: exact at once, no preview
-        qtbot.waitUntil(lambda: bool(exact) and exact[-1][0] == 5, timeout=10000)
+        grabber.request(2)  # near the start: exact at once, no preview
+        qtbot.waitUntil(lambda: bool(exact) and exact[-1][0] == 2, timeout=10000)
         assert previews == []
         grabber.request(240)  # 235 frames of decoding away: the proxy's picture comes first
         qtbot.waitUntil(lambda: exact[-1][0] == 240, timeout=10000)
@@ -90,6 +90,53 @@ def test_a_far_seek_shows_the_proxy_picture_then_the_exact_frame(qtbot, long_gop
     finally:
         grabber.stop()
     assert not grabber.isRunning() and not grabber.proxy_task.isRunning()
+
+
+def test_a_seek_a_few_frames_past_the_decoder_shows_the_proxy_picture_first(qtbot, long_gop, monkeypatch):
+    """Issue 12: only seeks of 12 frames' decoding or more were previewed, so with a keyframe every 30 frames
+    more than a third of the seeks waited for a 720p decoding run of up to 11 frames (40-90 ms)."""
+    monkeypatch.setattr(scrub_proxy, "MIN_SEEK_PIXELS", 0)
+    grabber = FrameGrabber(long_gop)
+    previews, exact = [], []
+    grabber.preview_ready.connect(lambda index, image: previews.append(index))
+    grabber.frame_ready.connect(lambda index, image: exact.append(index))
+    grabber.start()
+    try:
+        grabber.make_proxy("a-few-frames")
+        qtbot.waitUntil(lambda: grabber.proxy_task.isFinished(), timeout=30000)
+        grabber.request(0)
+        qtbot.waitUntil(lambda: exact == [0] and grabber.settled(), timeout=10000)  # 1..8 decoded ahead
+        grabber.request(15)  # the decoder is at 9: 7 frames to decode
+        qtbot.waitUntil(lambda: exact[-1] == 15, timeout=10000)
+        assert previews == [15]
+    finally:
+        grabber.stop()
+
+
+def test_in_the_window_a_far_seek_shows_the_proxy_picture_at_once(qtbot, long_gop, monkeypatch):
+    """Issue 12: the preview came from the grabber thread through the event loop, after the frame that thread
+    was prefetching, the GIL and a repaint of the moved playhead (10-15 ms, 30-50 at the 95th percentile on a
+    busy machine); now it is set before the seek returns and painted with the playhead."""
+    from test_gui_main_window import no_auto_analysis, open_and_wait
+
+    from affectstudio.gui.main_window import MainWindow
+
+    monkeypatch.setattr(scrub_proxy, "MIN_SEEK_PIXELS", 0)
+    settings = no_auto_analysis()
+    settings.display.scrub_proxy = True
+    window = MainWindow(settings)
+    qtbot.addWidget(window)
+    window.show()
+    try:
+        open_and_wait(window, qtbot, long_gop)
+        grabber = window.grabber
+        qtbot.waitUntil(lambda: grabber.proxy_task.isFinished() and grabber.proxy_ready, timeout=30000)
+        qtbot.waitUntil(grabber.settled, timeout=WAIT_MS)
+        window.seek(240)  # 235 frames of decoding away
+        assert (window.video.index, window.video.exact) == (240, False)  # no event processed yet
+        qtbot.waitUntil(lambda: window.video.exact and window.video.index == 240, timeout=WAIT_MS)
+    finally:
+        window.close()
 
 
 def test_stopping_while_the_proxy_is_made_leaves_no_partial_file(qtbot, long_gop, monkeypatch):

@@ -93,6 +93,26 @@ def test_cancel_stops_the_download_and_leaves_nothing(window, qtbot, server, cat
     assert partials() == [] and ModelRegistry().default_name() is None
 
 
+def test_cancel_while_the_server_never_answers_takes_effect_within_half_a_second(
+    window, qtbot, server, catalog, monkeypatch
+):
+    """Issue 12: the server accepts the request and never answers; Cancel used to take effect only once
+    the attempt gave up (15 s)."""
+    import time
+
+    monkeypatch.setenv(download.BASE_URL_ENV, server.url("silent"))
+    window.refresh()
+    window.download(catalog.name)
+    qtbot.waitUntil(lambda: "connecting to 127.0.0.1" in window.status.text(), timeout=FAST)
+    qtbot.wait(300)  # well into the wait for an answer
+    start = time.monotonic()
+    window.cancel_button.click()
+    qtbot.waitUntil(lambda: not window.busy, timeout=3000)
+    assert time.monotonic() - start < 0.5
+    assert window.status.text() == "Download cancelled; nothing was installed." and window.errors == []
+    assert partials() == [] and not window.selected.installed
+
+
 def test_a_file_that_fails_verification_is_refused_with_the_import_hint(
     window, qtbot, server, catalog, monkeypatch
 ):

@@ -67,6 +67,31 @@ def test_only_videos_that_seek_slowly_get_a_proxy(long_gop, monkeypatch):
     assert make_proxy(JobState(), long_gop, "small", if_slow=True, max_height=48) == proxy_path("small")
 
 
+def test_made_and_opened_in_one_background_job(long_gop, monkeypatch):
+    """The grabber's job: the proxy comes back open (indexing a long proxy is not for the UI thread)."""
+    from affectstudio.core.scrub_proxy import make_and_open_proxy
+
+    assert make_and_open_proxy(JobState(), long_gop, "fast", if_slow=True) is None  # 256x192 seeks fast
+    monkeypatch.setattr(scrub_proxy, "MIN_SEEK_PIXELS", 0)
+    proxy = make_and_open_proxy(JobState(), long_gop, "opened", if_slow=True)
+    try:
+        assert len(proxy) == FRAMES and decode_index(proxy.read(77)) == 77
+    finally:
+        proxy.close()
+
+
+def test_720p_with_a_keyframe_every_30_frames_gets_a_proxy(tmp_path):
+    """Issue 12: its seeks take 40-90 ms, over the 50 ms a scrub may take; the threshold was 720p x 60."""
+    from affectstudio.core.scrub_proxy import worth_a_proxy
+
+    hd = write_long_gop_video(tmp_path / "hd.mp4", 31, size=(1280, 720), keyint=30)
+    sd = write_long_gop_video(tmp_path / "sd.mp4", 31, size=(640, 360), keyint=30)
+    with VideoReader(hd) as reader:
+        assert reader.longest_gop == 30 and worth_a_proxy(reader)
+    with VideoReader(sd) as reader:  # a quarter of the pixels: its seeks are fast enough without
+        assert reader.longest_gop == 30 and not worth_a_proxy(reader)
+
+
 def test_proxy_sizes_keep_the_aspect_at_even_sizes():
     assert proxy_size(1280, 720) == (640, 360)
     assert proxy_size(1920, 1080) == (640, 360)

@@ -1,18 +1,19 @@
 """A small copy of a video with every frame a keyframe, shown while scrubbing (as video editors do).
 
-Dragging the playhead over a video with one keyframe every 250 frames asks for frames that each take a
-long decoding run to reach exactly (see core/video.py). The proxy is the same video at 360 lines in MJPEG,
-where every frame is a picture of its own: any frame decodes in a millisecond or two. The viewer shows the
-proxy's frame at once while the exact frame is decoded, and the exact frame replaces it as soon as it is
-ready, so scrubbing follows the mouse and what stays on screen is always exact.
+Dragging the playhead over a video with one keyframe every 250 frames (or every 30 at 720p and above) asks
+for frames that each take a long decoding run to reach exactly (see core/video.py). The proxy is the same
+video at 360 lines in MJPEG, where every frame is a picture of its own: any frame decodes in a millisecond
+or two. The viewer shows the proxy's frame at once while the exact frame is decoded, and the exact frame
+replaces it as soon as it is ready, so scrubbing follows the mouse and what stays on screen is exact.
 
 The proxy's frame i is the video's frame i: it is made from `VideoReader.frames()` (rotation and pixel
 aspect applied) with presentation time i, and a frame the reader cannot decode is stood in for by the one
 before, so the numbering never shifts. It is made in the background by a `JobState` job, only for videos
-whose keyframes are far apart (others seek fast enough), and cached by the video's content hash in the
-cache folder. It is written through `atomic_path`, so a cancelled or failed run leaves nothing behind.
-Size: about 9 KB a frame (1 GB for an hour at 30 fps). Proxies not used for longest are deleted once
-they hold more than `KEEP_BYTES` together; the cache folder may be emptied at any time.
+whose seeks decode a lot (720p with a keyframe every 30 frames already does: `MIN_SEEK_PIXELS`), and
+cached by the video's content hash in the cache folder. It is written through `atomic_path`, so a
+cancelled or failed run leaves nothing behind. Size: about 9 KB a frame (1 GB for an hour at 30 fps).
+Proxies not used for longest are deleted once they hold more than `KEEP_BYTES` together; the cache
+folder may be emptied at any time.
 """
 
 from __future__ import annotations
@@ -30,9 +31,11 @@ from affectstudio.core.paths import atomic_path, cache_dir
 from affectstudio.core.video import VideoReader
 
 PROXY_HEIGHT = 360
-# A seek decodes up to a group of pictures, at a cost about proportional to its pixels: 720p with a
-# keyframe every 60 frames still seeks in well under 100 ms, so only videos above that get a proxy.
-MIN_SEEK_PIXELS = 1280 * 720 * 60
+# A seek decodes up to a group of pictures, at a cost about proportional to its pixels: 3-5 ms a 720p frame,
+# so 720p with a keyframe every 30 frames (cameras, phones) seeks in 40-90 ms, over the 50 ms a scrubbing
+# view may take to show the frame asked for. Videos whose longest group costs more than 15 frames of 720p
+# get a proxy; smaller ones (360p up to a keyframe every 60 frames) seek fast enough without.
+MIN_SEEK_PIXELS = 1280 * 720 * 15
 VERSION = 1  # part of the file name: a change of format makes new proxies instead of misreading old ones
 KEEP_BYTES = 8 * 2**30  # proxies kept in the cache, least recently used deleted first
 
@@ -87,6 +90,13 @@ def make_proxy(
             out.mux(stream.encode())
         state.report(Progress(count, count, "Making the scrubbing copy"))
     return path
+
+
+def make_and_open_proxy(state: JobState, video: str | Path, video_hash: str, if_slow: bool = False):
+    """`make_proxy`, then its `ScrubProxy` opened (indexing a long proxy takes a while: not in the UI
+    thread); None when the video gets none. The caller owns the proxy and closes it."""
+    path = make_proxy(state, video, video_hash, if_slow=if_slow)
+    return None if path is None else ScrubProxy(VideoReader(path))
 
 
 def prune(keep_bytes: int) -> None:

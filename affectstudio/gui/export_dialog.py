@@ -31,7 +31,7 @@ from affectstudio.core.paths import atomic_path
 from affectstudio.core.report import figure_png, trace_figure
 from affectstudio.core.results import smooth
 from affectstudio.gui.export_data import export_table, summarize, summary_html, trace_page_html
-from affectstudio.gui.figure_export import write_png, write_svg
+from affectstudio.gui.figure_export import showing, write_png, write_svg
 from affectstudio.gui.transport import frame_at
 
 TRACES_IMAGE = "traces.png"
@@ -186,17 +186,23 @@ class ExportDialog(QDialog):
             list(window.data.untrained_tasks),
         )
 
+    def time_range(self) -> tuple[float, float]:
+        """The seconds that `frame_range` covers: from its first frame's start to its last frame's end."""
+        first, last = self.frame_range()
+        stamps = self.session.timestamps
+        stop = float(stamps[last + 1]) if last + 1 < len(stamps) else self.timeline.duration
+        return float(stamps[first]), stop
+
     def export_plots(self, path: str | Path | None = None, suffix: str = ".png") -> Path | None:
-        """The timelines as shown (their visible time range) with a title line and no playhead."""
+        """The timelines over the dialog's range (as the PDF and CSV), with a title line and no playhead."""
         if path is None:
             kind = suffix.lstrip(".").upper()
             path = self._ask(f"Export timelines as {kind}", suffix, f"{kind} (*{suffix})")
             if path is None:
                 return None
         path = Path(path)
-        start, stop = self.timeline.view_range()
-        title = self.plot_title(max(0.0, start), min(self.timeline.duration, stop))
-        with atomic_path(path) as partial:
+        with showing(self.timeline, *self.time_range()) as (start, stop), atomic_path(path) as partial:
+            title = self.plot_title(max(0.0, start), min(self.timeline.duration, stop))
             if path.suffix.lower() == ".svg":
                 write_svg(self.timeline, title, partial)
             else:

@@ -3,7 +3,8 @@
 A figure taken out of the app must say what it shows (`core.figures.figure_title`: video, track, model, time
 range, untrained heads) and must not carry the app's transient state: the playhead lines and the in/out
 selection are hidden while it renders and shown again afterwards. The colour bars, legends and untrained
-notices stay: they are what makes the figure readable on its own.
+notices stay: they are what makes the figure readable on its own. The figure covers the time range the
+export asks for (`showing`), not whatever the timelines happen to show; their view is put back afterwards.
 """
 
 from __future__ import annotations
@@ -31,6 +32,18 @@ def without_playhead(timeline):
     finally:
         for item, visible in zip(items, shown, strict=True):
             item.setVisible(visible)
+
+
+@contextmanager
+def showing(timeline, start: float, stop: float):
+    """Show `start`..`stop` s in the timelines for the duration of the block; yields the range shown (the
+    view keeps its minimum width, so a very short range comes out a little wider)."""
+    before = timeline.view_range()
+    timeline.va_plot.setXRange(start, stop, padding=0)
+    try:
+        yield timeline.view_range()
+    finally:
+        timeline.va_plot.setXRange(*before, padding=0)
 
 
 def _draw_title(painter: QPainter, title: str, width: float, height: float) -> None:

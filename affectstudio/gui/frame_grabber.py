@@ -7,12 +7,17 @@ is on screen, a decode on its way to a frame no longer wanted stops (`VideoReade
 view is never far behind.
 
 Frames come from `core.frame_cache.PlayheadFrames`: a cache of exact frames that the thread fills around
-the playhead whenever no request waits, so stepping back and forth is free. When a frame would take a long
-decoding run and a scrubbing proxy exists (core/scrub_proxy.py, made in the background by
+the playhead whenever no request waits, so stepping back and forth is free. When a frame would take a
+decoding run and a scrubbing proxy exists (core/scrub_proxy.py, made and opened in the background by
 `make_proxy`), its small picture is sent first as `preview_ready`, then the exact frame as `frame_ready`.
 
-The thread owns its own readers (readers are not thread-safe) and converts arrays to QImages there, so the
-UI thread only paints.
+The preview is decoded by `request` itself, in the requesting (UI) thread, before it returns: an all-intra
+360-line frame takes about a millisecond, and shown from there it is painted in the same pass as the moved
+playhead. Sent from the grabber thread instead, it waited for that thread to finish the frame it was
+prefetching, for the GIL, and for the UI's repaint of the playhead before a second paint pass: 10-15 ms
+typical, 30-50 ms at the 95th percentile on a busy machine. How far the exact frame is (`decode_distance`)
+is read from the grabber thread's readers without a lock: plain values, a heuristic that may be one frame
+stale. The thread owns its readers (not thread-safe) and converts exact frames to QImages there.
 """
 
 from __future__ import annotations
@@ -31,7 +36,11 @@ from affectstudio.core.frame_cache import DEFAULT_CACHE_BYTES
 
 log = logging.getLogger(__name__)
 
-PREVIEW_FROM = 12  # frames a read would decode from which the proxy's picture is shown first
+# Frames a read would decode from which the proxy's picture is shown first. A proxy frame takes about 1 ms
+# and is painted with the moved playhead; four 720p frames already take longer to decode (3-5 ms each, more
+# on a loaded machine), and with 12, a seek landing up to 11 frames after a keyframe (more than a third of
+# them with a keyframe every 30) waited 40-90 ms for its first picture.
+PREVIEW_FROM = 4
 CACHE_BYTES = DEFAULT_CACHE_BYTES  # kept decoded around the playhead (0: none, the benchmark's baseline)
 
 
@@ -54,32 +63,42 @@ class FrameGrabber(QThread):
         self.path = Path(path)
         self.cache_bytes = CACHE_BYTES if cache_bytes is None else cache_bytes
         self._condition = threading.Condition()
-        self._wanted: int | None = None
+        self._wanted: tuple[int, bool] | None = None  # frame, and whether its preview is on screen
         self._stopping = False
-        self._proxy_path: Path | None = None  # set from the UI thread, opened by the grabber thread
+        self._frames = None  # the grabber thread's PlayheadFrames, once open (read for decode_distance)
         self._proxy_task = None
-        self._proxy = None  # the open ScrubProxy; the grabber thread's own
+        self._proxy = None  # the open ScrubProxy, opened in the background; the requesting thread's own
         self._settled = threading.Event()  # nothing requested and the cache is filled around the playhead
 
     def request(self, index: int) -> None:
-        """Ask for frame `index`; replaces any request not yet started."""
+        """Ask for frame `index`; replaces any request not yet started. When the exact frame is a decoding
+        run away, its proxy picture is sent (`preview_ready`) before this returns."""
+        previewed = self._preview(int(index))
         with self._condition:
-            self._wanted = int(index)
+            self._wanted = (int(index), previewed)
             self._settled.clear()
             self._condition.notify()
 
-    def set_proxy(self, path: str | Path | None) -> None:
-        """Show previews from this scrubbing proxy (None: none) from the next request on."""
-        with self._condition:
-            self._proxy_path = Path(path) if path else None
+    def set_proxy(self, proxy) -> None:
+        """Show previews from this open `ScrubProxy` (None: none) from the next request on; call it from the
+        thread that makes the requests, which then owns it."""
+        if self._proxy is not None:
+            self._proxy.close()
+        self._proxy = proxy
+        if self._stopping and proxy is not None:  # handed over after stop(): nobody will use or close it
+            self.set_proxy(None)
+
+    @property
+    def proxy_ready(self) -> bool:
+        return self._proxy is not None
 
     def make_proxy(self, video_hash: str) -> None:
         """Make (or find) the scrubbing proxy in a low-priority background task and use it once ready.
         Videos that seek fast get none (`worth_a_proxy`)."""
-        from affectstudio.core.scrub_proxy import make_proxy
+        from affectstudio.core.scrub_proxy import make_and_open_proxy
         from affectstudio.gui.tasks import TaskThread
 
-        job = partial(make_proxy, video=self.path, video_hash=video_hash, if_slow=True)
+        job = partial(make_and_open_proxy, video=self.path, video_hash=video_hash, if_slow=True)
         self._proxy_task = TaskThread("scrub proxy", job, self)
         self._proxy_task.done.connect(self.set_proxy)
         self._proxy_task.failed.connect(lambda message, _: log.warning("no scrubbing proxy: %s", message))
@@ -98,6 +117,7 @@ class FrameGrabber(QThread):
             self._stopping = True
             self._condition.notify()
         self.wait()
+        self.set_proxy(None)
 
     def settled(self) -> bool:
         """Whether the last request was served and the frames around it are decoded (tests, benchmarks)."""
@@ -116,7 +136,7 @@ class FrameGrabber(QThread):
             self.failed.emit(str(error))
             return
         frames = PlayheadFrames(reader, self.cache_bytes)
-        opened = None
+        self._frames = frames
         busy = False  # prefetching around the playhead has work left
         try:
             while True:
@@ -126,45 +146,40 @@ class FrameGrabber(QThread):
                         self._condition.wait()
                     if self._stopping:
                         return
-                    index, self._wanted = self._wanted, None
-                    proxy_path = self._proxy_path
-                if proxy_path != opened:
-                    self._open_proxy(proxy_path, len(frames))
-                    opened = proxy_path
+                    wanted, self._wanted = self._wanted, None
                 try:
-                    if index is None:
+                    if wanted is None:
                         busy = frames.prefetch(self._interrupted)
                     else:
                         busy = True
-                        self._serve(frames, index)
+                        self._serve(frames, *wanted)
                 except AffectStudioError as error:
                     self.failed.emit(str(error))
         finally:
-            self._open_proxy(None, 0)
+            self._frames = None
             frames.close()
             reader.close()
 
-    def _serve(self, frames, index: int) -> None:
-        """The preview first when the exact frame is far, then the exact frame. Only a previewed frame's
-        decode gives way to a newer request: without a preview, a drag would interrupt every decode and
-        show nothing until the mouse stops, where finishing shows a frame every decode."""
-        previewed = False
-        if self._proxy is not None and frames.decode_distance(index) >= PREVIEW_FROM:
-            try:
-                self.preview_ready.emit(index, rgb_to_qimage(self._proxy.read(index)))
-                previewed = True
-            except AffectStudioError as error:  # a damaged proxy: carry on without (it is only a cache)
-                log.warning("scrubbing proxy dropped: %s", error)
-                self._open_proxy(None, 0)
-            if self._interrupted():  # scrubbing on: skip the exact decode of a frame already passed
-                return
+    def _serve(self, frames, index: int, previewed: bool) -> None:
+        """The exact frame. Only a previewed frame's decode gives way to a newer request: without a
+        preview, a drag would interrupt every decode and show nothing until the mouse stops, where
+        finishing shows a frame every decode."""
+        if previewed and self._interrupted():  # scrubbing on: skip the exact decode of a frame passed
+            return
         frame = frames.read(index, self._interrupted if previewed else None)
         if frame is not None:
             self.frame_ready.emit(index, rgb_to_qimage(frame.image))
 
-    def _open_proxy(self, path: Path | None, frame_count: int) -> None:
-        from affectstudio.core.scrub_proxy import open_proxy_file
-
-        if self._proxy is not None:
-            self._proxy.close()
-        self._proxy = open_proxy_file(path, frame_count) if path is not None else None
+    def _preview(self, index: int) -> bool:
+        """Send the proxy's picture of `index` when its exact frame is a decoding run away."""
+        frames = self._frames
+        if frames is None or self._proxy is None or frames.decode_distance(index) < PREVIEW_FROM:
+            return False
+        try:
+            image = rgb_to_qimage(self._proxy.read(index))
+        except (AffectStudioError, IndexError) as error:  # damaged or stale: go on without (a cache)
+            log.warning("scrubbing proxy dropped: %s", error)
+            self.set_proxy(None)
+            return False
+        self.preview_ready.emit(index, image)
+        return True

@@ -176,7 +176,6 @@ class TimelinePanel(pg.GraphicsLayoutWidget):
         self.ci.layout.setRowMinimumHeight(0, 90)
         self.ci.layout.setRowMinimumHeight(1, 9 * 11 + 8)
         self.ci.layout.setRowMinimumHeight(2, 12 * 11 + 30)
-        self.setMinimumHeight(90 + 9 * 11 + 8 + 12 * 11 + 30 + 12)
         self.playheads = []
         self.notices = {}
         self.weights_links = {}
@@ -207,6 +206,11 @@ class TimelinePanel(pg.GraphicsLayoutWidget):
         self.selection.hide()
         self.va_plot.addItem(self.selection, ignoreBounds=True)
         plot_legends.decorate(self)
+        # Never shorter than the rows' minimums plus the caption under them (a fixed guess once left the
+        # caption below the bottom edge); the layout's margins above and below are kept small for it.
+        left, _, right, _ = self.ci.layout.getContentsMargins()
+        self.ci.layout.setContentsMargins(left, 2, right, 2)
+        self.setMinimumHeight(math.ceil(self.ci.effectiveSizeHint(Qt.SizeHint.MinimumSize).height()))
 
     def _add_plot(self, row: int, title: str, bottom_axis: bool) -> pg.PlotItem:
         axes = {"bottom": TimeAxis("bottom")}

@@ -56,7 +56,7 @@ class VAPlane(QWidget):
         self.values.setMinimumHeight(64)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        self.plot.setMinimumHeight(150)
+        self.plot.setMinimumHeight(130)  # the main window at 900 px needs it this small
         layout.addWidget(self.plot, 1)
         layout.addWidget(self.values)
         self.untrained: list[str] = []

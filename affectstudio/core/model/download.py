@@ -4,6 +4,9 @@ The released DDAMFN checkpoints are identified by their git blob ids (SHA-1 of `
 content), which is what GitHub shows for a file, so a download is checked without trusting the server.
 A download goes to a temp file beside its destination; callers move it into place only once verified,
 and every failure removes the temp file and raises a RegistryError that says what went wrong.
+
+A download can be cancelled at any moment, also while it waits for a server that does not answer
+(`cancel_watch.CancelWatch`: within about `POLL_S`).
 """
 
 from __future__ import annotations
@@ -11,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import http.client
 import os
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -20,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from affectstudio.core.errors import RegistryError
+from affectstudio.core.jobs import Cancelled
+from affectstudio.core.model.cancel_watch import CancelWatch, sleep_unless
 from affectstudio.core.paths import scratch_file
 
 BASE_URL_ENV = "AFFECTSTUDIO_MODEL_BASE_URL"
@@ -117,13 +121,15 @@ def download_verified(
     backoff_s: float = 1.0,
     timeout_s: float = 15.0,
     notice: Notice | None = None,
+    cancelled: Callable[[], bool] | None = None,
 ) -> Path:
     """Download `url` into a temp file in `directory` and check its git blob id.
 
     Retries transient failures with exponential backoff (backoff_s, 2*backoff_s, ...). `notice` hears
     what is happening before each wait (connecting, no answer, retrying), so a server that never answers
-    is visible at once, not after minutes of silence. Returns the temp file's path; the caller moves or
-    deletes it. On any failure nothing is left behind.
+    is visible at once, not after minutes of silence. Once `cancelled()` is true the download raises
+    `Cancelled` within about `POLL_S`, whatever it is waiting for. Returns the temp file's path; the caller
+    moves or deletes it. On any failure nothing is left behind.
     """
     host = urllib.parse.urlsplit(url).netloc or url
     temp = scratch_file(directory, "download")
@@ -132,7 +138,14 @@ def download_verified(
             if notice:
                 notice(f"connecting to {host} (waiting up to {timeout_s:g} s for an answer)")
             try:
-                _fetch_once(url, temp, progress, timeout_s)
+                with CancelWatch(cancelled) as watch:
+                    try:
+                        _fetch_once(url, temp, progress, timeout_s, watch.opener())
+                    except _Transient:
+                        if not watch.fired:  # else the watcher shut the socket: that is why it broke
+                            raise
+                    if watch.fired:  # a body without a length ends early, without an error, when shut
+                        raise Cancelled
                 break
             except _Transient as error:
                 if attempt == attempts:
@@ -141,7 +154,7 @@ def download_verified(
                 wait = backoff_s * 2 ** (attempt - 1)
                 if notice:
                     notice(f"{error}; retrying ({attempt + 1} of {attempts}) in {wait:g} s")
-                time.sleep(wait)
+                sleep_unless(wait, cancelled)
         actual = git_blob_id(temp)
         if actual != blob_id:
             problem = f"downloaded file is corrupted (git blob id {actual}, expected {blob_id})"
@@ -152,11 +165,13 @@ def download_verified(
         raise
 
 
-def _fetch_once(url: str, temp: Path, progress: Progress | None, timeout_s: float) -> None:
+def _fetch_once(
+    url: str, temp: Path, progress: Progress | None, timeout_s: float, opener: urllib.request.OpenerDirector
+) -> None:
     """One attempt: stream the body into `temp` (truncating it first), checking the announced length."""
     request = urllib.request.Request(url, headers={"User-Agent": "affectstudio"})
     try:
-        with urllib.request.urlopen(request, timeout=timeout_s) as response, open(temp, "wb") as out:
+        with opener.open(request, timeout=timeout_s) as response, open(temp, "wb") as out:
             total = int(response.headers.get("Content-Length") or 0)
             done = 0
             if progress:

@@ -8,6 +8,10 @@ methods (each an undoable command), so undo, the CLI and this view can never dis
 Mouse, as in ELAN: drag on an empty stretch of a segment lane creates a segment, drag a segment's edge to
 resize it, click to select (and seek), double-click to edit; drag on a valence/arousal row draws the trace.
 Shift or middle drag pans, the wheel zooms; the x axis is linked to the timelines.
+
+Rows never get thinner than one label (`MIN_UNIT_PX`): when the view is too short for all of them (17 a
+coder, more with several coders), it shows as many as fit and a scroll bar, in the column beside the plot
+that the timelines use for their legends, scrolls through the rest.
 """
 
 from __future__ import annotations
@@ -16,9 +20,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QRect, Qt, Signal
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QGraphicsItem
+from PySide6.QtWidgets import QGraphicsItem, QScrollBar, QStyle
 
 from affectstudio.core.annotations.lanes import ANY_TRACK, LaneKey, Segment
 from affectstudio.core.errors import AffectStudioError
@@ -31,6 +35,8 @@ from affectstudio.gui.views.lane_items import SegmentsItem, band_to_value, trace
 ROW_NAMES = ("expression", *ACTION_UNITS, "valence", "arousal", "event", "exclusion")
 ROW_HEIGHT = {"expression": 1.6, "au": 0.6, "continuous": 1.6, "event": 1.0, "exclusion": 0.7}
 EDGE_PX = 5  # how near an edge a press must be to resize rather than create
+MIN_UNIT_PX = 18  # px per unit of ROW_HEIGHT at least: an AU row (0.6) stays one 7-pt label (~11 px) tall
+SCROLL_STEPS = 100  # scroll bar steps per unit of ROW_HEIGHT
 
 
 @dataclass
@@ -95,6 +101,12 @@ class LanesView(pg.GraphicsLayoutWidget):
         self.playhead = pg.InfiniteLine(0, angle=90, movable=False, pen=pg.mkPen(PLAYHEAD_COLOUR, width=1.5))
         self.playhead.setZValue(100)
         reserve_right_column(self)
+        self.scrollbar = QScrollBar(Qt.Orientation.Vertical, self)
+        self.scrollbar.setSingleStep(round(ROW_HEIGHT["au"] * SCROLL_STEPS))
+        self.scrollbar.hide()
+        self.scrollbar.valueChanged.connect(self._scrolled)
+        self._rows_height = 1.0  # all rows together, in ROW_HEIGHT units
+        self.plot.vb.sigResized.connect(lambda _: self._fit_rows())
         self.rows: list[Row] = []
         self.selected: tuple[LaneKey, int] | None = None
         self._drag_state = None
@@ -152,11 +164,38 @@ class LanesView(pg.GraphicsLayoutWidget):
             y += 0.2
         self.plot.getAxis("left").setTicks([ticks, []])
         self.plot.vb.setLimits(xMin=0, xMax=duration, yMin=0, yMax=y)
-        self.plot.setYRange(0, y, padding=0)
         self.plot.vb.disableAutoRange()  # fixed rows; auto-ranging would scan every item on each paint
+        self._rows_height = y
+        self._fit_rows()
         for row in self.rows:
             self._draw(row)
         self._show_pending()
+
+    def rows_shown(self) -> float:
+        """How many ROW_HEIGHT units fit in the plot at MIN_UNIT_PX each."""
+        return self.plot.vb.height() / MIN_UNIT_PX
+
+    def _fit_rows(self) -> None:
+        """All rows when they fit at MIN_UNIT_PX, else as many as fit and the scroll bar for the rest."""
+        total, shown = self._rows_height, self.rows_shown()
+        bar = self.scrollbar
+        if shown <= 0 or shown >= total:
+            bar.hide()
+            self.plot.setYRange(0, total, padding=0)
+            return
+        bar.blockSignals(True)
+        bar.setRange(0, round((total - shown) * SCROLL_STEPS))
+        bar.setPageStep(round(shown * SCROLL_STEPS))
+        bar.blockSignals(False)
+        area = self.mapFromScene(self.plot.vb.sceneBoundingRect()).boundingRect()
+        width = self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+        bar.setGeometry(QRect(area.right() + 4, area.top(), width, area.height()))
+        bar.show()
+        self._scrolled(bar.value())
+
+    def _scrolled(self, value: int) -> None:
+        top = value / SCROLL_STEPS
+        self.plot.setYRange(top, top + self.rows_shown(), padding=0)
 
     def _lane_changed(self, key: LaneKey | None) -> None:
         if key is None or key.annotator not in self.session.annotators():
