@@ -138,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
             bar.set_postfix_str(f"preparing: {p.preparing}", refresh=False)
         else:
             left = "--:--" if p.eta_s == float("inf") else tqdm.format_interval(p.eta_s)
-            note = ", plain PyTorch until the fast path is compiled" if p.preparing else ""
+            note = f", preparing: {p.preparing}" if p.preparing else ""
             bar.set_postfix_str(f"{p.fps:.1f} frames/s, {left} left{note}", refresh=False)
         bar.refresh()
 

@@ -5,14 +5,13 @@ batches their crops through the network and streams the rows to disk as each bat
 stays flat however long the video is. Cancellation (the GUI's button, the CLI's Ctrl-C) is checked between
 batches: the rows done so far are kept, and the CSV's sidecar says the run is incomplete.
 
-First results come fast: the first batches are small (4 crops, doubling up to the batch size), and the
+First results come fast: the first batches are small (1 crop, doubling up to the batch size), and the
 engine starts on plain PyTorch while its fast path compiles in the background (see `engine.py`). The
 sidecar says which backend computed which frames (`backends`), and `backend` sums it up in words.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import platform
 import time
@@ -40,7 +39,8 @@ from affectstudio.core.results import (
 from affectstudio.core.transforms import ALIGNED
 from affectstudio.core.video import VideoReader
 
-FIRST_BATCH = 4  # crops in the first batch; each next batch doubles, up to the batch size
+FIRST_BATCH = 1  # crops in the first batch; each next batch doubles, up to the batch size
+FINISHING = "fast path: finishing its one-time conversion, kept for later runs"
 
 
 @dataclass
@@ -112,22 +112,43 @@ def analyze(
     `columns` is the column style of the output file (see `layouts`; a `.parquet` path writes Parquet);
     `engine` reuses a built InferenceEngine (a study runs many videos per worker, built once).
     """
+    startup.mark("pipeline imported")
+    owned: list = []  # the engine made here: closed once the results are published
+    try:
+        return _analyze(
+            video,
+            output_csv,
+            options or AnalysisOptions(),
+            progress,
+            cancelled,
+            on_rows,
+            loaded,
+            keep_table,
+            columns,
+            engine,
+            owned,
+        )
+    finally:
+        for made in owned:  # a conversion under way is finished and saved (later runs reuse it), then stops
+            made.close()
+
+
+def _analyze(
+    video, output_csv, options, progress, cancelled, on_rows, loaded, keep_table, columns, engine, owned
+) -> AnalysisResult:
     from affectstudio.core.engine import InferenceEngine
     from affectstudio.core.model.registry import ModelRegistry
 
-    options = options or AnalysisOptions()
     setup_started = time.perf_counter()
-    startup.mark("pipeline imported")
-    own_engine = engine is None
-    with VideoReader(video) as reader, contextlib.ExitStack() as closing:
+    with VideoReader(video) as reader:
         startup.mark("video probed")
         if engine is not None:
             loaded = engine.loaded
         loaded = loaded if loaded is not None else ModelRegistry().load(options.model)
         startup.mark("model loaded")
-        if own_engine:  # closed at the end: a fast-path build still under way stops at a safe point
+        if engine is None:
             engine = InferenceEngine(loaded, options.device, options.batch_size, fast=options.fast)
-            closing.callback(engine.close)
+            owned.append(engine)
         thresholds = list(loaded.config.au_thresholds)
         crop_method = options.crop_method or engine.prep.crop_method
         metadata = _metadata(reader, loaded, engine, options) | {"crop_method": crop_method}
@@ -191,6 +212,8 @@ def analyze(
                 crop_saver.abort()
             raise
         fast_path = engine.fast_path  # before the engine is closed (a build still under way: "building")
+        if owned and engine.preparing and progress is not None and done:  # closing it will wait
+            progress(Progress(done, total, done / max(time.perf_counter() - started, 1e-9), 0.0, FINISHING))
     if crop_saver is not None:
         crop_saver.close()
 

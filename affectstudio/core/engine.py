@@ -105,13 +105,18 @@ class _Build:
     def done(self) -> bool:
         return not self.thread.is_alive()
 
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
     def wait(self, timeout: float | None = None) -> bool:
         self.thread.join(timeout)
         return self.done
 
-    def stop(self) -> None:
+    def stop(self, wait: bool = True) -> None:
         self._stop.set()
-        self.thread.join()
+        if wait:
+            self.thread.join()
 
 
 class InferenceEngine:
@@ -187,21 +192,21 @@ class InferenceEngine:
         self._build = None
         self._fast = build.result
         if self._fast is None:
-            self._fast_state = "unavailable"
+            self._fast_state = "stopped" if build.stopped else "unavailable"
         else:
             self._fast_state = f"ready after {build.seconds:.1f} s"
             startup.mark("fast path in use")
             log.info("switched to the fast path %s, built in %.1f s", self._fast.name, build.seconds)
 
-    def close(self) -> None:
-        """Stop a fast-path build under way (at its next safe point) and wait for its thread to end."""
-        build, self._build = self._build, None
+    def close(self, wait: bool = True) -> None:
+        """Stop a fast-path build under way (at its next safe point) and wait for its thread to end;
+        `wait=False` only asks it to stop (the UI thread must not wait): call close() again to wait."""
+        build = self._build
         if build is not None:
-            build.stop()
-            if self._fast is None and build.result is None:
-                self._fast_state = "stopped"
-            elif self._fast is None:
-                self._fast, self._fast_state = build.result, f"ready after {build.seconds:.1f} s"
+            build.stop(wait)
+            if wait:
+                with self._lock:  # not during a predict in another thread (a cancelled run's last batch)
+                    self._adopt()  # a build that finished before the stop is kept
 
     def __enter__(self) -> InferenceEngine:
         return self

@@ -31,6 +31,7 @@ import torch
 from torch import nn
 
 from affectstudio.core.paths import cache_dir
+from affectstudio.core.startup import IMPORTS
 from affectstudio.core.transforms import Preprocessing, resolve
 
 log = logging.getLogger(__name__)
@@ -94,7 +95,8 @@ def openvino_or_none():
     # `import openvino_telemetry` fail, and OpenVINO then uses its own no-op stub.
     sys.modules.setdefault("openvino_telemetry", None)
     try:
-        import openvino as ov
+        with IMPORTS:  # the engine's background build and the face-mesh thread may import it together
+            import openvino as ov
     except ImportError:
         return None
     return ov

@@ -14,6 +14,10 @@ import time
 
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
+# Held while importing MediaPipe or OpenVINO off the main thread: the pipeline's threads (detection, face
+# mesh, the fast-path build) start together, and MediaPipe's __init__ fails when a second thread imports it
+# meanwhile (NameError: name 'modules' is not defined).
+IMPORTS = threading.RLock()
 MARKS: dict[str, float] = {}  # step -> seconds since the process started, in the order they happened
 
 
