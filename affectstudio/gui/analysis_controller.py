@@ -1,9 +1,12 @@
 """Gets results for the open video: from the project cache when it has them, else by running the analysis.
 
-Sequence for one video: load the model (once, in a thread: this is also where torch and MediaPipe first get
-imported, so the window never waits for them) -> look up the cache under (video fingerprint, cache key) ->
-emit the cached rows, or start `analyze` in a thread whose batches of rows stream out as they finish.
-Starting a new job cancels the old one (DESIGN convention 2); `shutdown()` stops everything and waits.
+Sequence for one video: load the model (once, in a thread: this is also where torch first gets imported,
+so the window never waits for it) and make its inference engine, whose fast path then compiles in the
+background while the user opens a video -> look up the cache under (video fingerprint, cache key) ->
+emit the cached rows, or start `analyze` in a thread whose batches of rows stream out as they finish (on
+plain PyTorch until the fast path is ready). The engine serves every video of the session, so the fast path
+is built once. Starting a new job cancels the old one (DESIGN convention 2); `shutdown()` stops everything
+and waits.
 
 The cache key is the model's weight digest plus the options that change which faces are found, so a
 different detection stride or confidence is never served stale results.
@@ -11,7 +14,7 @@ different detection stride or confidence is never served stale results.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
@@ -56,6 +59,9 @@ class AnalysisController(QObject):
         super().__init__(parent)
         self.store = store
         self.loaded = None  # LoadedModel once ready
+        self.engine = None  # the InferenceEngine made with it, for the options of that moment
+        self._engine_key: tuple | None = None
+        self._old_engines: list = []  # replaced engines, asked to stop their build; waited for at shutdown
         self.settings = settings  # shared with the window: read at each use, so changes apply at once
         self._model_thread: TaskThread | None = None
         self._analysis: TaskThread | None = None
@@ -71,17 +77,19 @@ class AnalysisController(QObject):
         """Load the model the settings name, in a thread; results are (re)requested once it is ready."""
         self.cancel()
         self.loaded = None
+        self._retire_engine()
         name = self.settings.analysis.model or None
+        options = replace(self.settings.analysis)  # a copy: the settings may change while it loads
 
         def load(state: JobState):
             if name not in _LOADED:
                 from affectstudio.core.model.registry import ModelRegistry
 
                 _LOADED[name] = ModelRegistry().load(name)
-            return _LOADED[name]
+            return _LOADED[name], _engine(_LOADED[name], options)
 
         thread = self._start(TaskThread("model-loader", load, self))
-        thread.done.connect(lambda loaded: self._model_loaded(thread, loaded))
+        thread.done.connect(lambda result: self._model_loaded(thread, result, options))
         thread.failed.connect(lambda message, _user: self._model_failed(thread, message))
         self._model_thread = thread
         thread.start()
@@ -90,10 +98,13 @@ class AnalysisController(QObject):
         if thread is self._model_thread:
             self.model_failed.emit(message)
 
-    def _model_loaded(self, thread: TaskThread, loaded) -> None:
+    def _model_loaded(self, thread: TaskThread, result, options: AnalysisOptions) -> None:
+        loaded, engine = result
         if thread is not self._model_thread:
+            engine.close(wait=False)
+            self._old_engines.append(engine)
             return  # a newer model was asked for meanwhile
-        self.loaded = loaded
+        self.loaded, self.engine, self._engine_key = loaded, engine, _engine_key(options)
         self.model_ready.emit(loaded)
         if self._job is not None:
             self._serve(self._job)
@@ -123,12 +134,15 @@ class AnalysisController(QObject):
             self.finished.emit(None)
 
     def _start_analysis(self, job: VideoJob) -> None:
-        from dataclasses import replace
-
         from affectstudio.core.analysis import analyze
 
         loaded = self.loaded
         options = replace(self.settings.analysis, model=self.settings.analysis.model or None)
+        if self.engine is not None and _engine_key(options) != self._engine_key:
+            self._retire_engine()  # the device, batch size or fast path setting changed
+        if self.engine is None:  # cheap: the fast path builds in the background
+            self.engine, self._engine_key = _engine(loaded, options), _engine_key(options)
+        engine = self.engine
 
         def run(state: JobState):
             return analyze(
@@ -140,6 +154,7 @@ class AnalysisController(QObject):
                 on_rows=state.partial,
                 loaded=loaded,
                 keep_table=True,
+                engine=engine,
             )
 
         thread = self._start(TaskThread("analysis", run, self))
@@ -187,6 +202,13 @@ class AnalysisController(QObject):
             self._analysis.cancel()
             self._analysis = None
 
+    def _retire_engine(self) -> None:
+        """Ask the engine's fast-path build to stop without waiting (this is the UI thread)."""
+        if self.engine is not None:
+            self.engine.close(wait=False)
+            self._old_engines.append(self.engine)
+            self.engine = None
+
     def shutdown(self) -> None:
         """Stop every thread this controller started and wait for them (window close, tests)."""
         self._job = None
@@ -194,3 +216,17 @@ class AnalysisController(QObject):
             thread.stop()
         self._old_threads = []
         self._analysis = None
+        self._retire_engine()
+        for engine in self._old_engines:  # a conversion under way is finished and saved first
+            engine.close()
+        self._old_engines = []
+
+
+def _engine_key(options: AnalysisOptions) -> tuple:
+    return (options.device, options.batch_size, options.fast)
+
+
+def _engine(loaded, options: AnalysisOptions):
+    from affectstudio.core.engine import InferenceEngine
+
+    return InferenceEngine(loaded, options.device, options.batch_size, fast=options.fast)
