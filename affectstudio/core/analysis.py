@@ -112,7 +112,6 @@ def analyze(
     `columns` is the column style of the output file (see `layouts`; a `.parquet` path writes Parquet);
     `engine` reuses a built InferenceEngine (a study runs many videos per worker, built once).
     """
-    startup.mark("pipeline imported")
     owned: list = []  # the engine made here: closed once the results are published
     try:
         return _analyze(
@@ -136,9 +135,11 @@ def analyze(
 def _analyze(
     video, output_csv, options, progress, cancelled, on_rows, loaded, keep_table, columns, engine, owned
 ) -> AnalysisResult:
+    startup.mark("pipeline imported")
     from affectstudio.core.engine import InferenceEngine
     from affectstudio.core.model.registry import ModelRegistry
 
+    startup.mark("torch imported")
     setup_started = time.perf_counter()
     with VideoReader(video) as reader:
         startup.mark("video probed")

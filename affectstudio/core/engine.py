@@ -179,9 +179,11 @@ class InferenceEngine:
 
     def wait_ready(self, timeout: float | None = None) -> bool:
         """Wait for a background build (up to `timeout` s) and switch to it; True if the fast path is used."""
-        if self._build is not None:
-            self._build.wait(timeout)
-        self._adopt()
+        build = self._build
+        if build is not None:
+            build.wait(timeout)
+        with self._lock:  # switch between predict calls only
+            self._adopt()
         return self._fast is not None
 
     def _adopt(self) -> None:

@@ -1,12 +1,12 @@
 """Gets results for the open video: from the project cache when it has them, else by running the analysis.
 
 Sequence for one video: load the model (once, in a thread: this is also where torch first gets imported,
-so the window never waits for it) and make its inference engine, whose fast path then compiles in the
-background while the user opens a video -> look up the cache under (video fingerprint, cache key) ->
-emit the cached rows, or start `analyze` in a thread whose batches of rows stream out as they finish (on
-plain PyTorch until the fast path is ready). The engine serves every video of the session, so the fast path
-is built once. Starting a new job cancels the old one (DESIGN convention 2); `shutdown()` stops everything
-and waits.
+so the window never waits for it) -> look up the cache under (video fingerprint, cache key) -> emit the
+cached rows, or start `analyze` in a thread whose batches of rows stream out as they finish. The first
+analysis makes the inference engine (in its thread): it runs plain PyTorch at once while its fast path
+compiles in the background, and then serves every later video of the session, so the fast path is built
+once (a window that never analyses builds none). Starting a new job cancels the old one (DESIGN
+convention 2); `shutdown()` stops everything and waits.
 
 The cache key is the model's weight digest plus the options that change which faces are found, so a
 different detection stride or confidence is never served stale results.
@@ -14,6 +14,7 @@ different detection stride or confidence is never served stale results.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -59,9 +60,10 @@ class AnalysisController(QObject):
         super().__init__(parent)
         self.store = store
         self.loaded = None  # LoadedModel once ready
-        self.engine = None  # the InferenceEngine made with it, for the options of that moment
+        self.engine = None  # the InferenceEngine of the first analysis, for the model and options of then
         self._engine_key: tuple | None = None
         self._old_engines: list = []  # replaced engines, asked to stop their build; waited for at shutdown
+        self._engine_lock = threading.Lock()  # analysis threads make the engine, the UI thread retires it
         self.settings = settings  # shared with the window: read at each use, so changes apply at once
         self._model_thread: TaskThread | None = None
         self._analysis: TaskThread | None = None
@@ -77,19 +79,17 @@ class AnalysisController(QObject):
         """Load the model the settings name, in a thread; results are (re)requested once it is ready."""
         self.cancel()
         self.loaded = None
-        self._retire_engine()
         name = self.settings.analysis.model or None
-        options = replace(self.settings.analysis)  # a copy: the settings may change while it loads
 
         def load(state: JobState):
             if name not in _LOADED:
                 from affectstudio.core.model.registry import ModelRegistry
 
                 _LOADED[name] = ModelRegistry().load(name)
-            return _LOADED[name], _engine(_LOADED[name], options)
+            return _LOADED[name]
 
         thread = self._start(TaskThread("model-loader", load, self))
-        thread.done.connect(lambda result: self._model_loaded(thread, result, options))
+        thread.done.connect(lambda loaded: self._model_loaded(thread, loaded))
         thread.failed.connect(lambda message, _user: self._model_failed(thread, message))
         self._model_thread = thread
         thread.start()
@@ -98,13 +98,10 @@ class AnalysisController(QObject):
         if thread is self._model_thread:
             self.model_failed.emit(message)
 
-    def _model_loaded(self, thread: TaskThread, result, options: AnalysisOptions) -> None:
-        loaded, engine = result
+    def _model_loaded(self, thread: TaskThread, loaded) -> None:
         if thread is not self._model_thread:
-            engine.close(wait=False)
-            self._old_engines.append(engine)
             return  # a newer model was asked for meanwhile
-        self.loaded, self.engine, self._engine_key = loaded, engine, _engine_key(options)
+        self.loaded = loaded
         self.model_ready.emit(loaded)
         if self._job is not None:
             self._serve(self._job)
@@ -138,13 +135,9 @@ class AnalysisController(QObject):
 
         loaded = self.loaded
         options = replace(self.settings.analysis, model=self.settings.analysis.model or None)
-        if self.engine is not None and _engine_key(options) != self._engine_key:
-            self._retire_engine()  # the device, batch size or fast path setting changed
-        if self.engine is None:  # cheap: the fast path builds in the background
-            self.engine, self._engine_key = _engine(loaded, options), _engine_key(options)
-        engine = self.engine
 
         def run(state: JobState):
+            engine = self._engine_for(loaded, options)
             return analyze(
                 job.path,
                 None,
@@ -202,8 +195,22 @@ class AnalysisController(QObject):
             self._analysis.cancel()
             self._analysis = None
 
+    def _engine_for(self, loaded, options: AnalysisOptions):
+        """The session's engine (made on first use, in the analysis thread: on a GPU that takes a while);
+        a new one when the model, device, batch size or fast-path setting changed."""
+        key = (loaded.digest, options.device, options.batch_size, options.fast)
+        with self._engine_lock:
+            if self.engine is not None and self._engine_key != key:
+                self._retire_engine()
+            if self.engine is None:
+                from affectstudio.core.engine import InferenceEngine
+
+                self.engine = InferenceEngine(loaded, options.device, options.batch_size, fast=options.fast)
+                self._engine_key = key
+            return self.engine
+
     def _retire_engine(self) -> None:
-        """Ask the engine's fast-path build to stop without waiting (this is the UI thread)."""
+        """Ask the engine's fast-path build to stop, without waiting for it (called holding the lock)."""
         if self.engine is not None:
             self.engine.close(wait=False)
             self._old_engines.append(self.engine)
@@ -216,17 +223,8 @@ class AnalysisController(QObject):
             thread.stop()
         self._old_threads = []
         self._analysis = None
-        self._retire_engine()
-        for engine in self._old_engines:  # a conversion under way is finished and saved first
+        with self._engine_lock:
+            self._retire_engine()
+            engines, self._old_engines = self._old_engines, []
+        for engine in engines:  # a conversion under way is finished and saved first
             engine.close()
-        self._old_engines = []
-
-
-def _engine_key(options: AnalysisOptions) -> tuple:
-    return (options.device, options.batch_size, options.fast)
-
-
-def _engine(loaded, options: AnalysisOptions):
-    from affectstudio.core.engine import InferenceEngine
-
-    return InferenceEngine(loaded, options.device, options.batch_size, fast=options.fast)
