@@ -1,6 +1,7 @@
 """End-to-end `analyze` speed and memory on talking-head videos made from the sample clip.
 
     python -m benchmarks.bench_analyze [--seconds 60] [--memory 1 10] [--detect-every 1 3 5]
+    python -m benchmarks.bench_analyze --first-results [--runs 2]
 
 1. Speed: a 640x360 30 fps H.264 video of --seconds; prints decode-only frames/s, `analyze` frames/s
    with aligned crops and with box crops in the same run (fast path and, for reference, plain PyTorch),
@@ -9,11 +10,19 @@
    faces in between, buys.
 2. Memory: `affectstudio analyze` in a child process on videos of each --memory length (minutes); prints
    its peak RSS and projects to one hour. Results stream to disk, so the peak must not grow with length.
+3. First results (--first-results, issue 9: target < 2 s): `affectstudio analyze --sample` in a child
+   process, in a fresh profile (HOME and the XDG folders an empty folder: no compiled fast path cached) and
+   again in the same, now warm, profile; prints the time from process start to the first result rows (the
+   progress bar's first frames), to exit, which backends ran which frames, and the startup steps the run
+   logged (`core/startup.py`). The GUI's figure is `benchmarks/bench_gui.py --first-results`.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import re
 import resource
 import subprocess
 import sys
@@ -22,6 +31,8 @@ import time
 from pathlib import Path
 
 from affectstudio.core.analysis import AnalysisOptions, analyze
+from affectstudio.core.engine import InferenceEngine
+from affectstudio.core.model.registry import ModelRegistry
 from affectstudio.core.video import VideoReader
 from benchmarks.bench_decode_detect import make_talking_head
 
@@ -46,6 +57,66 @@ def peak_rss_mb(video: Path, out: Path) -> float:
     return int(line.split()[1]) / 1024
 
 
+def fresh_profile_env(home: Path) -> dict[str, str]:
+    """The environment of a user whose profile is `home` (empty for a first run): no AffectStudio or XDG
+    overrides from this shell, so settings, models, logs and the compiled fast path all go below it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("XDG_", "AFFECTSTUDIO_"))}
+    for name, sub in (("CACHE", ".cache"), ("DATA", ".local/share"), ("CONFIG", ".config")):
+        env[f"XDG_{name}_HOME"] = str(home / sub)
+    repo = str(Path(__file__).resolve().parents[1])
+    return env | {"HOME": str(home), "PYTHONPATH": repo + os.pathsep + env.get("PYTHONPATH", "")}
+
+
+def startup_marks(home: Path) -> str:
+    """The `startup:` steps of the last run, from the log file in that profile."""
+    logs = list(home.rglob("affectstudio.log"))
+    lines = logs[0].read_text().splitlines() if logs else []
+    started = max((i for i, line in enumerate(lines) if " started: " in line), default=0)
+    return "; ".join(line.split("startup: ")[-1] for line in lines[started:] if "startup: " in line)
+
+
+def first_results_cli(home: Path, out: Path) -> None:
+    """Process start -> first result rows (the progress bar's first analysed frames) and -> exit."""
+    started = time.time()
+    child = subprocess.Popen(
+        [sys.executable, "-m", "affectstudio", "analyze", "--sample", "-o", str(out), "--no-plot"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=fresh_profile_env(home),
+        cwd=home,
+    )
+    first, seen = None, b""
+    while chunk := os.read(child.stderr.fileno(), 4096):
+        seen += chunk
+        if first is None and re.search(rb"\| *[1-9]\d*/\d+ frames", seen):
+            first = time.time() - started
+    child.wait()
+    total = time.time() - started
+    if child.returncode != 0:
+        raise SystemExit(f"analyze failed ({child.returncode}): {seen.decode()[-2000:]}")
+    sidecar = json.loads(next(out.glob("*.json")).read_text())
+    first_text = "never" if first is None else f"{first:.2f} s"
+    print(
+        f"  first rows {first_text}, exit {total:.2f} s; backend: {sidecar['backend']}; fast path: "
+        f"{sidecar.get('fast_path', '?')}"
+    )
+    print(f"  steps: {startup_marks(home)}")
+
+
+def first_results(runs: int) -> None:
+    for run in range(runs):
+        with tempfile.TemporaryDirectory() as tmp:
+            home = Path(tmp)
+            for label in ("fresh profile", "warm profile"):
+                out = home / f"out-{label.split()[0]}"
+                print(f"`affectstudio analyze --sample`, {label} (run {run + 1}), load average {_load()}:")
+                first_results_cli(home, out)
+
+
+def _load() -> str:
+    return Path("/proc/loadavg").read_text().split()[0] if Path("/proc/loadavg").exists() else "?"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=60)
@@ -57,7 +128,12 @@ def main() -> None:
     parser.add_argument("--size", default="640x360", help="WIDTHxHEIGHT of the speed video")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--detect-workers", type=int, default=0, help="0 = half the CPU cores")
+    parser.add_argument("--first-results", action="store_true", help="only the time to the first results")
+    parser.add_argument("--runs", type=int, default=1, help="--first-results: repetitions")
     args = parser.parse_args()
+    if args.first_results:
+        first_results(args.runs)
+        return
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -66,6 +142,7 @@ def main() -> None:
         make_talking_head(video, size, args.seconds, gop=60)
         decode = decode_fps(video)
         print(f"{args.size} 30 fps, {args.seconds:.0f} s: decode only {decode:.0f} frames/s")
+        loaded = ModelRegistry().load(None)
         variants = [("fast", True)] + ([("plain", False)] if args.plain else [])
         runs = [
             (label, fast, method, every)
@@ -83,7 +160,9 @@ def main() -> None:
                 device=args.device,
                 detect_workers=args.detect_workers,
             )
-            result = analyze(video, tmp / f"{label}.csv", options, keep_table=False)
+            # the fast path built before the run (not in the background), so the speed is the fast path's
+            engine = InferenceEngine(loaded, options.device, options.batch_size, fast=fast, background=False)
+            result = analyze(video, tmp / f"{label}.csv", options, keep_table=False, engine=engine)
             fps = result.timings["frames_per_s"]
             load = Path("/proc/loadavg").read_text().split()[0] if Path("/proc/loadavg").exists() else "?"
             print(

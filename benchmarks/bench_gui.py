@@ -4,6 +4,12 @@
     python3 benchmarks/bench_gui.py --quick    # fewer repetitions
     python3 benchmarks/bench_gui.py --seeks --videos DIR   # only the 720p seeks, videos kept in DIR
     python3 benchmarks/bench_gui.py --seeks --way cache --clicks 150   # only "cache + proxy", more clicks
+    python3 benchmarks/bench_gui.py --first-results [--runs 2]   # only the first-run wait for results
+
+First results (issue 9, target < 5 s in a fresh profile): the app in a child process whose HOME and XDG
+folders are an empty folder (nothing cached, no compiled fast path), the sample opened as the window shows
+(as `affectstudio VIDEO` does); prints the time from the window shown to the first plotted frame, to the
+analysis' end, and each status line the user saw on the way with its time.
 
 Targets (issue 3, 12): window under 2 s; seek p95 under 50 ms at 720p whatever the keyframe interval;
 playhead redraw under 16 ms with 108,000 frames (one hour at 30 fps) of results. Uses the offscreen Qt
@@ -54,6 +60,57 @@ app.processEvents()
 print(time.time(), flush=True)
 window.close()
 """
+
+
+FIRST_RESULTS_CHILD = """
+import os, time
+from affectstudio.core import startup
+from affectstudio.core.logs import setup_logging
+setup_logging("bench_gui")
+from affectstudio.gui.app import make_app
+app = make_app()
+from PySide6.QtTest import QTest
+from affectstudio.core.sample import sample_video_path
+from affectstudio.gui.main_window import MainWindow
+window = MainWindow()
+window.resize(1280, 800)
+window.show()
+QTest.qWaitForWindowExposed(window)
+shown = time.perf_counter()
+print(f"window shown {startup.since_start():.2f} s after process start", flush=True)
+marks = {}
+def plotted():
+    if "first" not in marks and window.data is not None and window.data.analysed_until > 0:
+        marks["first"] = time.perf_counter() - shown
+window.results_changed.connect(plotted)
+window.analysis_finished.connect(lambda result: marks.setdefault("end", time.perf_counter() - shown))
+window.open_video(sample_video_path())
+status = None
+while "end" not in marks and time.perf_counter() - shown < 600:
+    app.processEvents()
+    if window.status_label.text() != status:
+        status = window.status_label.text()
+        print(f"  {time.perf_counter() - shown:6.2f} s  status: {status}", flush=True)
+    time.sleep(0.002)
+print(f"first plotted frame {marks.get('first', float('nan')):.2f} s after the window showed, "
+      f"analysis done at {marks.get('end', float('nan')):.2f} s", flush=True)
+window.close()
+os._exit(0)
+"""
+
+
+def first_results(runs: int) -> None:
+    from benchmarks.bench_analyze import fresh_profile_env, startup_marks
+
+    for run in range(runs):
+        with tempfile.TemporaryDirectory() as tmp:
+            load = Path("/proc/loadavg").read_text().split()[0] if Path("/proc/loadavg").exists() else "?"
+            print(
+                f"GUI, fresh profile (run {run + 1}), {os.environ['QT_QPA_PLATFORM']}, load average {load}:"
+            )
+            env = fresh_profile_env(Path(tmp)) | {"QT_QPA_PLATFORM": os.environ["QT_QPA_PLATFORM"]}
+            subprocess.run([sys.executable, "-c", FIRST_RESULTS_CHILD], env=env, check=True, cwd=tmp)
+            print(f"  steps: {startup_marks(Path(tmp))}")
 
 
 def percentiles(values: list[float]) -> str:
@@ -263,7 +320,13 @@ def main() -> None:
     parser.add_argument("--videos", type=Path, help="keep the encoded test videos here and reuse them")
     parser.add_argument("--clicks", type=int, help="seeks per way (default 30 with --seeks, else 100)")
     parser.add_argument("--way", choices=["plain", "frame", "cache"], help="only this way of the seeks")
+    parser.add_argument("--first-results", action="store_true", help="only the first-run wait for results")
+    parser.add_argument("--runs", type=int, default=1, help="--first-results: repetitions")
     args = parser.parse_args()
+    if args.first_results:
+        first_results(args.runs)
+        sys.stdout.flush()
+        os._exit(0)
     runs, seeks, moves = (2, 30, 60) if args.quick or args.seeks else (5, 100, 200)
     seeks = args.clicks or seeks
     with tempfile.TemporaryDirectory() as tmp:

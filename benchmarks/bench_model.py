@@ -42,7 +42,7 @@ def main() -> None:
         gpu_throughput(loaded, args.device, args.batches)
         return
     t0 = time.perf_counter()
-    fast_engines = {b: InferenceEngine(loaded, "cpu", b, fast=True) for b in args.batches}
+    fast_engines = {b: InferenceEngine(loaded, "cpu", b, fast=True, background=False) for b in args.batches}
     print(f"fast path: {fast_engines[args.batches[0]].backend}, built in {time.perf_counter() - t0:.1f} s")
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     rng = np.random.default_rng(0)

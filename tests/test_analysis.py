@@ -58,6 +58,8 @@ def test_csv_and_sidecar_say_which_model_and_that_it_is_untrained(sample_run, lo
     assert "not meaningful" in table.metadata["warning"]
     sidecar = json.loads(result.sidecar_path.read_text())
     assert sidecar["complete"] is True and sidecar["frames_analysed"] == 120
+    assert sidecar["backend"] == "eager" and sidecar["fast_path"] == "off"  # fast=False: plain throughout
+    assert sidecar["backends"] == [{"backend": "eager", "first_frame": 0, "last_frame": 119}]
     assert sidecar["au_thresholds"] == [0.5] * 12
     timings = sidecar["timings"]  # the speed is the frames over the processing time, inference inside it
     assert timings["frames_per_s"] == pytest.approx(120 / timings["processing_s"], rel=0.01)
@@ -98,8 +100,10 @@ def test_the_default_fast_path_gives_the_plain_path_rows(sample_run, sample_vide
     frames, tracks, boxes and backend checks can fail. Needs a test model whose outputs respond (issue 13).
     """
     plain = ResultTable.from_csv(sample_run[0].csv_path).df
-    result = analyze(sample_video, tmp_path / "fast.csv", AnalysisOptions(batch_size=16), loaded=loaded)
+    engine = InferenceEngine(loaded, "cpu", batch_size=16, background=False)  # fast from the first frame
+    result = analyze(sample_video, tmp_path / "fast.csv", AnalysisOptions(batch_size=16), engine=engine)
     assert result.backend == "openvino-f32"
+    assert result.backends == [{"backend": "openvino-f32", "first_frame": 0, "last_frame": 119}]
     fast = ResultTable.from_csv(result.csv_path).df
     assert fast["frame"].tolist() == plain["frame"].tolist()
     assert fast["track_id"].tolist() == plain["track_id"].tolist()
@@ -107,6 +111,43 @@ def test_the_default_fast_path_gives_the_plain_path_rows(sample_run, sample_vide
     for columns in (["valence", "arousal"], EXPR_COLUMNS, AU_PROB_COLUMNS):
         np.testing.assert_allclose(fast[columns].to_numpy(float), plain[columns].to_numpy(float), atol=1e-4)
     assert (fast["expression"] == plain["expression"]).mean() > 0.95  # argmax ties may flip, rarely
+
+
+@pytest.mark.slow  # converts the network once (~12 s quiet, longer on a loaded machine)
+def test_a_run_that_switches_to_the_fast_path_says_which_frames_ran_where(
+    sample_run, sample_video, loaded, tmp_path, monkeypatch
+):
+    """A first run: nothing cached, so the fast path converts in the background while the first batches
+    run on plain PyTorch. The switch is made to happen after the first batch (one crop) by waiting for the
+    build there; the sidecar lists both backends with their frames, and the rows equal the plain run's."""
+    monkeypatch.setenv("AFFECTSTUDIO_CACHE_DIR", str(tmp_path / "cache"))
+    engine = InferenceEngine(loaded, "cpu", batch_size=16)
+    seen = []
+
+    def first_batch_then_wait(rows):
+        if not seen:
+            seen.append(engine.backend)
+            assert engine.wait_ready()
+        seen.append(len(rows))
+
+    out = tmp_path / "switch.csv"
+    result = analyze(
+        sample_video, out, AnalysisOptions(batch_size=16), engine=engine, on_rows=first_batch_then_wait
+    )
+    assert seen[:2] == ["eager", 1]  # the first batch ran on the plain path, and held one frame
+    runs = [{"backend": "eager", "first_frame": 0, "last_frame": 0}]
+    runs.append({"backend": "openvino-f32", "first_frame": 1, "last_frame": 119})
+    sidecar = json.loads(result.sidecar_path.read_text())
+    assert sidecar["backends"] == result.backends == runs
+    assert sidecar["backend"] == result.backend == "eager (frames 0-0), then openvino-f32 (frames 1-119)"
+    assert sidecar["fast_path"].startswith("ready after")
+    assert "until the fast path is ready" in ResultTable.from_csv(out).metadata["backend"]  # the CSV's header
+    plain = ResultTable.from_csv(sample_run[0].csv_path).df
+    switched = ResultTable.from_csv(out).df
+    for columns in (["valence", "arousal"], EXPR_COLUMNS, AU_PROB_COLUMNS):
+        np.testing.assert_allclose(
+            switched[columns].to_numpy(float), plain[columns].to_numpy(float), atol=1e-4
+        )
 
 
 def test_an_undecodable_frame_is_an_empty_row_and_counted(sample_video, loaded, tmp_path):

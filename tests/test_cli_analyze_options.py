@@ -50,9 +50,10 @@ def test_plain_runs_eager_pytorch_and_agrees_with_the_fast_path(clip, tmp_path, 
     plain_out = analyze(capsys, clip, "-o", tmp_path / "plain.csv", "--no-plot", "--plain")
     plain = json.loads((tmp_path / "plain.json").read_text())
     fast = json.loads((tmp_path / "fast.json").read_text())
-    assert plain["backend"] == "eager" and "(eager on" in plain_out
-    if importlib.util.find_spec("openvino") is not None:
-        assert fast["backend"] != "eager" and f"({fast['backend']} on" in fast_out
+    assert plain["backend"] == "eager" and plain["fast_path"] == "off" and "(eager on" in plain_out
+    assert f"({fast['backend']} on" in fast_out
+    if importlib.util.find_spec("openvino") is not None:  # 8 frames: the fast path may not be ready in time
+        assert fast["fast_path"] != "off" and fast["backends"][-1]["last_frame"] == 7
     a = ResultTable.from_csv(tmp_path / "fast.csv").df
     b = ResultTable.from_csv(tmp_path / "plain.csv").df
     columns = ["valence", "arousal", *[c for c in a.columns if c.startswith("expr_") or c.endswith("_prob")]]

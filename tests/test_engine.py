@@ -1,3 +1,6 @@
+import threading
+import time
+
 import numpy as np
 import pytest
 import torch
@@ -35,7 +38,7 @@ def test_plain_engine_matches_the_network_with_checkpoint_preprocessing(loaded, 
 
 
 def test_fast_path_matches_plain_path(loaded, crops):
-    fast = InferenceEngine(loaded, "cpu", batch_size=8, fast=True)
+    fast = InferenceEngine(loaded, "cpu", batch_size=8, fast=True, background=False)
     plain = InferenceEngine(loaded, "cpu", batch_size=8, fast=False)
     assert fast.backend == "openvino-f32", "the fast CPU path should build here"
     a, b = fast.predict(crops), plain.predict(crops)
@@ -45,10 +48,10 @@ def test_fast_path_matches_plain_path(loaded, crops):
 
 def test_fast_path_reuses_its_cached_conversion(loaded, tmp_path, monkeypatch):
     monkeypatch.setenv("AFFECTSTUDIO_CACHE_DIR", str(tmp_path))
-    InferenceEngine(loaded, "cpu", fast=True)
+    InferenceEngine(loaded, "cpu", fast=True, background=False)
     cached = sorted(p.name for p in (tmp_path / "openvino").glob("*.xml"))
     assert len(cached) == 1 and loaded.digest[:32] in cached[0]
-    InferenceEngine(loaded, "cpu", fast=True)
+    InferenceEngine(loaded, "cpu", fast=True, background=False)
     assert sorted(p.name for p in (tmp_path / "openvino").glob("*.xml")) == cached
 
 
@@ -58,24 +61,24 @@ def test_an_unusable_cached_conversion_is_replaced_at_once(loaded, crops, tmp_pa
     """A torn cache file (fails to load) or another network's conversion under this name (loads, answers
     differently) must not leave this run, and every later one, on the slow path: it is converted again."""
     monkeypatch.setenv("AFFECTSTUDIO_CACHE_DIR", str(tmp_path))
-    InferenceEngine(loaded, "cpu", fast=True)
+    InferenceEngine(loaded, "cpu", fast=True, background=False)
     (xml,) = (tmp_path / "openvino").glob("*.xml")
     if damage == "torn":
         xml.write_text(xml.read_text()[: len(xml.read_text()) // 2])
     else:
         other = untrained_model(seed=4)
-        InferenceEngine(other, "cpu", fast=True)
+        InferenceEngine(other, "cpu", fast=True, background=False)
         (other_xml,) = (tmp_path / "openvino").glob(f"{other.digest[:32]}*.xml")
         other_xml.with_suffix(".bin").replace(xml.with_suffix(".bin"))
         other_xml.replace(xml)
     damaged = xml.read_bytes(), xml.with_suffix(".bin").read_bytes()
-    engine = InferenceEngine(loaded, "cpu", batch_size=8, fast=True)
+    engine = InferenceEngine(loaded, "cpu", batch_size=8, fast=True, background=False)
     assert engine.backend == "openvino-f32"
     a, b = engine.predict(crops), InferenceEngine(loaded, "cpu", batch_size=8, fast=False).predict(crops)
     for name in ("va", "expr_probs", "au_probs"):
         assert np.abs(getattr(a, name) - getattr(b, name)).max() < 1e-4, name
     assert (xml.read_bytes(), xml.with_suffix(".bin").read_bytes()) != damaged  # replaced, not kept
-    assert InferenceEngine(loaded, "cpu", fast=True).backend == "openvino-f32"
+    assert InferenceEngine(loaded, "cpu", fast=True, background=False).backend == "openvino-f32"
 
 
 def test_missing_heads_give_none(crops):
@@ -87,8 +90,62 @@ def test_missing_heads_give_none(crops):
         model=model.eval(), config=base.config, name="expr-only", path=None, digest="x" * 64
     )
     for fast in (False, True):
-        out = InferenceEngine(only_expr, "cpu", fast=fast).predict(crops[:3])
+        out = InferenceEngine(only_expr, "cpu", fast=fast, background=False).predict(crops[:3])
         assert out.va is None and out.au_probs is None and out.expr_probs.shape == (3, 8)
+
+
+def test_engine_starts_plain_and_switches_to_the_fast_path_within_tolerance(loaded, crops):
+    """The first batches run at once on plain PyTorch while the fast path builds in a thread; the engine
+    switches between calls, says which backend made each result, and the outputs agree across the switch."""
+    engine = InferenceEngine(loaded, "cpu", batch_size=8)  # a compiled conversion is cached: ~2 s to build
+    assert engine.backend == "eager" and engine.fast_path == "building" and engine.preparing
+    first = engine.predict(crops)
+    assert first.backend == "eager"
+    deadline, later = time.monotonic() + 300, first
+    while later.backend == "eager" and time.monotonic() < deadline:
+        time.sleep(0.05)
+        later = engine.predict(crops)
+    assert later.backend == "openvino-f32" and engine.backend == "openvino-f32"
+    assert engine.fast_path.startswith("ready after") and engine.preparing is None
+    for name in ("va", "expr_probs", "au_probs"):
+        assert np.abs(getattr(first, name) - getattr(later, name)).max() < 1e-4, name
+    engine.close()  # after the switch: nothing to stop, the fast path stays
+    assert engine.predict(crops[:2]).backend == "openvino-f32"
+
+
+def _builds() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "fast-path-build"]
+
+
+def test_closing_the_engine_at_once_stops_the_build_and_leaves_no_thread(
+    loaded, crops, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("AFFECTSTUDIO_CACHE_DIR", str(tmp_path))
+    engine = InferenceEngine(loaded, "cpu", batch_size=8)
+    assert _builds()
+    engine.close()
+    assert _builds() == [] and engine.fast_path == "stopped" and engine.preparing is None
+    assert list(tmp_path.rglob("*")) in ([], [tmp_path / "openvino"])  # nothing converted, nothing torn
+    assert engine.predict(crops[:2]).backend == "eager"  # still usable, on the plain path
+
+
+@pytest.mark.slow  # one conversion (~12 s quiet, longer on a loaded machine)
+def test_closing_the_engine_mid_conversion_leaves_a_whole_conversion_and_no_thread(
+    loaded, tmp_path, monkeypatch
+):
+    """Closed while the network is being converted: the conversion is finished and saved whole (it is not
+    interruptible; the next run reuses it), nothing is compiled, no thread or temporary file is left."""
+    monkeypatch.setenv("AFFECTSTUDIO_CACHE_DIR", str(tmp_path))
+    engine = InferenceEngine(loaded, "cpu", batch_size=8)
+    time.sleep(1.0)  # into the conversion (which takes seconds)
+    engine.close()
+    assert _builds() == [] and engine.fast_path == "stopped"
+    files = sorted(p.name for p in (tmp_path / "openvino").iterdir())
+    assert [name for name in files if "partial" in name] == []
+    stem = f"{loaded.digest[:32]}-112"
+    assert files == [f"{stem}.bin", f"{stem}.xml"]  # the pair, and no compiled blob
+    reused = InferenceEngine(loaded, "cpu", batch_size=8, background=False)  # reads it: no conversion
+    assert reused.backend == "openvino-f32"
 
 
 def test_input_size_from_checkpoint_config_resizes(loaded, crops):

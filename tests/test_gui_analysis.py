@@ -57,6 +57,31 @@ def wait_for_results(window, qtbot, path):
     return finished.args[0]
 
 
+def test_a_first_run_shows_rows_at_once_says_what_it_prepares_and_closes_cleanly(
+    qtbot, tmp_path, monkeypatch, sample_video
+):
+    """Nothing compiled yet (a fresh profile): rows are plotted while the fast path still compiles, the
+    status says what is being prepared, and closing the window mid-build leaves no thread and no torn file."""
+    monkeypatch.setenv("AFFECTSTUDIO_CACHE_DIR", str(tmp_path / "cache"))
+    window = make_window(qtbot, tmp_path / "p.sqlite3")
+    texts = []  # (frames with rows, status) at each progress report, after the window showed it
+    window.controller.progress.connect(
+        lambda _: texts.append((window.data.analysed_until, window.status_label.text()))
+    )
+    assert window.open_video(sample_video)
+    assert window.status_label.text() == "Preparing: the network (loading PyTorch and the model)…"
+    qtbot.waitUntil(lambda: window.data.analysed_until > 0, timeout=ANALYSIS_TIMEOUT_MS)
+    assert window.controller.engine.preparing, "the first rows came only after the fast path was built"
+    before_rows = [text for done, text in texts if done == 0]
+    assert before_rows and "preparing: face detector, face landmarks; fast path" in before_rows[0]
+    qtbot.waitUntil(lambda: any(done > 0 for done, _ in texts), timeout=ANALYSIS_TIMEOUT_MS)
+    assert "preparing: fast path (OpenVINO compile, in the background)" in texts[-1][1]
+    window.close()  # while the network is still being converted
+    assert_no_threads_left(window)
+    assert [t for t in threading.enumerate() if t.name == "fast-path-build"] == []
+    assert [p.name for p in (tmp_path / "cache").rglob("*") if "partial" in p.name] == []
+
+
 def test_analysis_runs_in_the_background_fills_plots_and_is_cached(qtbot, shared, sample_video):
     window = make_window(qtbot, shared["project"])
     seen = {"progress": [], "partial": False}

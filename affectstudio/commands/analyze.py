@@ -131,11 +131,15 @@ def run(args: argparse.Namespace) -> int:
 
     def progress(p) -> None:
         nonlocal bar
-        if bar is None:  # made on the first frame, so an error before it prints only its one line
+        if bar is None:  # made once the video is open, so an error before it prints only its one line
             bar = tqdm(total=p.total, desc=video.name, dynamic_ncols=True, file=terminal, bar_format=BAR)
         bar.n = p.done
-        left = "--:--" if p.eta_s == float("inf") else tqdm.format_interval(p.eta_s)
-        bar.set_postfix_str(f"{p.fps:.1f} frames/s, {left} left", refresh=False)
+        if p.done == 0:  # nothing analysed yet: say what is being prepared
+            bar.set_postfix_str(f"preparing: {p.preparing}", refresh=False)
+        else:
+            left = "--:--" if p.eta_s == float("inf") else tqdm.format_interval(p.eta_s)
+            note = f", preparing: {p.preparing}" if p.preparing else ""
+            bar.set_postfix_str(f"{p.fps:.1f} frames/s, {left} left{note}", refresh=False)
         bar.refresh()
 
     with _NativeLogsFiltered() as terminal:

@@ -4,6 +4,10 @@ Faces come from `FaceStream` (decoding, detection and tracking in background thr
 batches their crops through the network and streams the rows to disk as each batch finishes, so memory
 stays flat however long the video is. Cancellation (the GUI's button, the CLI's Ctrl-C) is checked between
 batches: the rows done so far are kept, and the CSV's sidecar says the run is incomplete.
+
+First results come fast: the first batches are small (1 crop, doubling up to the batch size), and the
+engine starts on plain PyTorch while its fast path compiles in the background (see `engine.py`). The
+sidecar says which backend computed which frames (`backends`), and `backend` sums it up in words.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from affectstudio import __version__
+from affectstudio.core import startup
 from affectstudio.core.crops_folder import CropSaver
 from affectstudio.core.errors import VideoError
 from affectstudio.core.face_stream import FaceStream, FrameFaces
@@ -31,7 +36,11 @@ from affectstudio.core.results import (
     batch_to_frame,
     write_json_atomic,
 )
+from affectstudio.core.transforms import ALIGNED
 from affectstudio.core.video import VideoReader
+
+FIRST_BATCH = 1  # crops in the first batch; each next batch doubles, up to the batch size
+FINISHING = "fast path: finishing its one-time conversion, kept for later runs"
 
 
 @dataclass
@@ -40,6 +49,28 @@ class Progress:
     total: int
     fps: float
     eta_s: float
+    preparing: str | None = None  # what is still being prepared in the background, in words
+
+
+class BackendRuns:
+    """Which backend computed which frames: runs of consecutive frames, in order."""
+
+    def __init__(self):
+        self.runs: list[dict] = []
+
+    def add(self, backend: str, first: int, last: int) -> None:
+        if self.runs and self.runs[-1]["backend"] == backend:
+            self.runs[-1]["last_frame"] = last
+        else:
+            self.runs.append({"backend": backend, "first_frame": first, "last_frame": last})
+
+    def summary(self, fallback: str) -> str:
+        """One backend's name, or e.g. "eager (frames 0-27), then openvino-f32 (frames 28-119)"."""
+        if len(self.runs) <= 1:
+            return self.runs[0]["backend"] if self.runs else fallback
+        return ", then ".join(
+            f"{run['backend']} (frames {run['first_frame']}-{run['last_frame']})" for run in self.runs
+        )
 
 
 @dataclass
@@ -54,9 +85,11 @@ class AnalysisResult:
     model_name: str
     untrained_tasks: list[str]
     device: str
-    backend: str
+    backend: str  # the backend, or which one ran which frames in words (see BackendRuns.summary)
     timings: dict[str, float] = field(default_factory=dict)
     truncated: str = ""  # the video holds fewer frames than its header promises: why, in words
+    backends: list[dict] = field(default_factory=list)  # BackendRuns.runs
+    fast_path: str = "off"  # the engine's fast path at the end: off, building, ready after N s, ...
 
 
 def analyze(
@@ -79,16 +112,44 @@ def analyze(
     `columns` is the column style of the output file (see `layouts`; a `.parquet` path writes Parquet);
     `engine` reuses a built InferenceEngine (a study runs many videos per worker, built once).
     """
+    owned: list = []  # the engine made here: closed once the results are published
+    try:
+        return _analyze(
+            video,
+            output_csv,
+            options or AnalysisOptions(),
+            progress,
+            cancelled,
+            on_rows,
+            loaded,
+            keep_table,
+            columns,
+            engine,
+            owned,
+        )
+    finally:
+        for made in owned:  # a conversion under way is finished and saved (later runs reuse it), then stops
+            made.close()
+
+
+def _analyze(
+    video, output_csv, options, progress, cancelled, on_rows, loaded, keep_table, columns, engine, owned
+) -> AnalysisResult:
+    startup.mark("pipeline imported")
     from affectstudio.core.engine import InferenceEngine
     from affectstudio.core.model.registry import ModelRegistry
 
-    options = options or AnalysisOptions()
+    startup.mark("torch imported")
     setup_started = time.perf_counter()
     with VideoReader(video) as reader:
+        startup.mark("video probed")
         if engine is not None:
             loaded = engine.loaded
         loaded = loaded if loaded is not None else ModelRegistry().load(options.model)
-        engine = engine or InferenceEngine(loaded, options.device, options.batch_size, fast=options.fast)
+        startup.mark("model loaded")
+        if engine is None:
+            engine = InferenceEngine(loaded, options.device, options.batch_size, fast=options.fast)
+            owned.append(engine)
         thresholds = list(loaded.config.au_thresholds)
         crop_method = options.crop_method or engine.prep.crop_method
         metadata = _metadata(reader, loaded, engine, options) | {"crop_method": crop_method}
@@ -114,12 +175,18 @@ def analyze(
         done = with_face = 0
         infer_s = 0.0
         was_cancelled = False
+        runs = BackendRuns()
         try:
             with stream:
+                if progress is not None:
+                    waiting = "face detector, face landmarks" if crop_method == ALIGNED else "face detector"
+                    background = f"; {engine.preparing}" if engine.preparing else ""
+                    progress(Progress(0, total, 0.0, float("inf"), f"{waiting}{background}"))
                 for pending in _batches(stream, engine.batch_size):
                     t0 = time.perf_counter()
                     batch = _predict(engine, pending)
                     infer_s += time.perf_counter() - t0
+                    runs.add(engine.backend, pending[0].index, pending[-1].index)
                     if crop_saver is not None:
                         crop_saver.save(pending)
                     rows = writer.write(batch) if writer else batch_to_frame(batch, thresholds)
@@ -127,11 +194,13 @@ def analyze(
                         kept.append(rows)
                     if on_rows is not None:
                         on_rows(rows)
+                    startup.mark("first rows")
                     done += len(pending)
                     with_face += sum(1 for item in pending if item.faces)
                     if progress is not None:
                         fps = done / max(time.perf_counter() - started, 1e-9)
-                        progress(Progress(done, total, fps, max(total - done, 0) / fps))
+                        eta = max(total - done, 0) / fps
+                        progress(Progress(done, total, fps, eta, engine.preparing))
                     if cancelled is not None and cancelled():
                         was_cancelled = True
                         break
@@ -143,6 +212,9 @@ def analyze(
             if crop_saver is not None:
                 crop_saver.abort()
             raise
+        fast_path = engine.fast_path  # before the engine is closed (a build still under way: "building")
+        if owned and engine.preparing and progress is not None and done:  # closing it will wait
+            progress(Progress(done, total, done / max(time.perf_counter() - started, 1e-9), 0.0, FINISHING))
     if crop_saver is not None:
         crop_saver.close()
 
@@ -162,6 +234,9 @@ def analyze(
             "frames_analysed": done,
             "frames_with_face": with_face,
             "frames_undecodable": stream.undecodable,
+            "backend": runs.summary(engine.backend),
+            "backends": runs.runs,
+            "fast_path": fast_path,
             "timings": timings,
         }
         sidecar = write_json_atomic(csv_path.with_suffix(".json"), {**metadata, **summary})
@@ -176,23 +251,28 @@ def analyze(
         model_name=loaded.name,
         untrained_tasks=list(loaded.config.untrained_tasks),
         device=str(engine.device),
-        backend=engine.backend,
+        backend=runs.summary(engine.backend),
         timings=timings,
         truncated=truncated,
+        backends=runs.runs,
+        fast_path=fast_path,
     )
 
 
 def _batches(frames: Iterable[FrameFaces], batch_size: int) -> Iterator[list[FrameFaces]]:
     """Group frames so each network call gets about `batch_size` crops (frames without faces ride along,
-    capped so a long stretch without faces still reports progress)."""
+    capped so a long stretch without faces still reports progress). The first batches are smaller
+    (FIRST_BATCH crops, doubling), so the first rows do not wait for a whole batch of faces."""
     pending: list[FrameFaces] = []
     crops = 0
+    size = min(FIRST_BATCH, batch_size)
     for item in frames:
         pending.append(item)
         crops += len(item.crops)
-        if crops >= batch_size or len(pending) >= 4 * batch_size:
+        if crops >= size or len(pending) >= 4 * batch_size:
             yield pending
             pending, crops = [], 0
+            size = min(2 * size, batch_size)
     if pending:
         yield pending
 
@@ -264,7 +344,10 @@ def _metadata(reader: VideoReader, loaded, engine, options: AnalysisOptions) -> 
         ),
         "au_thresholds": list(loaded.config.au_thresholds),
         "device": str(engine.device),
-        "backend": engine.backend,
+        # what the run will use; the sidecar says at the end which backend computed which frames
+        "backend": engine.backend
+        if engine.preparing is None
+        else f"{engine.backend} until the fast path is ready (the sidecar says which frames ran where)",
         "options": asdict(options),
         "versions": {"python": platform.python_version(), **_package_versions()},
     }

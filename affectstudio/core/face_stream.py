@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from affectstudio.core import alignment
+from affectstudio.core import alignment, startup
 from affectstudio.core.faces import Face, FaceDetector, crop_face
 from affectstudio.core.tracking import FaceTracker
 from affectstudio.core.transforms import ALIGNED, BOX, CROP_METHODS, CROP_SIZE
@@ -84,7 +84,8 @@ class FaceStream:
             max_missed=max(1, round(max_gap_s * fps)),
             static_after=max(2, round(fps / detect_every)),
         )
-        self._meshes = alignment.MeshTracks() if crop_method == ALIGNED else None
+        self._aligned = crop_method == ALIGNED
+        self._meshes: alignment.MeshTracks | None = None  # made in the tracking thread (a compile)
         workers = workers or default_detect_workers()
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="detect")
         self._local = threading.local()
@@ -134,9 +135,13 @@ class FaceStream:
         if not hasattr(self._local, "detector"):  # MediaPipe graphs are not shared between threads
             self._local.detector = FaceDetector(self.face_range, self.min_confidence, self.min_face_size)
             self._detectors.append(self._local.detector)
+            startup.mark("face detector ready")
         return self._local.detector.detect(image)
 
     def _track(self, out: queue.Queue) -> None:
+        if self._aligned:  # while the first frames are decoded and detected
+            self._meshes = alignment.MeshTracks()
+            startup.mark("face landmarks model compiled")
         timestamps = self.reader.timestamps
         expected = 0
         while (item := self._get(self._frames)) is not _DONE:
@@ -150,13 +155,14 @@ class FaceStream:
             faces, crops = self._crops(frame.index, frame.image, _choose(faces, self.which))
             self.track_crop_s += time.perf_counter() - started
             self._put(out, FrameFaces(frame.index, frame.time, faces, crops))
+            startup.mark("first frame's faces")
         for missing in range(expected, len(timestamps)):
             if self._stop.is_set():
                 return
             self._put(out, self._undecodable(missing, timestamps))
 
     def _crops(self, index: int, image: np.ndarray, faces: list[Face]) -> tuple[list[Face], list[np.ndarray]]:
-        if self._meshes is None:
+        if not self._aligned:
             return faces, [crop_face(image, face.box, CROP_SIZE) for face in faces]
         kept, crops = [], []
         for face in faces:

@@ -31,6 +31,7 @@ import torch
 from torch import nn
 
 from affectstudio.core.paths import cache_dir
+from affectstudio.core.startup import IMPORTS
 from affectstudio.core.transforms import Preprocessing, resolve
 
 log = logging.getLogger(__name__)
@@ -94,20 +95,26 @@ def openvino_or_none():
     # `import openvino_telemetry` fail, and OpenVINO then uses its own no-op stub.
     sys.modules.setdefault("openvino_telemetry", None)
     try:
-        import openvino as ov
+        with IMPORTS:  # the engine's background build and the face-mesh thread may import it together
+            import openvino as ov
     except ImportError:
         return None
     return ov
 
 
-def build(model: nn.Module, loaded, input_size: int, batch_size: int) -> FastPath | None:
+def build(model: nn.Module, loaded, input_size: int, batch_size: int, stop=None) -> FastPath | None:
     """Compile `model` for the CPU with OpenVINO, or return None (the engine then runs eager PyTorch).
 
     A cached conversion that cannot be read or compiled, or whose outputs disagree with PyTorch (a torn
     or corrupted file, one left by another OpenVINO version), is deleted and converted again at once:
-    otherwise every later run would find it, fail and silently take the slow path.
+    otherwise every later run would find it, fail and silently take the slow path. `stop()` turning true
+    (the engine building this in the background was closed) gives up at the next safe point, returning
+    None: a conversion under way is finished and saved first (never half a cache file), compiling waits.
     """
+    stop = stop or (lambda: False)
     ov = openvino_or_none()
+    if stop():
+        return None
     if ov is None:
         log.info("openvino is not installed; using eager PyTorch on the CPU")
         return None
@@ -117,24 +124,28 @@ def build(model: nn.Module, loaded, input_size: int, batch_size: int) -> FastPat
     xml = folder / f"{loaded.digest[:32]}-{input_size}.xml"
     core = ov.Core()
     if xml.exists():
-        fast = _compiled(ov, core, partial(core.read_model, xml), wrapped, loaded, input_size, batch_size)
-        if fast is not None:
+        fast = _compiled(
+            ov, core, partial(core.read_model, xml), wrapped, loaded, input_size, batch_size, stop
+        )
+        if fast is not None or stop():
             return fast
         log.warning("the cached OpenVINO model %s is unusable; deleting it and converting again", xml)
         _discard(xml)
     convert = partial(_convert, ov, wrapped, input_size, xml)
-    fast = _compiled(ov, core, convert, wrapped, loaded, input_size, batch_size)
-    if fast is None:
+    fast = _compiled(ov, core, convert, wrapped, loaded, input_size, batch_size, stop)
+    if fast is None and not stop():
         _discard(xml)
     return fast
 
 
-def _compiled(ov, core, read, wrapped, loaded, input_size: int, batch_size: int) -> FastPath | None:
+def _compiled(ov, core, read, wrapped, loaded, input_size: int, batch_size: int, stop) -> FastPath | None:
     """The network from `read()` compiled and checked against eager PyTorch; None if either fails."""
     folder = cache_dir() / "openvino"
     config = {"PERFORMANCE_HINT": "THROUGHPUT", "INFERENCE_PRECISION_HINT": "f32", "CACHE_DIR": str(folder)}
     try:
         ov_model = read()
+        if stop():
+            return None
         # one core per stream: what OpenVINO picks on two cores; a study's worker has fewer cores
         streams = min(8, MAX_STREAMS or os.cpu_count() or 1)
         config["NUM_STREAMS"] = str(streams)
@@ -142,6 +153,8 @@ def _compiled(ov, core, read, wrapped, loaded, input_size: int, batch_size: int)
         ov_model.reshape({0: [chunk, 3, input_size, input_size]})
         ov_model = _with_preprocessing(ov, ov_model, resolve(loaded.config))
         compiled = core.compile_model(ov_model, "CPU", config)
+        if stop():
+            return None
         fast = FastPath(ov, compiled, wrapped.present, chunk)
         agrees = _agrees(fast, wrapped, resolve(loaded.config), input_size)
     except Exception as error:

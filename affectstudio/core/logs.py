@@ -50,6 +50,9 @@ def setup_logging(program: str) -> Path | None:
     for logger in loggers:
         logger.addHandler(handler)
         logger.setLevel(min(logger.level or logging.INFO, logging.INFO))
+        # The file only: OpenVINO's converter puts a handler on the root logger while it runs (in the
+        # background while analysis goes on), which printed our INFO lines on the terminal unformatted.
+        logger.propagate = False
     loggers[0].info("%s started: %s", program, " ".join(sys.argv))
     if not getattr(sys.excepthook, "affectstudio", False):
         _log_uncaught()

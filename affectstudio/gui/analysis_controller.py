@@ -1,9 +1,12 @@
 """Gets results for the open video: from the project cache when it has them, else by running the analysis.
 
-Sequence for one video: load the model (once, in a thread: this is also where torch and MediaPipe first get
-imported, so the window never waits for them) -> look up the cache under (video fingerprint, cache key) ->
-emit the cached rows, or start `analyze` in a thread whose batches of rows stream out as they finish.
-Starting a new job cancels the old one (DESIGN convention 2); `shutdown()` stops everything and waits.
+Sequence for one video: load the model (once, in a thread: this is also where torch first gets imported,
+so the window never waits for it) -> look up the cache under (video fingerprint, cache key) -> emit the
+cached rows, or start `analyze` in a thread whose batches of rows stream out as they finish. The first
+analysis makes the inference engine (in its thread): it runs plain PyTorch at once while its fast path
+compiles in the background, and then serves every later video of the session, so the fast path is built
+once (a window that never analyses builds none). Starting a new job cancels the old one (DESIGN
+convention 2); `shutdown()` stops everything and waits.
 
 The cache key is the model's weight digest plus the options that change which faces are found, so a
 different detection stride or confidence is never served stale results.
@@ -11,7 +14,8 @@ different detection stride or confidence is never served stale results.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
@@ -56,6 +60,10 @@ class AnalysisController(QObject):
         super().__init__(parent)
         self.store = store
         self.loaded = None  # LoadedModel once ready
+        self.engine = None  # the InferenceEngine of the first analysis, for the model and options of then
+        self._engine_key: tuple | None = None
+        self._old_engines: list = []  # replaced engines, asked to stop their build; waited for at shutdown
+        self._engine_lock = threading.Lock()  # analysis threads make the engine, the UI thread retires it
         self.settings = settings  # shared with the window: read at each use, so changes apply at once
         self._model_thread: TaskThread | None = None
         self._analysis: TaskThread | None = None
@@ -123,14 +131,13 @@ class AnalysisController(QObject):
             self.finished.emit(None)
 
     def _start_analysis(self, job: VideoJob) -> None:
-        from dataclasses import replace
-
         from affectstudio.core.analysis import analyze
 
         loaded = self.loaded
         options = replace(self.settings.analysis, model=self.settings.analysis.model or None)
 
         def run(state: JobState):
+            engine = self._engine_for(loaded, options)
             return analyze(
                 job.path,
                 None,
@@ -140,6 +147,7 @@ class AnalysisController(QObject):
                 on_rows=state.partial,
                 loaded=loaded,
                 keep_table=True,
+                engine=engine,
             )
 
         thread = self._start(TaskThread("analysis", run, self))
@@ -187,6 +195,27 @@ class AnalysisController(QObject):
             self._analysis.cancel()
             self._analysis = None
 
+    def _engine_for(self, loaded, options: AnalysisOptions):
+        """The session's engine (made on first use, in the analysis thread: on a GPU that takes a while);
+        a new one when the model, device, batch size or fast-path setting changed."""
+        key = (loaded.digest, options.device, options.batch_size, options.fast)
+        with self._engine_lock:
+            if self.engine is not None and self._engine_key != key:
+                self._retire_engine()
+            if self.engine is None:
+                from affectstudio.core.engine import InferenceEngine
+
+                self.engine = InferenceEngine(loaded, options.device, options.batch_size, fast=options.fast)
+                self._engine_key = key
+            return self.engine
+
+    def _retire_engine(self) -> None:
+        """Ask the engine's fast-path build to stop, without waiting for it (called holding the lock)."""
+        if self.engine is not None:
+            self.engine.close(wait=False)
+            self._old_engines.append(self.engine)
+            self.engine = None
+
     def shutdown(self) -> None:
         """Stop every thread this controller started and wait for them (window close, tests)."""
         self._job = None
@@ -194,3 +223,8 @@ class AnalysisController(QObject):
             thread.stop()
         self._old_threads = []
         self._analysis = None
+        with self._engine_lock:
+            self._retire_engine()
+            engines, self._old_engines = self._old_engines, []
+        for engine in engines:  # a conversion under way is finished and saved first
+            engine.close()

@@ -47,6 +47,9 @@ class AnalysisStatus:
 
     def _model_failed(self, message: str) -> None:
         self.model_label.setText("No model")
+        if not self.controller.running:
+            self._set_busy(False)
+            self.status_label.setText("No model: nothing can be analysed")
         self.show_error("Cannot load the model", message)
 
     _wait_started: float | None = None  # when the user started waiting for results (Open, Analyse)
@@ -58,15 +61,26 @@ class AnalysisStatus:
         if self._wait_started is None:  # Analyse (Ctrl+R) on an open video: the wait starts now
             self._start_wait()
         self._set_busy(True)
-        self.status_label.setText("Analysing… (preparing the network and the face detector)")
+        self.status_label.setText("Analysing… preparing: video, face detector")
         self.progress.setRange(0, 0)
 
+    def _waiting_for_model(self) -> None:
+        """A video is open but the network is not loaded yet (the first start imports PyTorch)."""
+        self._set_busy(True)
+        self.progress.setRange(0, 0)
+        self.status_label.setText("Preparing: the network (loading PyTorch and the model)…")
+
     def _analysis_progress(self, progress) -> None:
+        if progress.done == 0:  # the video is open; the first frames' faces are on their way
+            self.status_label.setText(f"Analysing… preparing: {progress.preparing}")
+            return
         self.progress.setRange(0, max(1, progress.total))
         self.progress.setValue(progress.done)
         eta = format_time(progress.eta_s)[:-4] if np.isfinite(progress.eta_s) else "?"
+        background = f" · preparing: {progress.preparing}" if progress.preparing else ""
         self.status_label.setText(
             f"Analysing: {progress.done}/{progress.total} frames · {progress.fps:.1f} frames/s · {eta} left"
+            f"{background}"
         )
 
     def _analysis_finished(self, result) -> None:
@@ -85,7 +99,7 @@ class AnalysisStatus:
             self.status_label.setText(
                 f"Analysed {result.frames} frames in {waited:.1f} s (analysis {result.seconds:.1f} s, "
                 f"preparation {waited - result.seconds:.1f} s; {result.frames_with_face} with a face) "
-                f"on {result.device}"
+                f"on {result.device}, {result.backend}"
             )
         self._wait_started = None
         self._refresh_timer.stop()

@@ -120,6 +120,8 @@ class MainWindow(WindowsMenus, WindowTracks, WindowConstruction, AnalysisStatus,
         self.settings.add_recent_file(video.path)
         self.settings.save()
         self.controller.open_video(video.path, video.hash)
+        if self.controller.loaded is None and self.settings.auto_analyse:
+            self._waiting_for_model()
         return True
 
     def _video_changed(self) -> None:

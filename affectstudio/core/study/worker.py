@@ -55,7 +55,9 @@ def engine_for(loaded, options: AnalysisOptions):
 
     key = (loaded.digest, options.device, options.batch_size, options.fast)
     if key not in _ENGINES:
-        _ENGINES.clear()  # a worker serves one study: one model at a time
+        for engine in _ENGINES.values():  # a worker serves one study: one model at a time
+            engine.close()
+        _ENGINES.clear()
         _ENGINES[key] = InferenceEngine(loaded, options.device, options.batch_size, fast=options.fast)
     return _ENGINES[key]
 
