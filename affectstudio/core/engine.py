@@ -63,7 +63,17 @@ def pick_device(requested: str = "auto") -> torch.device:
 class InferenceEngine:
     """Runs a loaded model over batches of uint8 RGB crops."""
 
-    def __init__(self, loaded: LoadedModel, device: str = "auto", batch_size: int = 32, fast: bool = True):
+    def __init__(
+        self,
+        loaded: LoadedModel,
+        device: str = "auto",
+        batch_size: int = 32,
+        fast: bool = True,
+        precision: str = "f32",
+    ):
+        """`precision="int8"` asks the CPU fast path for its quantized network (`fastpath.quantized`; for
+        benchmarks only, no user option selects it); it falls back to f32 when that cannot be built or is
+        outside its bounds, and `backend` says which one runs."""
         self.loaded = loaded
         self.device = pick_device(device)
         self.batch_size = max(1, int(batch_size))
@@ -85,7 +95,7 @@ class InferenceEngine:
         if fast and self.device.type == "cpu":
             from affectstudio.core import fastpath
 
-            self._fast = fastpath.build(model, loaded, self.input_size, self.batch_size)
+            self._fast = fastpath.build(model, loaded, self.input_size, self.batch_size, precision)
             if self._fast is not None:
                 self.backend = self._fast.name
 
