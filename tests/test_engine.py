@@ -143,3 +143,14 @@ def test_int8_fast_path_builds_and_is_checked_on_real_faces(loaded, monkeypatch)
     assert fastpath._agrees_int8(engine._fast, wrapped, engine.prep, crops)
     monkeypatch.setitem(fastpath.INT8_BOUNDS, "va_max", float(np.abs(a.va - b.va).max()) / 2)
     assert not fastpath._agrees_int8(engine._fast, wrapped, engine.prep, crops)
+
+
+def test_a_large_batch_runs_as_small_chunks_with_the_same_outputs(loaded, crops):
+    """analyze's batch of 32 is cut into chunks of fastpath.CHUNK (less CPU per image than two halves)."""
+    from affectstudio.core.fastpath import CHUNK
+
+    big, small = InferenceEngine(loaded, "cpu", batch_size=32), InferenceEngine(loaded, "cpu", batch_size=8)
+    assert big._fast.chunk == CHUNK == small._fast.chunk
+    a, b = big.predict(crops), small.predict(crops)
+    for name in ("va", "expr_probs", "au_probs"):
+        assert np.array_equal(getattr(a, name), getattr(b, name)), name
