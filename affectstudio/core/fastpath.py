@@ -17,12 +17,13 @@ eager PyTorch when it is built; if it disagrees, or OpenVINO is missing, the eng
 conversion that fails to load or disagrees is deleted and converted again in the same run.
 
 An int8 network (`build(..., precision="int8")`, NNCF post-training quantization calibrated on the sample
-video's face crops) runs ~1.5x the f32 one, but it is for benchmarks only: on a model the training package
-made (3 epochs on drawn faces), its VA moved by 0.5-0.8 on average (up to 1.9 of the [-1, 1] range) and
-its expression agreed with f32 on 36-50% of faces other than the calibration video's, even when
-calibrated on that model's own training images; f32 on JPEG-re-encoded input moves by 0.13 and agrees on
-94%. Within 0.008 on the calibration video itself. The stock and untrained networks give near-constant
-outputs, so they cannot show agreement. No setting selects it until a real checkpoint shows it agrees.
+video's face crops) runs 1.7x the f32 one (bench_model, load 10), but it is for benchmarks only: on a model
+the training package made (3 epochs on drawn faces), its VA moved by 0.5-0.8 on average (up to 1.9 of the
+[-1, 1] range) and its expression agreed with f32 on 36-50% of faces other than the calibration video's,
+even when calibrated on that model's own training images; f32 on JPEG-re-encoded input moves by 0.13 and
+agrees on 94%. Within 0.008 on the calibration video itself. The stock and untrained networks give near-
+constant outputs, so they cannot show agreement. No setting selects it until a real checkpoint shows it
+agrees.
 """
 
 from __future__ import annotations
