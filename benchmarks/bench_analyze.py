@@ -1,13 +1,14 @@
 """End-to-end `analyze` speed and memory on talking-head videos made from the sample clip.
 
     python -m benchmarks.bench_analyze [--seconds 60] [--memory 1 10] [--detect-every 1 3 5]
+                                       [--precision f32 int8]
     python -m benchmarks.bench_analyze --first-results [--runs 2]
 
 1. Speed: a 640x360 30 fps H.264 video of --seconds; prints decode-only frames/s, `analyze` frames/s
    with aligned crops and with box crops in the same run (fast path and, for reference, plain PyTorch),
    their ratio to decoding alone, and the machine's load average (the machine may be shared).
    Several --detect-every values show what detecting every N frames, with the face mesh tracking the
-   faces in between, buys.
+   faces in between, buys; several --precision values the same for the fast path's int8 network (NNCF).
 2. Memory: `affectstudio analyze` in a child process on videos of each --memory length (minutes); prints
    its peak RSS and projects to one hour. Results stream to disk, so the peak must not grow with length.
 3. First results (--first-results, issue 9: target < 2 s): `affectstudio analyze --sample` in a child
@@ -122,6 +123,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--memory", type=float, nargs="*", default=[1, 10], help="video lengths in minutes")
     parser.add_argument("--detect-every", type=int, nargs="+", default=[1])
+    parser.add_argument("--precision", nargs="+", choices=["f32", "int8"], default=["f32"])
     parser.add_argument("--crop-methods", nargs="+", default=["aligned-5pt", "box"])
     parser.add_argument("--face-range", default="full")
     parser.add_argument("--plain", action="store_true", help="also time plain PyTorch")
@@ -142,15 +144,16 @@ def main() -> None:
         make_talking_head(video, size, args.seconds, gop=60)
         decode = decode_fps(video)
         print(f"{args.size} 30 fps, {args.seconds:.0f} s: decode only {decode:.0f} frames/s")
-        loaded = ModelRegistry().load(None)
-        variants = [("fast", True)] + ([("plain", False)] if args.plain else [])
+        variants = [(f"fast {p}", True, p) for p in args.precision]
+        variants += [("plain", False, "f32")] if args.plain else []
         runs = [
-            (label, fast, method, every)
-            for label, fast in variants
+            (label, fast, precision, method, every)
+            for label, fast, precision in variants
             for every in args.detect_every
             for method in args.crop_methods
         ]
-        for label, fast, method, every in runs:
+        engines = {}
+        for label, fast, precision, method, every in runs:
             options = AnalysisOptions(
                 fast=fast,
                 crop_method=method,
@@ -160,9 +163,18 @@ def main() -> None:
                 device=args.device,
                 detect_workers=args.detect_workers,
             )
-            # the fast path built before the run (not in the background), so the speed is the fast path's
-            engine = InferenceEngine(loaded, options.device, options.batch_size, fast=fast, background=False)
-            result = analyze(video, tmp / f"{label}.csv", options, keep_table=False, engine=engine)
+            if label not in engines:  # int8 is benchmark-only (see core/fastpath.py): no option selects it
+                loaded = ModelRegistry().load(options.model)
+                # built before the run (not in the background), so the speed is the fast path's alone
+                engines[label] = InferenceEngine(
+                    loaded,
+                    options.device,
+                    options.batch_size,
+                    fast=fast,
+                    background=False,
+                    precision=precision,
+                )
+            result = analyze(video, tmp / "speed.csv", options, keep_table=False, engine=engines[label])
             fps = result.timings["frames_per_s"]
             load = Path("/proc/loadavg").read_text().split()[0] if Path("/proc/loadavg").exists() else "?"
             print(

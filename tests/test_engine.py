@@ -177,3 +177,37 @@ def test_gpu_half_precision_matches_cpu(loaded, crops):
     b = InferenceEngine(loaded, "cpu", fast=False).predict(crops)
     assert np.abs(a.expr_probs - b.expr_probs).max() < 2e-2
     assert loaded.model.training is False and next(loaded.model.parameters()).dtype == torch.float32
+
+
+@pytest.mark.slow
+def test_int8_fast_path_builds_and_is_checked_on_real_faces(loaded, monkeypatch):
+    """The quantized network (benchmark-only) builds with NNCF, calibrated on the sample video's faces,
+    stays within INT8_BOUNDS of eager f32 there, and the check turns away a network outside them."""
+    pytest.importorskip("nncf")
+    from affectstudio.core import fastpath
+    from affectstudio.core.calibration import sample_crops
+
+    engine = InferenceEngine(loaded, "cpu", batch_size=8, precision="int8")
+    assert engine.backend == "openvino-int8"
+    crops = sample_crops(engine.prep.crop_method)
+    assert crops.shape == (120, 112, 112, 3)  # every frame of the sample has its face
+    a, b = InferenceEngine(loaded, "cpu", fast=False).predict(crops), engine.predict(crops)
+    assert np.abs(a.va - b.va).max() <= fastpath.INT8_BOUNDS["va_max"]
+    assert (a.expr_probs.argmax(1) == b.expr_probs.argmax(1)).mean() >= fastpath.INT8_BOUNDS["expr_argmax"]
+    assert ((a.au_probs > 0.5) == (b.au_probs > 0.5)).mean() >= fastpath.INT8_BOUNDS["au_decision"]
+
+    wrapped = fastpath._TaskOutputs(loaded.model).eval()
+    assert fastpath._agrees_int8(engine._fast, wrapped, engine.prep, crops)
+    monkeypatch.setitem(fastpath.INT8_BOUNDS, "va_max", float(np.abs(a.va - b.va).max()) / 2)
+    assert not fastpath._agrees_int8(engine._fast, wrapped, engine.prep, crops)
+
+
+def test_a_large_batch_runs_as_small_chunks_with_the_same_outputs(loaded, crops):
+    """analyze's batch of 32 is cut into chunks of fastpath.CHUNK (less CPU per image than two halves)."""
+    from affectstudio.core.fastpath import CHUNK
+
+    big, small = InferenceEngine(loaded, "cpu", batch_size=32), InferenceEngine(loaded, "cpu", batch_size=8)
+    assert big._fast.chunk == CHUNK == small._fast.chunk
+    a, b = big.predict(crops), small.predict(crops)
+    for name in ("va", "expr_probs", "au_probs"):
+        assert np.array_equal(getattr(a, name), getattr(b, name)), name

@@ -78,22 +78,22 @@ class _Build:
     """The fast path built in a daemon thread from a copy of the network (tracing for the conversion must
     not touch the module the plain path is running meanwhile)."""
 
-    def __init__(self, model, loaded: LoadedModel, input_size: int, batch_size: int):
+    def __init__(self, model, loaded: LoadedModel, input_size: int, batch_size: int, precision: str):
         self.started = time.perf_counter()
         self.seconds: float | None = None  # how long it took, once done
         self.result = None
         self._stop = threading.Event()
-        self._args = (model, loaded, input_size, batch_size)
+        self._args = (model, loaded, input_size, batch_size, precision)
         self.thread = threading.Thread(target=self._run, name="fast-path-build", daemon=True)
         self.thread.start()
 
     def _run(self) -> None:
         from affectstudio.core import fastpath
 
-        model, loaded, input_size, batch_size = self._args
+        model, loaded, input_size, batch_size, precision = self._args
         try:
             self.result = fastpath.build(
-                copy.deepcopy(model), loaded, input_size, batch_size, stop=self._stop.is_set
+                copy.deepcopy(model), loaded, input_size, batch_size, precision, stop=self._stop.is_set
             )
         except Exception:  # a bug in the build must not end the analysis: it stays on the plain path
             log.exception("building the fast path failed; staying on plain PyTorch")
@@ -123,7 +123,10 @@ class InferenceEngine:
     """Runs a loaded model over batches of uint8 RGB crops.
 
     `fast` asks for the compiled CPU path; `background` (the default) builds it in a thread while the plain
-    path already runs, `background=False` builds it before the constructor returns.
+    path already runs, `background=False` builds it before the constructor returns. `precision="int8"` asks
+    the CPU fast path for its quantized network (`fastpath.quantized`; for benchmarks only, no user option
+    selects it); it falls back to f32 when that cannot be built or is outside its bounds, and `backend` says
+    which one runs.
     """
 
     def __init__(
@@ -133,6 +136,7 @@ class InferenceEngine:
         batch_size: int = 32,
         fast: bool = True,
         background: bool = True,
+        precision: str = "f32",
     ):
         self.loaded = loaded
         self.device = pick_device(device)
@@ -156,7 +160,7 @@ class InferenceEngine:
         self._fast_state = "off"  # off | building | ready after N s | unavailable | stopped
         if fast and self.device.type == "cpu":
             self._fast_state = "building"
-            self._build = _Build(model, loaded, self.input_size, self.batch_size)
+            self._build = _Build(model, loaded, self.input_size, self.batch_size, precision)
             if not background:
                 self.wait_ready()
 

@@ -7,12 +7,23 @@ run as two streams (one core each) 135, and 143 with the normalisation moved int
 optimize_for_inference ran at 0.1x eager (MKL-DNN handles the mixed depthwise kernels badly), and
 torch.compile took 170 s to compile on two cores, too slow to start for a desktop app.
 
-So a batch is cut into chunks of a fixed size, one per stream (the last one padded), and the chunks run
-concurrently. OpenVINO's CPU plugin defaults to bfloat16 on CPUs that support it, which moves logits by
-~1e-4, so the precision hint is pinned to f32. Converting the network takes ~12 s, so the converted model
-is cached on disk, keyed by the weights' digest (compiled blobs too). The compiled model is checked
-against eager PyTorch when it is built; if it disagrees, or OpenVINO is missing, the engine stays on eager.
-A cached conversion that fails to load or disagrees is deleted and converted again in the same run.
+So a batch is cut into chunks of a fixed size (the last one padded) that the streams run concurrently, at
+most CHUNK images each: chunks of 4 took 8-13% less CPU per image than chunks of 16 (batch 32 cut in two,
+what analyze's default batch ran as), with bit-identical outputs; a quiet run had batch 8 at 144 img/s and
+batch 32 at 121. OpenVINO's CPU plugin defaults to bfloat16 on CPUs that support it, which moves logits by
+~1e-4, so the precision hint is pinned to f32. Converting the network takes ~12 s, so the converted model is
+cached on disk, keyed by the weights' digest (compiled blobs too). The compiled model is checked against
+eager PyTorch when it is built; if it disagrees, or OpenVINO is missing, the engine stays on eager. A cached
+conversion that fails to load or disagrees is deleted and converted again in the same run.
+
+An int8 network (`build(..., precision="int8")`, NNCF post-training quantization calibrated on the sample
+video's face crops) runs 1.7x the f32 one (bench_model, load 10), but it is for benchmarks only: on a model
+the training package made (3 epochs on drawn faces), its VA moved by 0.5-0.8 on average (up to 1.9 of the
+[-1, 1] range) and its expression agreed with f32 on 36-50% of faces other than the calibration video's,
+even when calibrated on that model's own training images; f32 on JPEG-re-encoded input moves by 0.13 and
+agrees on 94%. Within 0.008 on the calibration video itself. The stock and untrained networks give near-
+constant outputs, so they cannot show agreement. No setting selects it until a real checkpoint shows it
+agrees.
 """
 
 from __future__ import annotations
@@ -30,12 +41,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from affectstudio.core.paths import cache_dir
+from affectstudio.core.paths import atomic_path, cache_dir
 from affectstudio.core.startup import IMPORTS
 from affectstudio.core.transforms import Preprocessing, resolve
 
 log = logging.getLogger(__name__)
 TOLERANCE = 1e-4
+CHUNK = 4  # images per infer request, at most; see the module docstring
 OUTPUTS = ("va", "expr_logits", "au_logits")
 
 
@@ -102,8 +114,13 @@ def openvino_or_none():
     return ov
 
 
-def build(model: nn.Module, loaded, input_size: int, batch_size: int, stop=None) -> FastPath | None:
+def build(
+    model: nn.Module, loaded, input_size: int, batch_size: int, precision: str = "f32", stop=None
+) -> FastPath | None:
     """Compile `model` for the CPU with OpenVINO, or return None (the engine then runs eager PyTorch).
+
+    `precision="int8"` quantizes the converted network (see `quantized`) and checks it against PyTorch on
+    real face crops within the int8 bounds instead of the f32 tolerance.
 
     A cached conversion that cannot be read or compiled, or whose outputs disagree with PyTorch (a torn
     or corrupted file, one left by another OpenVINO version), is deleted and converted again at once:
@@ -123,23 +140,39 @@ def build(model: nn.Module, loaded, input_size: int, batch_size: int, stop=None)
     folder.mkdir(parents=True, exist_ok=True)
     xml = folder / f"{loaded.digest[:32]}-{input_size}.xml"
     core = ov.Core()
+    fast = None
     if xml.exists():
         fast = _compiled(
             ov, core, partial(core.read_model, xml), wrapped, loaded, input_size, batch_size, stop
         )
-        if fast is not None or stop():
-            return fast
-        log.warning("the cached OpenVINO model %s is unusable; deleting it and converting again", xml)
-        _discard(xml)
-    convert = partial(_convert, ov, wrapped, input_size, xml)
-    fast = _compiled(ov, core, convert, wrapped, loaded, input_size, batch_size, stop)
+        if fast is None and not stop():
+            log.warning("the cached OpenVINO model %s is unusable; deleting it and converting again", xml)
+            _discard(xml)
     if fast is None and not stop():
-        _discard(xml)
-    return fast
+        convert = partial(_convert, ov, wrapped, input_size, xml)
+        fast = _compiled(ov, core, convert, wrapped, loaded, input_size, batch_size, stop)
+        if fast is None and not stop():
+            _discard(xml)
+    if fast is None or precision == "f32" or stop():
+        return fast
+    return quantized(ov, core, xml, wrapped, loaded, input_size, batch_size) or fast
 
 
-def _compiled(ov, core, read, wrapped, loaded, input_size: int, batch_size: int, stop) -> FastPath | None:
-    """The network from `read()` compiled and checked against eager PyTorch; None if either fails."""
+def _compiled(
+    ov,
+    core,
+    read,
+    wrapped,
+    loaded,
+    input_size: int,
+    batch_size: int,
+    stop,
+    int8_crops: np.ndarray | None = None,
+) -> FastPath | None:
+    """The network from `read()` compiled and checked against eager PyTorch; None if either fails, or when
+    `stop()` turned true meanwhile.
+
+    An int8 network is checked on `int8_crops` (real faces) within INT8_BOUNDS, an f32 one to TOLERANCE."""
     folder = cache_dir() / "openvino"
     config = {"PERFORMANCE_HINT": "THROUGHPUT", "INFERENCE_PRECISION_HINT": "f32", "CACHE_DIR": str(folder)}
     try:
@@ -149,14 +182,18 @@ def _compiled(ov, core, read, wrapped, loaded, input_size: int, batch_size: int,
         # one core per stream: what OpenVINO picks on two cores; a study's worker has fewer cores
         streams = min(8, MAX_STREAMS or os.cpu_count() or 1)
         config["NUM_STREAMS"] = str(streams)
-        chunk = max(1, math.ceil(batch_size / streams))
+        chunk = max(1, min(CHUNK, math.ceil(batch_size / streams)))
         ov_model.reshape({0: [chunk, 3, input_size, input_size]})
         ov_model = _with_preprocessing(ov, ov_model, resolve(loaded.config))
         compiled = core.compile_model(ov_model, "CPU", config)
         if stop():
             return None
         fast = FastPath(ov, compiled, wrapped.present, chunk)
-        agrees = _agrees(fast, wrapped, resolve(loaded.config), input_size)
+        if int8_crops is None:
+            agrees = _agrees(fast, wrapped, resolve(loaded.config), input_size)
+        else:
+            fast.name = "openvino-int8"
+            agrees = _agrees_int8(fast, wrapped, resolve(loaded.config), int8_crops)
     except Exception as error:
         log.warning("OpenVINO could not compile the network (%s); using eager PyTorch", error)
         return None
@@ -206,3 +243,86 @@ def _agrees(fast: FastPath, wrapped: nn.Module, prep: Preprocessing, input_size:
         log.warning("OpenVINO output differs from PyTorch by %.2g; using eager PyTorch", worst)
         return False
     return True
+
+
+def _agrees_int8(fast: FastPath, wrapped: nn.Module, prep: Preprocessing, crops: np.ndarray) -> bool:
+    with torch.inference_mode():
+        out = wrapped(torch.from_numpy(prep.normalise(crops)))
+    expected = dict(zip(wrapped.present, (t.numpy() for t in out), strict=True))
+    found = compare(fast.run(prep.resized(crops)), tuple(expected.get(name) for name in OUTPUTS))
+    failed = [
+        f"{key} {value:.3g}"
+        for key, value in found.items()
+        if key in INT8_BOUNDS and (value > INT8_BOUNDS[key] if key == "va_max" else value < INT8_BOUNDS[key])
+    ]
+    if failed:
+        log.warning("the int8 network is outside its bounds (%s); not using it", ", ".join(failed))
+        return False
+    return True
+
+
+# --- int8 ------------------------------------------------------------------------------------------------
+# Bounds the int8 network must stay within against eager PyTorch f32 on real face crops (`_agrees_int8`).
+INT8_BOUNDS = {"va_max": 0.05, "expr_argmax": 0.95, "au_decision": 0.95}
+
+
+def quantized(ov, core, xml: Path, wrapped, loaded, input_size: int, batch_size: int) -> FastPath | None:
+    """The network at `xml` quantized to int8 by NNCF's post-training quantization, compiled and checked.
+
+    Calibrated on the face crops of the bundled sample video, made as the model's config says (`calibration`);
+    the quantized model is cached beside the f32 one. None if NNCF is missing or the result disagrees.
+    """
+    from affectstudio.core.calibration import sample_crops
+
+    prep = resolve(loaded.config)
+    crops = sample_crops(prep.crop_method)
+    int8 = xml.with_name(f"{xml.stem}-int8.xml")
+    if int8.exists():
+        fast = _compiled(
+            ov, core, partial(core.read_model, int8), wrapped, loaded, input_size, batch_size, _never, crops
+        )
+        if fast is not None:
+            return fast
+        _discard(int8)
+    try:
+        import nncf
+    except ImportError:
+        log.warning("int8 needs NNCF (pip install 'affectstudio[int8]'); using the f32 fast path")
+        return None
+
+    def quantize():
+        calibration = nncf.Dataset(list(prep.normalise(crops)[:, None]))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ov_model = nncf.quantize(core.read_model(xml), calibration, subset_size=len(crops))
+        with atomic_path(int8) as temp:
+            try:
+                ov.save_model(ov_model, temp, compress_to_fp16=False)
+                temp.with_suffix(".bin").replace(int8.with_suffix(".bin"))
+            finally:
+                temp.with_suffix(".bin").unlink(missing_ok=True)
+        return ov_model
+
+    fast = _compiled(ov, core, quantize, wrapped, loaded, input_size, batch_size, _never, crops)
+    if fast is None:
+        _discard(int8)
+    return fast
+
+
+def _never() -> bool:
+    return False
+
+
+def compare(got, expected) -> dict[str, float]:
+    """How far one network's outputs (va, expr_logits, au_logits; absent heads None) are from another's."""
+    va, expr, au = got
+    ref_va, ref_expr, ref_au = expected
+    out: dict[str, float] = {}
+    if va is not None:
+        diff = np.abs(va - ref_va)
+        out["va_max"], out["va_mean"] = float(diff.max()), float(diff.mean())
+    if expr is not None:
+        out["expr_argmax"] = float((expr.argmax(1) == ref_expr.argmax(1)).mean())
+    if au is not None:
+        out["au_decision"] = float(((au > 0) == (ref_au > 0)).mean())  # sigmoid(logit) > 0.5
+    return out
