@@ -187,7 +187,7 @@ def test_int8_fast_path_builds_and_is_checked_on_real_faces(loaded, monkeypatch)
     from affectstudio.core import fastpath
     from affectstudio.core.calibration import sample_crops
 
-    engine = InferenceEngine(loaded, "cpu", batch_size=8, precision="int8")
+    engine = InferenceEngine(loaded, "cpu", batch_size=8, background=False, precision="int8")
     assert engine.backend == "openvino-int8"
     crops = sample_crops(engine.prep.crop_method)
     assert crops.shape == (120, 112, 112, 3)  # every frame of the sample has its face
