@@ -303,21 +303,22 @@ def tracks(args) -> int:
             raise AnnotationError(record.path, "not analysed yet (affectstudio project analyze)")
         raw = cached.frame
         frames = max(record.frame_count or 0, int(raw["frame"].max()) + 1 if len(raw) else 0)
-        data = ReviewData(np.zeros(frames), edits=store.track_edits(record.hash))
+        analysis = cached.key  # the edits of the latest analysis: the one the app shows by default
+        data = ReviewData(np.zeros(frames), edits=store.track_edits(record.hash, analysis))
         data.add_rows(raw)
         faces = data.face_frames()
         command = None
         if args.merge:
-            command = MergeTracks(record.hash, faces, *args.merge)
+            command = MergeTracks(record.hash, analysis, faces, *args.merge)
         elif args.split:
             new = next_track_id(raw["track_id"].unique(), data.edits)
-            command = SplitTrack(record.hash, faces, args.split[0], args.split[1], new)
+            command = SplitTrack(record.hash, analysis, faces, args.split[0], args.split[1], new)
         elif args.reject is not None:
-            command = RejectTrack(record.hash, faces, args.reject)
+            command = RejectTrack(record.hash, analysis, faces, args.reject)
         if command is not None:
             UndoStack(store).push(command)
             say(command.edit.describe())
-            data.set_edits(store.track_edits(record.hash))
+            data.set_edits(store.track_edits(record.hash, analysis))
         names = store.track_names(record.hash)
         times = dict(zip(raw["frame"].to_numpy(), raw["time"].to_numpy(), strict=False))
         for track, seen in data.face_frames().items():
