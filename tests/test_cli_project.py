@@ -164,7 +164,7 @@ def test_analyze_goes_on_past_a_failing_video_then_export_and_agreement(tmp_path
     (tmp_path / "gone.mp4").unlink()
     code, out, err = cli(capsys, "analyze", path, "--plain")
     assert code == 2
-    assert "clip.mp4: 12 frames, 12 with a face" in out and "gone.mp4: FAILED" in out
+    assert "clip.mp4: 12 frames analysed" in out and "gone.mp4: FAILED: " in out and "not found" in out
     one_line_error(err, "1 video(s) could not be analysed")
     code, out, _ = cli(capsys, "analyze", path, "--plain")
     assert "clip.mp4: already analysed" in out
