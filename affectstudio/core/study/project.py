@@ -173,10 +173,14 @@ def video_states(project: str | Path) -> dict[str, VideoEvent]:
     return states
 
 
-def describe(event: VideoEvent) -> str:
-    """What a list of the project's videos shows for one video's state."""
+def describe(event: VideoEvent, video: Path | None = None) -> str:
+    """What a list of the project's videos shows for one video's state (a row that names the `video`
+    drops its path from the reason)."""
     if event.state == "running" and event.total:
         return f"running {event.done / event.total:.0%} ({event.done}/{event.total} frames)"
     if event.state == "failed":
-        return f"failed: {event.reason}"
+        reason = event.reason
+        if video is not None and reason.startswith(f"{video}: "):
+            reason = reason[len(f"{video}: ") :]
+        return f"failed: {reason}"
     return event.state

@@ -32,8 +32,8 @@ from affectstudio.core.study.project import describe, video_of, video_states
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"}
 VIDEO_FILTER = "Videos (*.mp4 *.mov *.avi *.mkv *.webm *.m4v *.mpg *.mpeg *.wmv);;All files (*)"
-COLUMNS = ("Video", "Frames", "Analysed with", "Annotated (frames per lane)", "Analysis job")
-STATUS = COLUMNS.index("Analysis job")
+COLUMNS = ("Video", "Analysis job", "Frames", "Analysed with", "Annotated (frames per lane)")
+STATUS, ANNOTATED = COLUMNS.index("Analysis job"), COLUMNS.index("Annotated (frames per lane)")
 MISSING = QColor("#e57373")
 
 
@@ -102,7 +102,7 @@ class ProjectBrowser(QDockWidget):
         layout.addLayout(buttons)
         self.setWidget(body)
         self.setAcceptDrops(True)
-        self.setMinimumWidth(420)  # name, frames and models readable without scrolling
+        self.setMinimumWidth(560)  # name, job state, frames and models readable without scrolling
         self._selection_changed()
 
     def set_store(self, store) -> None:
@@ -126,18 +126,22 @@ class ProjectBrowser(QDockWidget):
             video = status.video
             frames = f"{video.frame_count or '?'} ({_duration(video.duration)})"
             models = ", ".join(dict.fromkeys(status.models)) or "not analysed"
-            item = QTreeWidgetItem([video.path.name, frames, models, annotation_summary(status.annotated)])
+            item = QTreeWidgetItem(
+                [video.path.name, "", frames, models, annotation_summary(status.annotated)]
+            )
             item.setData(0, Qt.ItemDataRole.UserRole, video.hash)
             item.setToolTip(0, str(video.path))
-            item.setToolTip(3, annotation_summary(status.annotated).replace(" · ", "\n"))
+            item.setToolTip(ANNOTATED, annotation_summary(status.annotated).replace(" · ", "\n"))
             if not status.exists:
                 item.setText(0, f"{video.path.name} (missing: Relink…)")
                 item.setForeground(0, QBrush(MISSING))
             if video.hash in states:
-                self._show_state(item, states[video.hash])
+                self._show_state(item, states[video.hash], video.path)
             self.tree.addTopLevelItem(item)
         for column in range(len(COLUMNS) - 1):
             self.tree.resizeColumnToContents(column)
+        room = self.tree.fontMetrics().horizontalAdvance("running 100% (99999/99999 frames)") + 12
+        self.tree.setColumnWidth(STATUS, room)  # a long reason is elided; its tooltip holds all of it
         self._selection_changed()
 
     # the analysis job -------------------------------------------------------------------------------------
@@ -158,11 +162,11 @@ class ProjectBrowser(QDockWidget):
             self._live[video_hash] = event
             item = self.item_for(video_hash)
             if item is not None:
-                self._show_state(item, event)
+                self._show_state(item, event, Path(item.toolTip(0)))
 
     @staticmethod
-    def _show_state(item: QTreeWidgetItem, event) -> None:
-        item.setText(STATUS, describe(event))
+    def _show_state(item: QTreeWidgetItem, event, path: Path) -> None:
+        item.setText(STATUS, describe(event, path))  # the row names the video: no path in its reason
         item.setToolTip(STATUS, describe(event))
         item.setForeground(STATUS, QBrush(MISSING) if event.state == "failed" else QBrush())
 
