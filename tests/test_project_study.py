@@ -1,11 +1,13 @@
 """A project's videos analysed through the study runner (`core/study/project.py`), on the real pipeline:
 results land in the project store, a cancelled run resumes where it stopped, a failing video is reported
-with its reason while the others go on, and another model (or other options) means analysing again.
+with its reason while the others go on, and another model or other options mean analysing again.
 
 Videos are cut from the bundled sample so each run stays short; every run spawns one worker process.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import pytest
 
@@ -105,3 +107,7 @@ def test_a_failing_video_is_reported_the_rest_go_on_and_another_model_redoes(tmp
     assert stored(path, key)["good.mp4"] is not None  # the first model's results are still there
     back, _ = run(path, loaded)  # back to the first model: nothing to redo
     assert (back.skipped, back.done) == (1, 0)
+    every2 = replace(OPTIONS, detect_every=2)  # options that change the rows: analysed again
+    changed, _ = run(path, loaded, every2)
+    assert (changed.skipped, changed.done) == (0, 1)
+    assert stored(path, results_key(loaded.digest, every2))["good.mp4"] is not None

@@ -67,14 +67,19 @@ def add(args) -> int:
 
 
 def list_videos(args) -> int:
+    from affectstudio.core.study.project import describe, video_states
+
     with _open(args) as store:
         statuses = store.video_status()
+        jobs = video_states(store.path)
         say(f"{store.path}: {len(statuses)} video(s), annotators: {', '.join(store.annotators()) or 'none'}")
         for status in statuses:
             video = status.video
             found = "" if status.exists else "  MISSING (affectstudio project relink)"
             say(f"{video.path}  {video.frame_count} frames  {video.hash[:12]}{found}")
             say(f"    analysed by: {', '.join(status.models) or 'not analysed'}")
+            if video.hash in jobs:
+                say(f"    analysis job: {describe(jobs[video.hash], video.path)}")
             for key, frames in sorted(
                 status.annotated.items(), key=lambda kv: (kv[0].annotator, kv[0].track_id, kv[0].name)
             ):
