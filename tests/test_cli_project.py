@@ -164,10 +164,12 @@ def test_analyze_goes_on_past_a_failing_video_then_export_and_agreement(tmp_path
     (tmp_path / "gone.mp4").unlink()
     code, out, err = cli(capsys, "analyze", path, "--plain")
     assert code == 2
-    assert "clip.mp4: 12 frames, 12 with a face" in out and "gone.mp4: FAILED" in out
+    assert "clip.mp4: 12 frames analysed" in out and "gone.mp4: FAILED: " in out and "not found" in out
     one_line_error(err, "1 video(s) could not be analysed")
     code, out, _ = cli(capsys, "analyze", path, "--plain")
     assert "clip.mp4: already analysed" in out
+    code, out, _ = cli(capsys, "list", path)  # the analysis job's state of each video, as the app shows it
+    assert "    analysis job: done" in out and "    analysis job: failed: not found" in out
     with ProjectStore(path) as store:
         clip_hash = store.video(video).hash
         assert len(store.latest_results(clip_hash).frame) == 12

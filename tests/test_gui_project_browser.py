@@ -10,12 +10,15 @@ from test_gui_analysis import close, make_window
 
 from affectstudio.core.annotations.lanes import LaneKey, Segment
 from affectstudio.core.project import ProjectStore
+from affectstudio.gui.windows.project_browser import COLUMNS, STATUS
 from tests.videos import write_indexed_video
 
 
-def _rows(browser):
+def _rows(browser, status: bool = False):
+    """Each row's texts: video, frames, models, annotations (and with `status`, the analysis job's)."""
     tree = browser.tree
-    return [[tree.topLevelItem(i).text(c) for c in range(4)] for i in range(tree.topLevelItemCount())]
+    columns = [c for c in range(len(COLUMNS)) if c != STATUS] + ([STATUS] if status else [])
+    return [[tree.topLevelItem(i).text(c) for c in columns] for i in range(tree.topLevelItemCount())]
 
 
 def test_new_add_annotate_save_as_reopen(qtbot, tmp_path, sample_video):
@@ -92,4 +95,45 @@ def test_missing_video_relink_drop_and_bad_project(qtbot, tmp_path, sample_video
     assert (
         window.errors[-1][0] == "Cannot open the project" and window.store.path == tmp_path / "p.affectproj"
     )
+    close(window)
+
+
+def test_analyse_all_shows_each_videos_state_live(qtbot, tmp_path, sample_video):
+    """Analyse all runs the project's analysis job in the background: the status column goes from pending
+    through running (with its progress) to done, or failed with the reason, as the job reports."""
+    from affectstudio.core.options import AnalysisOptions
+    from affectstudio.core.study.project import analyses_folder
+    from affectstudio.core.video import VideoReader
+    from tests.videos import write_frames
+
+    window = make_window(qtbot, tmp_path / "default.sqlite3", auto_analyse=False)
+    assert window.new_project(tmp_path / "study")
+    browser = window.project_browser
+    with VideoReader(sample_video) as reader:
+        good = write_frames(tmp_path / "good.mp4", [f.image[:, :176] for f in reader][:12])  # a face
+    broken = tmp_path / "broken.mp4"
+    write_indexed_video(broken, 7)
+    good_hash, broken_hash = browser.add_videos([good, broken])
+    broken.write_bytes(b"\0" * 64)  # damaged after it was added
+    assert [row[4] for row in _rows(browser, status=True)] == ["", ""]
+    seen: dict[str, list[str]] = {good_hash: [], broken_hash: []}
+    browser.tree.itemChanged.connect(
+        lambda item, column: (
+            column == STATUS and seen[item.data(0, Qt.ItemDataRole.UserRole)].append(item.text(STATUS))
+        )
+    )
+    assert window.analyse_project_videos(AnalysisOptions(device="cpu", fast=False, batch_size=4))
+    assert browser.analyse_button.text() == "Stop analysis"
+    qtbot.waitUntil(lambda: not browser.running, timeout=300_000)
+    assert seen[good_hash][0] == "pending" and seen[good_hash][-1] == "done"
+    assert any(text.startswith("running ") and "/12 frames)" in text for text in seen[good_hash])
+    [failed] = {text for text in seen[broken_hash] if text.startswith("failed: ")}
+    assert "content changed" in failed and str(broken) not in failed  # the row names the video
+    assert str(broken) in browser.item_for(broken_hash).toolTip(STATUS)
+    rows = {row[0]: row for row in _rows(browser, status=True)}  # after the job: read back from the manifest
+    assert rows["good.mp4"][4] == "done" and rows["good.mp4"][2] != "not analysed"
+    assert rows["broken.mp4"][4] == failed and rows["broken.mp4"][2] == "not analysed"
+    assert browser.analyse_button.text() == "Analyse all"
+    assert "1 analysed, 0 already done, 1 failed" in window.status_label.text()
+    assert (analyses_folder(window.store.path) / ".affectstudio-study.sqlite").is_file()
     close(window)

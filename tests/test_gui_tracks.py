@@ -20,6 +20,7 @@ def window(qtbot, two_faces):
     win.resize(1200, 800)
     win.show()
     open_and_wait(win, qtbot, video)
+    win.session.use_analysis("two-faces")  # the results key the rows are shown under (their track edits)
     win.session.add_rows(rows)
     show_frame(win, qtbot, lambda: win.seek(20))
     win.refresh_plots()

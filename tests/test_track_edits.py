@@ -15,6 +15,7 @@ from affectstudio.core.session import ReviewSession
 from affectstudio.core.track_edits import TrackEdit, apply_edits
 
 FRAMES = 60
+ANALYSIS = "m"  # the results key the rows are shown under
 
 
 def _left_right(rows) -> tuple[int, int]:
@@ -29,6 +30,7 @@ def session(two_faces, tmp_path):
     store = ProjectStore(tmp_path / "study.affectproj")
     session = ReviewSession(store)
     session.open_video(video)
+    session.use_analysis(ANALYSIS)
     session.add_rows(rows)
     yield session
     store.close()
@@ -40,6 +42,7 @@ def _reopened(session, rows) -> ReviewSession:
     session.store.close()
     again = ReviewSession(ProjectStore(path, create=False))
     again.open_video(video)
+    again.use_analysis(ANALYSIS)
     again.add_rows(rows)
     return again
 
@@ -65,12 +68,15 @@ def test_reject_hides_a_track_until_undone_and_survives_reopening(session, two_f
     assert set(edited["track_id"]) == {left} and len(edited) == FRAMES
     assert [track for track, _ in session.data.faces_at(10)] == [left]
     session.undo.undo()
-    assert session.data.track_ids() == [left, right] and session.store.track_edits(session.video.hash) == []
+    assert (
+        session.data.track_ids() == [left, right]
+        and session.store.track_edits(session.video.hash, ANALYSIS) == []
+    )
     session.undo.redo()
     assert session.data.track_ids() == [left]
     again = _reopened(session, rows)
     assert again.data.track_ids() == [left]
-    assert [e.kind for e in again.store.track_edits(again.video.hash)] == ["reject"]
+    assert [e.kind for e in again.store.track_edits(again.video.hash, ANALYSIS)] == ["reject"]
     again.store.close()
 
 
@@ -156,7 +162,7 @@ def test_two_faces_in_one_frame_are_never_merged(session, two_faces):
     left, right = _left_right(rows)
     with pytest.raises(TrackError, match="both in frame 0"):
         session.merge_tracks(left, right)
-    assert session.store.track_edits(session.video.hash) == [] and not session.undo.can_undo
+    assert session.store.track_edits(session.video.hash, ANALYSIS) == [] and not session.undo.can_undo
 
 
 def test_a_merge_that_would_overlap_lanes_is_refused_and_changes_nothing(session, two_faces):
@@ -167,7 +173,7 @@ def test_a_merge_that_would_overlap_lanes_is_refused_and_changes_nothing(session
     session.add_segment(LaneKey("expression", "me", new), Segment(40, 45, "Fear"))
     with pytest.raises(TrackError, match="clear one first"):
         session.merge_tracks(left, new)
-    assert len(session.store.track_edits(session.video.hash)) == 1
+    assert len(session.store.track_edits(session.video.hash, ANALYSIS)) == 1
     assert [
         (s.start, s.stop)
         for s in session.store.segments(session.video.hash, LaneKey("expression", "me", new))
@@ -205,7 +211,7 @@ def test_cli_lists_splits_rejects_and_refuses(two_faces, tmp_path, capsys):
     assert code == 2 and "no face track 7" in err
     with ProjectStore(project) as store:
         record = store.video(video)
-        assert [e.kind for e in store.track_edits(record.hash)] == ["split", "reject"]
+        assert [e.kind for e in store.track_edits(record.hash, ANALYSIS)] == ["split", "reject"]
         assert [(s.start, s.stop) for s in store.segments(record.hash, LaneKey("expression", "me", new))] == [
             (30, 40)
         ]
@@ -220,4 +226,92 @@ def test_nothing_to_correct_without_results(two_faces, tmp_path):
         session.open_video(video)
         with pytest.raises(TrackError, match="analyse it first"):
             session.split_track(0, 10)
-        assert store.track_edits(session.video.hash) == []
+        assert store.track_edits(session.video.hash, ANALYSIS) == []
+
+
+def test_edits_of_one_analysis_are_not_applied_to_another_of_the_same_video(session, two_faces):
+    """Another model or other face options number other faces with the same ids: a track rejected in
+    analysis m stays in analysis n, and comes back rejected when m is shown again."""
+    _, rows = two_faces
+    left, right = _left_right(rows)
+    session.store.save_results(session.video.hash, ANALYSIS, "untrained", rows)
+    session.store.save_results(session.video.hash, "n", "untrained", rows)
+    session.reject_track(right)
+    assert session.data.track_ids() == [left]
+    session.reset_results()
+    session.use_analysis("n")
+    session.add_rows(rows)
+    assert session.data.track_ids() == [left, right] and session.data.edits == []
+    assert session.store.track_edits(session.video.hash, "n") == []
+    session.split_track(left, 30)  # an edit of n: stored for n only
+    assert [e.kind for e in session.store.track_edits(session.video.hash, "n")] == ["split"]
+    session.reset_results()
+    session.use_analysis(ANALYSIS)
+    session.add_rows(rows)
+    assert session.data.track_ids() == [left]
+    assert [e.kind for e in session.data.edits] == ["reject"]
+
+
+def test_results_shown_without_an_analysis_key_cannot_be_edited(two_faces, tmp_path):
+    video, rows = two_faces
+    with ProjectStore(tmp_path / "p.affectproj") as store:
+        session = ReviewSession(store)
+        session.open_video(video)
+        session.add_rows(rows)
+        with pytest.raises(TrackError, match="not from an analysis stored in the project"):
+            session.reject_track(_left_right(rows)[1])
+
+
+def test_cli_edits_the_latest_analysis_only(two_faces, tmp_path, capsys):
+    video, rows = two_faces
+    _, right = _left_right(rows)
+    project = tmp_path / "study.affectproj"
+    assert cli(capsys, "new", project)[0] == 0 and cli(capsys, "add", project, video)[0] == 0
+    with ProjectStore(project) as store:
+        store.save_results(store.video(video).hash, "old", "untrained", rows)
+    assert cli(capsys, "tracks", project, video, "--reject", right)[0] == 0
+    with ProjectStore(project) as store:
+        store.save_results(store.video(video).hash, "new", "untrained", rows)  # a re-analysis
+    code, out, _ = cli(capsys, "tracks", project, video)
+    assert code == 0 and out.strip().endswith("2 tracks, 2 people, faces in 100% of frames")
+    assert "edit" not in out
+
+
+def test_a_schema_3_project_keeps_its_edits_on_the_latest_analysis(tmp_path):
+    import sqlite3
+
+    from affectstudio.core.project.codec import encode_frame
+    from affectstudio.core.project.schema import _V2_TABLES
+    from tests.gui_helpers import synthetic_rows
+
+    path = tmp_path / "v3.affectproj"
+    db = sqlite3.connect(path)
+    for statement in _V2_TABLES:
+        db.execute(statement)
+    db.execute(  # the table as schema 3 made it, without the analysis it belongs to
+        "CREATE TABLE track_edits (id INTEGER PRIMARY KEY AUTOINCREMENT, video_hash TEXT NOT NULL,"
+        " kind TEXT NOT NULL, track INTEGER NOT NULL, other INTEGER, frame INTEGER, new_track INTEGER)"
+    )
+    blob = encode_frame(synthetic_rows(30, tracks=2))
+    for video in ("v", "bare"):
+        db.execute("INSERT INTO videos VALUES (?, ?, 30, 30.0, 0, 1.0, 0)", (video, f"/nowhere/{video}.mp4"))
+    db.execute("INSERT INTO results VALUES ('v', 'older', 'm1', '', 1.0, ?)", (blob,))
+    db.execute("INSERT INTO results VALUES ('v', 'latest', 'm2', '', 2.0, ?)", (blob,))
+    db.execute(
+        "INSERT INTO track_edits (video_hash, kind, track, frame, new_track) VALUES ('v','split',0,9,5)"
+    )
+    db.execute("INSERT INTO track_edits (video_hash, kind, track) VALUES ('v', 'reject', 1)")
+    db.execute("INSERT INTO track_edits (video_hash, kind, track) VALUES ('bare', 'reject', 0)")
+    db.execute("PRAGMA user_version=3")
+    db.commit()
+    db.close()
+    with ProjectStore(path, create=False) as store:
+        assert [(e.kind, e.track, e.frame, e.new_track) for e in store.track_edits("v", "latest")] == [
+            ("split", 0, 9, 5),
+            ("reject", 1, None, None),
+        ]
+        assert store.track_edits("v", "older") == [] and store.track_edits("bare", "latest") == []
+        assert [e.kind for e in store.track_edits("bare", "")] == ["reject"]  # kept, on no analysis
+        assert store.latest_results("v").key == "latest"
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 4

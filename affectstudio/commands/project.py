@@ -7,6 +7,7 @@
     affectstudio project import P VIDEO FILE        a lane,start,end,value[,annotator] CSV -> lanes;
                                                     an OpenFace / py-feat / frame-or-time CSV -> overlay
     affectstudio project analyze P [--model M]      analyse every video not yet analysed with M
+        [--jobs N] [--executor local|ray]         (a resumable study; manifest in P.analyses/)
     affectstudio project export-dataset P OUT       labelled frames -> a training set (s-Aff-Wild2 or CSV)
     affectstudio project lanes P VIDEO --csv F | --elan F      export a video's lanes
     affectstudio project tracks P VIDEO             a video's face tracks (of its cached results); correct
@@ -65,12 +66,23 @@ def add_parser(sub) -> argparse.ArgumentParser:
     imp.add_argument("--annotator", default=None, help="annotator of rows that name none (default: me)")
     imp.add_argument("--track", type=int, default=None, help="face track of rows that name none")
     imp.add_argument("--name", default=None, help="overlay name (default: from the file)")
-    analyze = actions.add_parser("analyze", help="analyse the videos not yet analysed with the model")
+    analyze = actions.add_parser(
+        "analyze",
+        help="analyse the videos not yet analysed with the model, as a study (resumable; the manifest is "
+        "in PROJECT.analyses/)",
+    )
     analyze.add_argument("project")
     analyze.add_argument("-m", "--model", help="installed model name or checkpoint (default model if unset)")
     analyze.add_argument("--device", default="auto")
     analyze.add_argument("--faces", choices=["largest", "all"], default="largest")
     analyze.add_argument("--plain", action="store_true", help="plain PyTorch instead of the fast CPU path")
+    analyze.add_argument(
+        "--jobs", type=int, default=1, metavar="N", help="N videos at once (worker processes)"
+    )
+    analyze.add_argument(
+        "--executor", choices=["local", "ray"], default="local", help="local processes or Ray"
+    )
+    analyze.add_argument("--ray-address", default=None, help="the Ray cluster to use (default: a local one)")
     export = actions.add_parser("export-dataset", help="labelled frames -> a training set")
     export.add_argument("project")
     export.add_argument("out", help="dataset folder (new, or one to add these videos to)")

@@ -67,14 +67,19 @@ def add(args) -> int:
 
 
 def list_videos(args) -> int:
+    from affectstudio.core.study.project import describe, video_states
+
     with _open(args) as store:
         statuses = store.video_status()
+        jobs = video_states(store.path)
         say(f"{store.path}: {len(statuses)} video(s), annotators: {', '.join(store.annotators()) or 'none'}")
         for status in statuses:
             video = status.video
             found = "" if status.exists else "  MISSING (affectstudio project relink)"
             say(f"{video.path}  {video.frame_count} frames  {video.hash[:12]}{found}")
             say(f"    analysed by: {', '.join(status.models) or 'not analysed'}")
+            if video.hash in jobs:
+                say(f"    analysis job: {describe(jobs[video.hash], video.path)}")
             for key, frames in sorted(
                 status.annotated.items(), key=lambda kv: (kv[0].annotator, kv[0].track_id, kv[0].name)
             ):
@@ -116,34 +121,44 @@ def import_file(args) -> int:
 
 
 def analyze(args) -> int:
+    """The project's videos through the study runner (as the app's Analyse all): resumable, a failing
+    video reported and the rest analysed, results into the project."""
+    from affectstudio.commands.analyze import _StopOnInterrupt
     from affectstudio.core.analysis import AnalysisOptions
-    from affectstudio.core.analysis import analyze as run_analysis
-    from affectstudio.core.model.registry import ModelRegistry
-    from affectstudio.core.project import results_key
+    from affectstudio.core.jobs import JobState
+    from affectstudio.core.study.project import ProjectJob, analyse_project
 
     options = AnalysisOptions(model=args.model, device=args.device, faces=args.faces, fast=not args.plain)
-    loaded = ModelRegistry().load(args.model)
-    key = results_key(loaded.digest, options)
-    failed = 0
-    with _open(args) as store:
-        for record in store.videos():
-            if store.load_results(record.hash, key) is not None:
-                say(f"{record.path.name}: already analysed with {loaded.name}")
-                continue
-            try:
-                result = run_analysis(record.path, None, options, loaded=loaded, progress=_progress())
-            except AffectStudioError as error:
-                failed += 1
-                say(f"{record.path.name}: FAILED: {error}")
-                continue
-            store.remember_video(record.hash, record.path, result.frames, record.fps or 0.0, record.duration)
-            store.save_results(record.hash, key, result.model_name, result.table.df, result.untrained_tasks)
-            say(
-                f"{record.path.name}: {result.frames} frames, {result.frames_with_face} with a face, "
-                f"{result.seconds:.1f} s"
-            )
-    if failed:
-        raise _Failed(f"{failed} video(s) could not be analysed")
+    job = ProjectJob(Path(args.project), options, args.jobs, args.executor, args.ray_address)
+    progress = _progress()
+
+    def report(p) -> None:
+        detail = p.detail
+        for event in detail.planned or []:
+            if event.state == "done":
+                say(f"{event.name}: already analysed")
+            elif event.state == "failed":
+                say(f"{event.name}: FAILED: {event.reason}")
+        event = detail.event
+        if event is not None and event.state == "done":
+            say(f"{event.name}: {event.done} frames analysed")
+        elif event is not None and event.state == "failed":
+            say(f"{event.name}: FAILED: {event.reason}")
+        elif event is not None:
+            progress(p)
+
+    state = JobState(on_progress=report)
+    with _StopOnInterrupt(on_stop=state.cancel):
+        outcome = analyse_project(state, job)
+    say(
+        f"{outcome.total} video(s): {outcome.done} analysed, {outcome.skipped} already done, "
+        f"{len(outcome.failed)} failed (manifest: {outcome.manifest_path})"
+    )
+    if state.cancelled():
+        say("stopped early: run the same command again to finish")
+        return 130
+    if outcome.failed:
+        raise _Failed(f"{len(outcome.failed)} video(s) could not be analysed")
     return 0
 
 
@@ -303,21 +318,22 @@ def tracks(args) -> int:
             raise AnnotationError(record.path, "not analysed yet (affectstudio project analyze)")
         raw = cached.frame
         frames = max(record.frame_count or 0, int(raw["frame"].max()) + 1 if len(raw) else 0)
-        data = ReviewData(np.zeros(frames), edits=store.track_edits(record.hash))
+        analysis = cached.key  # the edits of the latest analysis: the one the app shows by default
+        data = ReviewData(np.zeros(frames), edits=store.track_edits(record.hash, analysis))
         data.add_rows(raw)
         faces = data.face_frames()
         command = None
         if args.merge:
-            command = MergeTracks(record.hash, faces, *args.merge)
+            command = MergeTracks(record.hash, analysis, faces, *args.merge)
         elif args.split:
             new = next_track_id(raw["track_id"].unique(), data.edits)
-            command = SplitTrack(record.hash, faces, args.split[0], args.split[1], new)
+            command = SplitTrack(record.hash, analysis, faces, args.split[0], args.split[1], new)
         elif args.reject is not None:
-            command = RejectTrack(record.hash, faces, args.reject)
+            command = RejectTrack(record.hash, analysis, faces, args.reject)
         if command is not None:
             UndoStack(store).push(command)
             say(command.edit.describe())
-            data.set_edits(store.track_edits(record.hash))
+            data.set_edits(store.track_edits(record.hash, analysis))
         names = store.track_names(record.hash)
         times = dict(zip(raw["frame"].to_numpy(), raw["time"].to_numpy(), strict=False))
         for track, seen in data.face_frames().items():

@@ -10,6 +10,8 @@ Lane edits (`add_segment`, `set_trace`, ...) and key coding live in `session_lan
 here; every one of them is an undoable command on `self.undo`. Track corrections (`merge_tracks`,
 `split_track`, `reject_track`) are commands on the same stack (`annotations/track_commands.py`): after
 each, and after its undo, the session replays the stored edits over its rows and says `tracks_changed`.
+They belong to the analysis the rows come from (`use_analysis(key)`, the results key), so the edits of
+one model's or one set of options' tracks are never replayed over another's.
 """
 
 from __future__ import annotations
@@ -66,6 +68,7 @@ class ReviewSession(LaneEditing):
         self.track: int | None = None
         self.track_names: dict[int, str] = {}
         self.data: ReviewData | None = None
+        self.analysis: str | None = None  # results key of the rows shown (their track edits)
         self.thresholds: list[float] = [DEFAULT_AU_THRESHOLD] * len(ACTION_UNITS)
         self.smoothing = smoothing
         self.overlays: dict[str, object] = {}
@@ -92,7 +95,8 @@ class ReviewSession(LaneEditing):
         self.close_video(emit=False)
         self.video = video
         self.store.remember_video(video.hash, path, video.frame_count, video.fps)
-        self.data = ReviewData(timestamps, edits=self.store.track_edits(video.hash))
+        self.analysis = None
+        self.data = ReviewData(timestamps)
         self.track_names = self.store.track_names(video.hash)
         self.overlays = {}
         self.load_lanes()
@@ -104,6 +108,7 @@ class ReviewSession(LaneEditing):
     def close_video(self, emit: bool = True) -> None:
         self.finish_coding()
         self.video, self.data, self.track, self.frame = None, None, None, 0
+        self.analysis = None
         self.track_names, self.overlays = {}, {}
         self.clear_lanes()
         if emit:
@@ -149,7 +154,7 @@ class ReviewSession(LaneEditing):
         from affectstudio.core.annotations.track_commands import MergeTracks
 
         faces = self._faces()
-        self.push(MergeTracks(self.video.hash, faces, track, other))
+        self.push(MergeTracks(self.video.hash, self.analysis, faces, track, other))
         self.select_track(track)
 
     def split_track(self, track: int, frame: int | None = None) -> int:
@@ -161,7 +166,7 @@ class ReviewSession(LaneEditing):
         raw = self.data.raw_rows()
         new = next_track_id(raw["track_id"].unique(), self.data.edits)
         frame = self.frame if frame is None else int(frame)
-        self.push(SplitTrack(self.video.hash, faces, track, frame, new))
+        self.push(SplitTrack(self.video.hash, self.analysis, faces, track, frame, new))
         return new
 
     def reject_track(self, track: int) -> None:
@@ -169,7 +174,7 @@ class ReviewSession(LaneEditing):
         from affectstudio.core.annotations.track_commands import RejectTrack
 
         faces = self._faces()
-        self.push(RejectTrack(self.video.hash, faces, track))
+        self.push(RejectTrack(self.video.hash, self.analysis, faces, track))
 
     def _faces(self) -> dict[int, np.ndarray]:
         """Frames of each face track now; refuses when there is nothing to correct."""
@@ -181,7 +186,7 @@ class ReviewSession(LaneEditing):
 
     def _edited(self, command) -> None:
         if getattr(command, "edit", None) is not None and self.data is not None:  # a track command
-            self.data.set_edits(self.store.track_edits(self.video.hash))
+            self.data.set_edits(self.store.track_edits(self.video.hash, self.analysis))
             ids = self.data.track_ids()
             if self.track not in ids:
                 self._select_main()
@@ -222,14 +227,23 @@ class ReviewSession(LaneEditing):
         if self.video is None:
             return
         untrained = self.data.untrained_tasks if untrained_tasks is None and self.data else untrained_tasks
-        self.data = ReviewData(
-            self.timestamps,
-            untrained_tasks=list(untrained or []),
-            edits=self.store.track_edits(self.video.hash),
-        )
+        self.analysis = None
+        self.data = ReviewData(self.timestamps, untrained_tasks=list(untrained or []))
         self.select_track(None)
         self.tracks_changed.emit()
         self.results_changed.emit()
+
+    def use_analysis(self, key: str | None) -> None:
+        """The rows shown (and arriving) are the analysis cached under `key`: its track edits apply."""
+        if self.video is None or key == self.analysis:
+            return
+        self.analysis = key
+        if self.data is not None:
+            self.data.set_edits(self.store.track_edits(self.video.hash, key))
+            if self.data.tracks and self.track not in self.data.track_ids():
+                self._select_main()
+            self.tracks_changed.emit()
+            self.results_changed.emit()
 
     def set_untrained(self, tasks: list[str]) -> None:
         if self.data is not None:

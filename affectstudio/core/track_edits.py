@@ -2,9 +2,10 @@
 
 Why edits and not rewritten results: the cached result rows are what the engine produced for a model and
 stay untouched (a new analysis, another model, or undo must find them as they were). The edits of a video
-are a short ordered list kept in the project store and replayed over any rows, per row, whenever they are
-read (`apply_edits`), so they hold for every model's results and for rows still streaming in. Each edit is
-a function of (track id, frame) only, which is what lets a batch be edited on its own.
+are a short ordered list kept in the project store per analysis (the results key: model and face options,
+since another analysis numbers other faces with the same track ids) and replayed over that analysis's rows,
+per row, whenever they are read (`apply_edits`), rows still streaming in included. Each edit is a function
+of (track id, frame) only, which is what lets a batch be edited on its own.
 
 The undoable commands that add and remove edits (and carry the annotation lanes along) are in
 `annotations/track_commands.py`; this module is the data and its arithmetic, no store, no Qt.

@@ -51,6 +51,7 @@ class AnalysisController(QObject):
     model_failed = Signal(str)
     started = Signal()
     progress = Signal(object)  # Progress
+    serving = Signal(str)  # the results key of the rows that follow (the analysis their track edits name)
     rows = Signal(object)  # pd.DataFrame, a batch of result rows (cached results arrive as one batch)
     finished = Signal(object)  # AnalysisResult, or None for results served from the cache
     failed = Signal(str)
@@ -127,6 +128,7 @@ class AnalysisController(QObject):
         elif cached is None:
             self._start_analysis(job)
         else:
+            self.serving.emit(key)
             self.rows.emit(cached.frame)
             self.finished.emit(None)
 
@@ -156,6 +158,7 @@ class AnalysisController(QObject):
         thread.done.connect(lambda result: self._analysis_done(job, thread, result, options))
         thread.failed.connect(lambda message, _user: self._analysis_failed(thread, message))
         self._analysis = thread
+        self.serving.emit(cache_key(loaded.digest, options))
         self.started.emit()
         thread.start()
 

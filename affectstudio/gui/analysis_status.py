@@ -20,6 +20,7 @@ class AnalysisStatus:
         c.model_failed.connect(self._model_failed)
         c.started.connect(self._analysis_started)
         c.progress.connect(self._analysis_progress)
+        c.serving.connect(self.session.use_analysis)
         c.rows.connect(self.session.add_rows)
         c.finished.connect(self._analysis_finished)
         c.failed.connect(self._analysis_failed)

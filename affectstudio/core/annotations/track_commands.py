@@ -9,6 +9,8 @@ rejected track, unseen, and come back with an undo. A merge whose lanes would ov
 on the same frames by one annotator) is refused, never resolved by dropping labels.
 
 `faces` is what the caller sees now: track id -> frames where that track has a face (after earlier edits).
+`analysis` is the results key of the rows whose track ids the edit names: the edit is stored for that
+analysis only (another model or other face options number other tracks with the same ids).
 """
 
 from __future__ import annotations
@@ -37,14 +39,17 @@ def _known(faces: Mapping[int, np.ndarray], track: int) -> np.ndarray:
 class TrackCommand(Command):
     """Stores `self.edit` along with the lane changes `_plan` records."""
 
-    def __init__(self, video_hash: str, edit: TrackEdit):
+    def __init__(self, video_hash: str, analysis: str | None, edit: TrackEdit):
+        if not analysis:
+            raise TrackError(None, "these face tracks are not from an analysis stored in the project")
         super().__init__(video_hash)
+        self.analysis = analysis
         self.edit = edit
 
     def apply(self, store) -> None:
         with store.transaction():
             super().apply(store)
-            self.edit = store.add_track_edit(self.video_hash, self.edit)  # redo keeps the first id
+            self.edit = store.add_track_edit(self.video_hash, self.analysis, self.edit)  # redo: same id
 
     def revert(self, store) -> None:
         with store.transaction():
@@ -116,7 +121,9 @@ class MergeTracks(TrackCommand):
 
     label = "merge tracks"
 
-    def __init__(self, video_hash: str, faces: Mapping[int, np.ndarray], track: int, other: int):
+    def __init__(
+        self, video_hash: str, analysis: str | None, faces: Mapping[int, np.ndarray], track: int, other: int
+    ):
         if track == other:
             raise TrackError(None, f"cannot merge track {track} with itself")
         common = np.intersect1d(_known(faces, track), _known(faces, other))
@@ -126,7 +133,7 @@ class MergeTracks(TrackCommand):
                 f"tracks {track} and {other} are both in frame {int(common[0])} ({common.size} frames): "
                 "two faces at once are two people",
             )
-        super().__init__(video_hash, TrackEdit("merge", int(track), other=int(other)))
+        super().__init__(video_hash, analysis, TrackEdit("merge", int(track), other=int(other)))
 
     def _plan(self, store) -> None:
         self._move_lanes(store, self.edit.other, self.edit.track)
@@ -138,7 +145,13 @@ class SplitTrack(TrackCommand):
     label = "split track"
 
     def __init__(
-        self, video_hash: str, faces: Mapping[int, np.ndarray], track: int, frame: int, new_track: int
+        self,
+        video_hash: str,
+        analysis: str | None,
+        faces: Mapping[int, np.ndarray],
+        track: int,
+        frame: int,
+        new_track: int,
     ):
         seen = _known(faces, track)
         if not (seen < frame).any() or not (seen >= frame).any():
@@ -148,7 +161,7 @@ class SplitTrack(TrackCommand):
         if new_track in faces:
             raise TrackError(None, f"track {new_track} exists already")
         super().__init__(
-            video_hash, TrackEdit("split", int(track), frame=int(frame), new_track=int(new_track))
+            video_hash, analysis, TrackEdit("split", int(track), frame=int(frame), new_track=int(new_track))
         )
 
     def _plan(self, store) -> None:
@@ -160,6 +173,6 @@ class RejectTrack(TrackCommand):
 
     label = "reject track"
 
-    def __init__(self, video_hash: str, faces: Mapping[int, np.ndarray], track: int):
+    def __init__(self, video_hash: str, analysis: str | None, faces: Mapping[int, np.ndarray], track: int):
         _known(faces, track)
-        super().__init__(video_hash, TrackEdit("reject", int(track)))
+        super().__init__(video_hash, analysis, TrackEdit("reject", int(track)))

@@ -9,7 +9,11 @@ carries each old span into the lanes of the default annotator for the span's tra
 wins, as the old export did). A value version 2 refuses (unknown expression, VA outside [-1, 1], valence
 without arousal) becomes an `event` at the span's start whose text says what the old span held, so
 nothing a user typed is lost. Version 3 adds `track_edits` (merges, splits, rejects of face tracks); its
-migration only creates the table.
+migration only creates the table. Version 4 keys each track edit to the analysis whose track ids it names
+(`analysis`: the results key, the `model_digest` column of `results`), since another model or other face
+options make other tracks of the same ids; its migration attaches each existing edit to the latest cached
+analysis of its video, the one the review window showed when it was made (an edit of a video without any
+cached result keeps an empty key and applies to no analysis).
 
 The row helpers below (lane ids, trace chunks) are shared by the store and the migrations.
 """
@@ -26,7 +30,7 @@ from affectstudio.core.annotations.lanes import DEFAULT_ANNOTATOR, LaneKey
 from affectstudio.core.labels import EXPRESSIONS
 from affectstudio.core.project.codec import TRACE_CHUNK, decode_chunk, encode_chunk
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _V2_TABLES = [
     """CREATE TABLE IF NOT EXISTS videos (
@@ -55,11 +59,14 @@ _V2_TABLES = [
         video_hash TEXT NOT NULL, name TEXT NOT NULL, fmt TEXT NOT NULL, source TEXT NOT NULL,
         created REAL NOT NULL, data BLOB NOT NULL, PRIMARY KEY (video_hash, name))""",
 ]
-# v3: corrections of the face tracks (core/track_edits.py), replayed over cached results in `id` order
+# v3: corrections of the face tracks (core/track_edits.py), replayed over cached results in `id` order;
+# v4: per analysis (the results key of the tracks they name)
 _V3_TABLES = [
     """CREATE TABLE IF NOT EXISTS track_edits (
         id INTEGER PRIMARY KEY AUTOINCREMENT, video_hash TEXT NOT NULL, kind TEXT NOT NULL,
-        track INTEGER NOT NULL, other INTEGER, frame INTEGER, new_track INTEGER)""",
+        track INTEGER NOT NULL, other INTEGER, frame INTEGER, new_track INTEGER,
+        analysis TEXT NOT NULL DEFAULT '')""",
+    "CREATE INDEX IF NOT EXISTS track_edits_by_analysis ON track_edits (video_hash, analysis, id)",
 ]
 
 _V1_ONLY = {"annotations"}
@@ -89,12 +96,23 @@ def migrate(db: sqlite3.Connection, version: int) -> None:
         db.execute(
             "UPDATE videos SET added = last_opened, duration = CASE WHEN fps > 0 THEN frame_count / fps END"
         )
+    if version == 3:
+        _edits_to_analyses(db)
     for statement in _V2_TABLES + _V3_TABLES:
         db.execute(statement)
     if version == 1:
         _spans_to_lanes(db)
         db.execute("DROP TABLE annotations")
     db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+
+def _edits_to_analyses(db: sqlite3.Connection) -> None:
+    """v3 -> v4: each edit belongs to the latest cached analysis of its video."""
+    db.execute("ALTER TABLE track_edits ADD COLUMN analysis TEXT NOT NULL DEFAULT ''")
+    db.execute(
+        "UPDATE track_edits SET analysis = COALESCE((SELECT r.model_digest FROM results r"
+        " WHERE r.video_hash = track_edits.video_hash ORDER BY r.created DESC LIMIT 1), '')"
+    )
 
 
 # row helpers ----------------------------------------------------------------------------------------------

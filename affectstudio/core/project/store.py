@@ -34,11 +34,20 @@ BUSY = "is open in another AffectStudio window or process (the project is locked
 
 def results_key(model_digest: str, options) -> str:
     """The cache key of a result: the model's weights and the face options that change its rows
-    (the same key the GUI's analysis controller uses, so either finds what the other cached)."""
-    return (
+    (the same key the GUI's analysis controller uses, so either finds what the other cached). Crop method,
+    minimum face size and track gap are named only when not the defaults, so keys cached before they
+    counted still find their results."""
+    key = (
         f"{model_digest}|every={options.detect_every}|conf={options.min_confidence:g}"
         f"|range={options.face_range}|faces={options.faces}"
     )
+    if options.crop_method:
+        key += f"|crop={options.crop_method}"
+    if options.min_face_size:
+        key += f"|min={options.min_face_size:g}"
+    if options.max_gap_s != 1.0:
+        key += f"|gap={options.max_gap_s:g}"
+    return key
 
 
 @dataclass(frozen=True)
@@ -248,23 +257,36 @@ class ProjectStore(LanesMixin, TablesMixin, LegacySpansMixin):
                 )
 
     # track edits (core/track_edits.py) ----------------------------------------------------------------
-    def track_edits(self, video_hash: str) -> list[TrackEdit]:
+    def track_edits(self, video_hash: str, analysis: str | None) -> list[TrackEdit]:
+        """The edits of the video's analysis `analysis` (a results key; None: no analysis, no edits)."""
+        if analysis is None:
+            return []
         rows = self._rows(
-            "SELECT kind, track, other, frame, new_track, id FROM track_edits WHERE video_hash=? ORDER BY id",
-            (video_hash,),
+            "SELECT kind, track, other, frame, new_track, id FROM track_edits"
+            " WHERE video_hash=? AND analysis=? ORDER BY id",
+            (video_hash, analysis),
         )
         return [TrackEdit(*row) for row in rows]
 
-    def add_track_edit(self, video_hash: str, edit: TrackEdit) -> TrackEdit:
-        """Store an edit after the others (keeping `edit.id` if given, as redo does); returns it with
-        its id."""
+    def add_track_edit(self, video_hash: str, analysis: str, edit: TrackEdit) -> TrackEdit:
+        """Store an edit of the analysis after its others (keeping `edit.id` if given, as redo does);
+        returns it with its id."""
         if edit.kind not in KINDS:
             raise ProjectError(self.path, f"unknown track edit {edit.kind!r}")
         with self.transaction():
             cursor = self._db.execute(
-                "INSERT INTO track_edits (id, video_hash, kind, track, other, frame, new_track)"
-                " VALUES (?,?,?,?,?,?,?)",
-                (edit.id, video_hash, edit.kind, edit.track, edit.other, edit.frame, edit.new_track),
+                "INSERT INTO track_edits (id, video_hash, kind, track, other, frame, new_track, analysis)"
+                " VALUES (?,?,?,?,?,?,?,?)",
+                (
+                    edit.id,
+                    video_hash,
+                    edit.kind,
+                    edit.track,
+                    edit.other,
+                    edit.frame,
+                    edit.new_track,
+                    analysis,
+                ),
             )
         return replace(edit, id=int(cursor.lastrowid))
 

@@ -17,6 +17,7 @@ class CachedResult:
     model_name: str
     untrained_tasks: list[str]
     created: float
+    key: str = ""  # the results key it is cached under (the analysis its track edits belong to)
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,8 @@ class TablesMixin:
         if not rows:
             return None
         name, tasks, created, blob = rows[0]
-        return CachedResult(decode_frame(blob), name, [t for t in tasks.split(",") if t], created)
+        tasks = [t for t in tasks.split(",") if t]
+        return CachedResult(decode_frame(blob), name, tasks, created, model_digest)
 
     def latest_results(self, video_hash: str) -> CachedResult | None:
         """The most recently cached result of the video, whichever model made it."""

@@ -8,6 +8,7 @@ executors that run one job per video (local worker processes, or Ray on a cluste
     local.py         ProcessPoolExecutor (spawn) with a thread budget per worker
     ray_executor.py  one Ray task per video, the model in the object store once
     runner.py        run_study(state, spec): plan, skip what is done, run the rest, write the summary
+    project.py       a project's videos through the same runner, each result moved into the project
 """
 
 from affectstudio.core.study.runner import StudyProgress, StudyReport, StudySpec, run_study

@@ -84,12 +84,20 @@ class Manifest:
         outputs = [r[0] for r in self._db.execute("SELECT output FROM videos ORDER BY output")]
         return [self.get(o) for o in outputs]
 
-    def is_done(self, output: str, fingerprint: str, model_digest: str, options: str) -> bool:
+    def states(self) -> list[tuple[str, str, str, str]]:
+        """(output, name, state, reason) of every row, oldest change first."""
+        return self._db.execute("SELECT output, name, state, reason FROM videos ORDER BY updated").fetchall()
+
+    def is_done(self, output: str, fingerprint: str, model_digest: str, options: str, present=None) -> bool:
+        """Done with the same video, model and options, and its output still there: by default the file in
+        OUT with its recorded size; `present(entry)` says where else it lives (a project's store)."""
         entry = self.get(output)
         if entry is None or entry.state != "done":
             return False
         if (entry.fingerprint, entry.model_digest, entry.options) != (fingerprint, model_digest, options):
             return False
+        if present is not None:
+            return bool(present(entry))
         path = self.out / output
         return path.is_file() and path.stat().st_size == entry.output_size
 

@@ -3,6 +3,10 @@
 The driver plans the outputs, checks the manifest, hands the videos that need work to an executor (local
 processes or Ray), records every state change in the manifest as it happens, and writes the summary from
 the manifest at the end, so a resumed run's summary covers the videos done by earlier runs too.
+
+`run_items` is that driver for any list of videos and any `Target` (where a finished output goes): a study
+of files keeps its outputs in OUT (`FolderTarget`); a project's analysis (`study/project.py`) moves each
+into the project store. Both get the same manifest, executors, failure isolation and progress events.
 """
 
 from __future__ import annotations
@@ -37,9 +41,22 @@ class StudySpec:
     ray_return_results: bool = False
 
 
+@dataclass(frozen=True)
+class VideoEvent:
+    """One video's state changed: pending, running (frames done of total), done or failed (the reason)."""
+
+    output: str  # the video's key in the manifest
+    name: str
+    state: str
+    done: int = 0
+    total: int = 0
+    reason: str = ""
+
+
 @dataclass
 class StudyProgress:
-    """The `detail` of a study's progress reports: what a progress line shows."""
+    """The `detail` of a study's progress reports: what a progress line shows, and for views that list
+    the videos, what changed (`event`) or, in the first report, every video's state (`planned`)."""
 
     videos_done: int
     videos_total: int
@@ -48,6 +65,8 @@ class StudyProgress:
     frames_per_s: float
     eta_s: float
     current: list[str]
+    event: VideoEvent | None = None
+    planned: list[VideoEvent] | None = None
 
 
 @dataclass
@@ -71,15 +90,36 @@ def result_options(spec: StudySpec) -> str:
         "face_range": o.face_range,
         "min_confidence": o.min_confidence,
         "faces": o.faces,
+        "crop_method": o.crop_method,
+        "min_face_size": o.min_face_size,
+        "max_gap_s": o.max_gap_s,
         "style": spec.style,
         "format": spec.format,
     }
     return json.dumps(keys, sort_keys=True)
 
 
+class FolderTarget:
+    """A study's outputs stay in OUT as files; the summary is written there at the end."""
+
+    def __init__(self, summary_path: Path):
+        self.summary_path = summary_path
+
+    def check(self, item, fingerprint: str) -> str | None:
+        """A reason not to analyse the video (None: go ahead)."""
+        return None
+
+    present = None  # the manifest's own check: the output file with its recorded size
+
+    def accept(self, item, outcome: VideoOutcome) -> None:
+        """A done video's output is where it belongs already."""
+
+    def finish(self, summary) -> None:
+        _write_summary(summary, self.summary_path)
+
+
 def run_study(state: JobState, spec: StudySpec, loaded=None) -> StudyReport:
     from affectstudio.core.model.registry import ModelRegistry
-    from affectstudio.core.project import video_fingerprint
 
     check_style(spec.style)
     suffix = ".parquet" if spec.format == "parquet" else ".csv"
@@ -90,25 +130,50 @@ def run_study(state: JobState, spec: StudySpec, loaded=None) -> StudyReport:
     planned = [out / i.output for i in items] + [out / i.output.with_suffix(".json") for i in items]
     check_not_overwriting(videos, [*planned, summary_path])
     loaded = loaded if loaded is not None else ModelRegistry().load(spec.options.model)
-    options_key = result_options(spec)
-    report = StudyReport(total=len(items), summary_path=summary_path)
+    executor = _executor(spec, loaded)
+    report = run_items(
+        state, items, out, loaded, result_options(spec), executor, spec.style, FolderTarget(summary_path)
+    )
+    report.summary_path = summary_path
+    return report
+
+
+def run_items(state: JobState, items, out: Path, loaded, options_key: str, executor, style, target):
+    """Analyse `items` (StudyItems) into OUT with `executor`, recording each state in OUT's manifest;
+    `target` checks each video, says whether a done one's output is still there, takes each finished
+    output and writes the summary."""
+    from affectstudio.core.project import video_fingerprint
+
+    report = StudyReport(total=len(items))
     with Manifest(out) as manifest:
         report.manifest_path = manifest.path
-        tasks = []
+        tasks, planned = [], []
         for item in items:
             key = item.output.as_posix()
             try:
                 fingerprint = video_fingerprint(item.video)
             except AffectStudioError as error:
                 fingerprint = f"unreadable: {error}"
-            if manifest.is_done(key, fingerprint, loaded.digest, options_key):
+            present = None if target.present is None else (lambda _entry, item=item: target.present(item))
+            if manifest.is_done(key, fingerprint, loaded.digest, options_key, present):
                 report.skipped += 1
+                planned.append(VideoEvent(key, item.name, "done"))
                 continue
             manifest.set_pending(key, str(item.video), item.name, fingerprint, loaded.digest, options_key)
-            tasks.append(VideoTask(str(item.video.resolve()), item.name, key, str(out), spec.style))
-        events = _Events(state, manifest, report, len(items), {t.output: t for t in tasks}, spec, out)
-        state.report(Progress(report.skipped, len(items), "starting", events.detail()))
-        _executor(spec, loaded).run(tasks, events)
+            reason = target.check(item, fingerprint)
+            if reason is not None:
+                manifest.set_state(key, "failed", reason)
+                report.failed.append((item.name, reason))
+                planned.append(VideoEvent(key, item.name, "failed", reason=reason))
+                continue
+            planned.append(VideoEvent(key, item.name, "pending"))
+            tasks.append(VideoTask(str(item.video.resolve()), item.name, key, str(out), style))
+        names = {item.output.as_posix(): item for item in items}
+        events = _Events(
+            state, manifest, report, len(items), {t.output: t for t in tasks}, target, out, names
+        )
+        state.report(Progress(report.skipped, len(items), "starting", events.detail(planned=planned)))
+        executor.run(tasks, events)
         rows = []
         for item in items:
             entry = manifest.get(item.output.as_posix())
@@ -124,7 +189,7 @@ def run_study(state: JobState, spec: StudySpec, loaded=None) -> StudyReport:
                         "reason": "not analysed yet (the run was stopped)",
                     }
                 )
-    _write_summary(summary_frame(rows), summary_path)
+    target.finish(summary_frame(rows))
     report.seconds = events.elapsed()
     return report
 
@@ -154,9 +219,9 @@ def _write_summary(df, path: Path) -> None:
 class _Events:
     """What the executor tells the driver; turned into manifest rows and the study's progress reports."""
 
-    def __init__(self, state, manifest, report, total, tasks, spec, out: Path):
+    def __init__(self, state, manifest, report, total, tasks, target, out: Path, items):
         self.state, self.manifest, self.report, self.total = state, manifest, report, total
-        self.tasks, self.spec, self.out = tasks, spec, out
+        self.tasks, self.target, self.out, self.items = tasks, target, out, items
         self.running: dict[str, tuple[int, int]] = {}  # output -> (frames done, frames total)
         self.started = time.monotonic()
         self.frames_finished = 0
@@ -170,12 +235,12 @@ class _Events:
     def on_started(self, output: str) -> None:
         self.manifest.set_state(output, "running")
         self.running[output] = (0, 0)
-        self._report()
+        self._report(VideoEvent(output, self.tasks[output].name, "running"))
 
     def on_progress(self, output: str, done: int, total: int, fps: float) -> None:
         if output in self.running:
             self.running[output] = (done, total)
-            self._report()
+            self._report(VideoEvent(output, self.tasks[output].name, "running", done, total))
 
     def on_outcome(self, outcome: VideoOutcome) -> None:
         self.running.pop(outcome.output, None)
@@ -184,6 +249,11 @@ class _Events:
         if outcome.files:
             self._write_returned(outcome.files)
         name = self.tasks[outcome.output].name
+        if outcome.status == "done":
+            try:
+                self.target.accept(self.items[outcome.output], outcome)
+            except AffectStudioError as error:  # e.g. the project could not take the results
+                outcome.status, outcome.reason, outcome.summary = "failed", str(error), []
         if outcome.status == "cancelled":
             self.report.cancelled += 1
             self.manifest.set_state(outcome.output, "pending", outcome.reason)
@@ -203,7 +273,9 @@ class _Events:
                 outcome.output_size,
                 outcome.summary,
             )
-        self._report()
+        state = "pending" if outcome.status == "cancelled" else outcome.status
+        entry = self.manifest.get(outcome.output)
+        self._report(VideoEvent(outcome.output, name, state, outcome.frames, outcome.frames, entry.reason))
 
     def _write_returned(self, files: dict[str, bytes]) -> None:
         from affectstudio.core.paths import atomic_write
@@ -212,7 +284,7 @@ class _Events:
             with atomic_write(self.out / relative) as handle:
                 handle.write(data)
 
-    def detail(self) -> StudyProgress:
+    def detail(self, event: VideoEvent | None = None, planned=None) -> StudyProgress:
         finished = self.report.done + self.report.skipped + len(self.report.failed)
         frames = self.frames_finished + sum(done for done, _ in self.running.values())
         elapsed = max(self.elapsed(), 1e-9)
@@ -222,9 +294,17 @@ class _Events:
         eta = elapsed * remaining / worked if worked > 0 else float("inf")
         current = [self.tasks[o].name for o in self.running]
         return StudyProgress(
-            finished, self.total, len(self.report.failed), frames, frames / elapsed, max(eta, 0.0), current
+            finished,
+            self.total,
+            len(self.report.failed),
+            frames,
+            frames / elapsed,
+            max(eta, 0.0),
+            current,
+            event,
+            planned,
         )
 
-    def _report(self) -> None:
-        detail = self.detail()
+    def _report(self, event: VideoEvent | None = None) -> None:
+        detail = self.detail(event)
         self.state.report(Progress(detail.videos_done, self.total, ", ".join(detail.current), detail))

@@ -1,8 +1,12 @@
 """The project browser: a dock listing the project's videos with their analysis and annotation status.
 
 It is a view of `ProjectStore.video_status()` (which models have cached results, labelled frames per lane)
-and nothing more: adding and relinking go through the store, and opening a video is the review window's
-job (`open_requested`). Video files dropped on the dock are added to the project.
+and of the project's analysis job (`core/study/project.py`): each video's state in the job's manifest
+(pending, running with its progress, done, failed with the reason), live while the window runs the job
+(`job_progress` takes its progress events), read from the manifest otherwise. Nothing more: adding and
+relinking go through the store; opening a video, and starting or stopping the analysis of all videos
+(`analyse_requested`, `stop_requested`), are the review window's jobs. Video files dropped on the dock are
+added to the project.
 """
 
 from __future__ import annotations
@@ -24,10 +28,12 @@ from PySide6.QtWidgets import (
 )
 
 from affectstudio.core.errors import AffectStudioError
+from affectstudio.core.study.project import describe, video_of, video_states
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"}
 VIDEO_FILTER = "Videos (*.mp4 *.mov *.avi *.mkv *.webm *.m4v *.mpg *.mpeg *.wmv);;All files (*)"
-COLUMNS = ("Video", "Frames", "Analysed with", "Annotated (frames per lane)")
+COLUMNS = ("Video", "Analysis job", "Frames", "Analysed with", "Annotated (frames per lane)")
+STATUS, ANNOTATED = COLUMNS.index("Analysis job"), COLUMNS.index("Annotated (frames per lane)")
 MISSING = QColor("#e57373")
 
 
@@ -54,11 +60,15 @@ def annotation_summary(annotated: dict) -> str:
 class ProjectBrowser(QDockWidget):
     open_requested = Signal(Path)  # a video of the project to show in the review window
     error = Signal(str, str)  # title, message
+    analyse_requested = Signal()  # analyse every video not yet analysed, in the background
+    stop_requested = Signal()  # stop that job (what is done is kept)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__("Project", parent)
         self.setObjectName("project_browser")
         self.store = None
+        self.running = False
+        self._live: dict = {}  # video fingerprint -> VideoEvent of the job running now
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(list(COLUMNS))
         self.tree.setRootIsDecorated(False)
@@ -73,8 +83,15 @@ class ProjectBrowser(QDockWidget):
         self.relink_button.clicked.connect(lambda: self.relink())
         self.open_button = QPushButton("Open")
         self.open_button.clicked.connect(lambda: self._activated(self.tree.currentItem()))
+        self.analyse_button = QPushButton("Analyse all")
+        self.analyse_button.setToolTip(
+            "Analyse every video not yet analysed with the current model and settings, in the background"
+        )
+        self.analyse_button.clicked.connect(
+            lambda: (self.stop_requested if self.running else self.analyse_requested).emit()
+        )
         buttons = QHBoxLayout()
-        for button in (self.add_button, self.relink_button, self.open_button):
+        for button in (self.add_button, self.relink_button, self.open_button, self.analyse_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
         body = QWidget()
@@ -85,7 +102,7 @@ class ProjectBrowser(QDockWidget):
         layout.addLayout(buttons)
         self.setWidget(body)
         self.setAcceptDrops(True)
-        self.setMinimumWidth(420)  # name, frames and models readable without scrolling
+        self.setMinimumWidth(560)  # name, job state, frames and models readable without scrolling
         self._selection_changed()
 
     def set_store(self, store) -> None:
@@ -104,21 +121,54 @@ class ProjectBrowser(QDockWidget):
         except AffectStudioError as error:
             self.error.emit("Cannot read the project", str(error))
             return
+        states = {**video_states(self.store.path), **self._live}
         for status in statuses:
             video = status.video
             frames = f"{video.frame_count or '?'} ({_duration(video.duration)})"
             models = ", ".join(dict.fromkeys(status.models)) or "not analysed"
-            item = QTreeWidgetItem([video.path.name, frames, models, annotation_summary(status.annotated)])
+            item = QTreeWidgetItem(
+                [video.path.name, "", frames, models, annotation_summary(status.annotated)]
+            )
             item.setData(0, Qt.ItemDataRole.UserRole, video.hash)
             item.setToolTip(0, str(video.path))
-            item.setToolTip(3, annotation_summary(status.annotated).replace(" · ", "\n"))
+            item.setToolTip(ANNOTATED, annotation_summary(status.annotated).replace(" · ", "\n"))
             if not status.exists:
                 item.setText(0, f"{video.path.name} (missing: Relink…)")
                 item.setForeground(0, QBrush(MISSING))
+            if video.hash in states:
+                self._show_state(item, states[video.hash], video.path)
             self.tree.addTopLevelItem(item)
         for column in range(len(COLUMNS) - 1):
             self.tree.resizeColumnToContents(column)
+        room = self.tree.fontMetrics().horizontalAdvance("running 100% (99999/99999 frames)") + 12
+        self.tree.setColumnWidth(STATUS, room)  # a long reason is elided; its tooltip holds all of it
         self._selection_changed()
+
+    # the analysis job -------------------------------------------------------------------------------------
+    def job_started(self) -> None:
+        self.running, self._live = True, {}
+        self.analyse_button.setText("Stop analysis")
+
+    def job_finished(self) -> None:
+        self.running, self._live = False, {}
+        self.analyse_button.setText("Analyse all")
+        self.refresh()
+
+    def job_progress(self, progress) -> None:
+        """A progress report of the job (its detail a StudyProgress): show what changed."""
+        detail = progress.detail
+        for event in [*(detail.planned or []), *([detail.event] if detail.event else [])]:
+            video_hash = video_of(event.output)
+            self._live[video_hash] = event
+            item = self.item_for(video_hash)
+            if item is not None:
+                self._show_state(item, event, Path(item.toolTip(0)))
+
+    @staticmethod
+    def _show_state(item: QTreeWidgetItem, event, path: Path) -> None:
+        item.setText(STATUS, describe(event, path))  # the row names the video: no path in its reason
+        item.setToolTip(STATUS, describe(event))
+        item.setForeground(STATUS, QBrush(MISSING) if event.state == "failed" else QBrush())
 
     def item_for(self, video_hash: str) -> QTreeWidgetItem | None:
         for i in range(self.tree.topLevelItemCount()):

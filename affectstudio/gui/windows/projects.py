@@ -1,10 +1,13 @@
-"""Projects in the review window: File > New / Open / Save as / Open recent project, and the project
-browser dock. Without a chosen project the app works in the implicit default project in the data
-directory, as before; switching projects closes the open video and hands the session the new store.
+"""Projects in the review window: File > New / Open / Save as / Open recent project, the project
+browser dock, and the analysis of all the project's videos (`analyse_project_videos`: the study runner in
+a background job, `core/study/project.py`, as `affectstudio project analyze` runs it). Without a chosen
+project the app works in the implicit default project in the data directory, as before; switching
+projects closes the open video and hands the session the new store.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -26,6 +29,9 @@ class ProjectCommands:
         self.project_browser = ProjectBrowser(self)
         self.project_browser.open_requested.connect(self.open_video)
         self.project_browser.error.connect(self.show_error)
+        self.project_browser.analyse_requested.connect(lambda: self.analyse_project_videos())
+        self.project_browser.stop_requested.connect(self.stop_project_analysis)
+        self._project_job = None
         self.project_browser.visibilityChanged.connect(lambda shown: shown and self.project_browser.refresh())
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.project_browser)
         self.project_browser.hide()
@@ -40,6 +46,59 @@ class ProjectCommands:
             lambda _key: self.project_browser.isVisible() and self.project_browser.refresh()
         )
         self.project_browser.set_store(self.store)
+
+    # analysing every video ----------------------------------------------------------------------------------
+    def analyse_project_videos(self, options=None, skip=()) -> bool:
+        """Analyse the project's videos not yet analysed with `options` (default: the settings') in the
+        background; the browser shows each video's state, the results wait in the project."""
+        from affectstudio.core.study.project import ProjectJob, analyse_project
+        from affectstudio.gui.tasks import TaskThread
+
+        if self._project_job is not None and self._project_job.isRunning():
+            return False
+        options = replace(options or self.settings.analysis)
+        options.model = options.model or None
+        job = ProjectJob(self.store.path, options, skip=tuple(skip))  # the job loads the model itself
+        thread = TaskThread("project-analysis", lambda state: analyse_project(state, job), self)
+        thread.progress.connect(self._project_progress)
+        thread.done.connect(self._project_analysed)
+        thread.failed.connect(lambda message, _user: self._project_failed(message))
+        self._project_job = thread
+        self.project_browser.job_started()
+        self.project_browser.show()
+        thread.start()
+        return True
+
+    def stop_project_analysis(self) -> None:
+        if self._project_job is not None and self._project_job.isRunning():
+            self._project_job.cancel()
+            self.status_label.setText("Project: stopping after the current batch…")
+
+    def _project_progress(self, progress) -> None:
+        if self.sender() is not self._project_job:
+            return
+        self.project_browser.job_progress(progress)
+        detail = progress.detail
+        if detail is not None:
+            self.status_label.setText(
+                f"Project: {detail.videos_done}/{detail.videos_total} videos · {detail.frames_per_s:.1f} "
+                "frames/s" + (f" · {detail.failed} failed" if detail.failed else "")
+            )
+
+    def _project_analysed(self, report) -> None:
+        self._project_job = None
+        self.project_browser.job_finished()
+        if report is None:
+            return
+        text = f"Project: {report.done} analysed, {report.skipped} already done, {len(report.failed)} failed"
+        if report.cancelled:
+            text += f", {report.cancelled} stopped (Analyse all again to finish)"
+        self.status_label.setText(text)
+
+    def _project_failed(self, message: str) -> None:
+        self._project_job = None
+        self.project_browser.job_finished()
+        self.show_error("Project analysis failed", message)
 
     def _project_start_folder(self) -> str:
         recent = self.settings.recent.projects
@@ -101,6 +160,7 @@ class ProjectCommands:
     def switch_project(self, store: ProjectStore) -> None:
         """Work in `store` from now on: the open video closes, the browser shows the new project."""
         self.pause()
+        self.stop_project_analysis()  # its events name the old project's videos
         old = self.store
         self.session.use_store(store)
         self.controller.store = store

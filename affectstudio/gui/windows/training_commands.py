@@ -71,47 +71,18 @@ class TrainingCommands:
         self._reanalyse_other_videos(settings.analysis)
 
     def _reanalyse_other_videos(self, options) -> None:
-        from affectstudio.core.project_analysis import analyse_project
-        from affectstudio.gui.analysis_controller import cache_key
-        from affectstudio.gui.tasks import TaskThread
-
+        """The project's other videos through the project's analysis job (the browser shows them)."""
         skip = [self.video_hash] if self.session.video is not None else []
-        if not [v for v in self.store.videos() if v.hash not in skip]:
-            return
-        project = self.store.path
-
-        def run(state):
-            from affectstudio.core.model.registry import ModelRegistry
-
-            loaded = ModelRegistry().load(options.model)
-            with ProjectStore(project, create=False) as store:  # one connection per thread
-                return analyse_project(store, options, loaded, cache_key(loaded.digest, options), state, skip)
-
-        self._project_thread = thread = TaskThread("project-analysis", run, self)
-        thread.progress.connect(
-            lambda p: self.status_label.setText(f"Project: {p.message} ({p.done}/{p.total})")
-        )
-        thread.done.connect(self._project_reanalysed)
-        thread.failed.connect(lambda message, _user: self.show_error("Project analysis failed", message))
-        thread.start()
-
-    def _project_reanalysed(self, outcome) -> None:
-        if outcome is None:
-            return
-        failed = "; ".join(f"{name}: {error}" for name, error in outcome.failed.items())
-        self.status_label.setText(
-            f"Project re-analysed: {len(outcome.analysed)} video(s)"
-            + (f"; failed: {failed}" if failed else "")
-        )
-        self.project_browser.refresh()
+        if [v for v in self.store.videos() if v.hash not in skip]:
+            self.analyse_project_videos(options, skip)
 
     def _reanalyse_once(self, _loaded) -> None:
         self.controller.model_ready.disconnect(self._reanalyse_once)
         self.controller.reanalyse()
 
     def _close_windows(self) -> None:
-        if getattr(self, "_project_thread", None) is not None:
-            self._project_thread.stop()
+        if getattr(self, "_project_job", None) is not None:
+            self._project_job.stop()
         if getattr(self, "_export_thread", None) is not None:
             self._export_thread.stop()
         if self.training_window is not None:
