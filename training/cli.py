@@ -23,6 +23,7 @@ from pathlib import Path
 from affectstudio.core.errors import AffectStudioError
 from affectstudio.core.labels import TASKS
 from training.events import Error, Step
+from training.threads import prefer_passive_waiting
 
 SUBCOMMANDS = ("init-config", "curate", "evaluate", "predict")
 
@@ -169,6 +170,7 @@ def _predict(argv: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    prefer_passive_waiting()  # before torch is imported (training/threads.py)
     commands = {"init-config": _init_config, "curate": _curate, "evaluate": _evaluate, "predict": _predict}
     command = commands.get(argv[0]) if argv else None
     try:
