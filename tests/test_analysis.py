@@ -150,7 +150,7 @@ def test_a_run_that_switches_to_the_fast_path_says_which_frames_ran_where(
         )
 
 
-def test_an_undecodable_frame_is_an_empty_row_and_counted(sample_video, loaded, tmp_path):
+def test_an_undecodable_frame_is_an_empty_row_and_counted(sample_video, loaded, tmp_path, capsys):
     """A damaged packet: the decoder cannot produce that frame; the CSV still has its row (empty) and the
     sidecar counts it, so a researcher sees the gap instead of a silently shorter table."""
     import av
@@ -174,6 +174,12 @@ def test_an_undecodable_frame_is_an_empty_row_and_counted(sample_video, loaded, 
     assert (df.loc[:4, "track_id"] == 0).all() and df.loc[:4, "valence"].notna().all()
     sidecar = json.loads(result.sidecar_path.read_text())
     assert sidecar["frames_undecodable"] == 1 and sidecar["frames_analysed"] == 12
+    assert result.frames_undecodable == 1
+    from affectstudio.cli import main
+
+    # the terminal says so too: in the CSV the row looks like a frame without a face
+    assert main(["analyze", str(damaged), "-o", str(tmp_path / "cli"), "--no-plot"]) == 0
+    assert f"warning: {damaged}: 1 frame could not be decoded (corrupt data)" in capsys.readouterr().out
 
 
 def test_cancel_keeps_what_was_done(sample_video, loaded, tmp_path):

@@ -165,13 +165,19 @@ def run(args: argparse.Namespace) -> int:
         lines.append("stopped early: the CSV holds the frames analysed so far (sidecar says complete: false)")
     if result.truncated:
         lines.append(f"warning: {video}: {result.truncated}; the CSV covers those (sidecar: complete: false)")
+    if result.frames_undecodable:
+        lines.append(
+            f"warning: {video}: {_frames(result.frames_undecodable)} could not be decoded (corrupt data); "
+            "their rows are empty, as for frames without a face (the sidecar counts them: frames_undecodable)"
+        )
     if result.frames_with_face == 0:
         lines.append(f"warning: {video}: no face found in any analysed frame; every row is empty")
     if result.untrained_tasks:
         heads = ", ".join(result.untrained_tasks)
         lines.append(
             f"warning: model '{result.model_name}' has untrained heads ({heads}): their predictions are "
-            "not meaningful. Install a trained model: affectstudio models --help"
+            "not meaningful. Get trained weights: `affectstudio models fetch ddamfn-affectnet8` "
+            "(expressions), or import your own: `affectstudio models import FILE`"
         )
     if plot and result.frames_with_face:
         from affectstudio.core.report import plot_traces
@@ -180,6 +186,10 @@ def run(args: argparse.Namespace) -> int:
     lines.append(f"speed: {result.timings['frames_per_s']} frames/s ({result.backend} on {result.device})")
     print("\n".join(lines))
     return 130 if result.cancelled else 0
+
+
+def _frames(count: int) -> str:
+    return f"{count} frame" if count == 1 else f"{count} frames"
 
 
 BAR = "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} frames [{elapsed}{postfix}]"

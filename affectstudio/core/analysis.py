@@ -90,6 +90,7 @@ class AnalysisResult:
     truncated: str = ""  # the video holds fewer frames than its header promises: why, in words
     backends: list[dict] = field(default_factory=list)  # BackendRuns.runs
     fast_path: str = "off"  # the engine's fast path at the end: off, building, ready after N s, ...
+    frames_undecodable: int = 0  # frames the decoder could not produce (corrupt data): empty rows
 
 
 def analyze(
@@ -256,6 +257,7 @@ def _analyze(
         truncated=truncated,
         backends=runs.runs,
         fast_path=fast_path,
+        frames_undecodable=stream.undecodable,
     )
 
 
