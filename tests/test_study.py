@@ -220,6 +220,12 @@ def test_rerun_skips_done_retries_failed_and_redoes_changed(study, sample_frames
         patch.setenv("AFFECTSTUDIO_DATA_DIR", str(study["root"] / "data"))
         code = main(["analyze", str(videos), "-o", str(out), *FAST, "--jobs", "2", "--format", "parquet"])
     assert code == 2, "the corrupt and face-less videos were retried and failed again"
-    assert "1 analysed, 1 already done, 2 failed" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "1 analysed, 1 already done, 2 failed" in printed
+    # each failure once, named by the study's name for it, the reason without the path a second time
+    failures = [line for line in printed.splitlines() if line.startswith("failed: ")]
+    assert len(failures) == 2 and all(
+        line.count("noface.mp4") + line.count("corrupt.mp4") == 1 for line in failures
+    )
     assert (out / "b" / "clip.parquet").stat().st_mtime_ns == kept
     assert affectstudio.read_results(out / "a" / "clip.parquet")["frame"].nunique() == 12

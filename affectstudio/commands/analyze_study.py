@@ -67,7 +67,7 @@ def run_study_command(args, options) -> int:
     ]
     if ran and report.seconds:
         lines.append(f"speed: {report.frames / report.seconds:.1f} frames/s over {report.seconds:.1f} s")
-    lines += [f"failed: {name}: {reason}" for name, reason in report.failed]
+    lines += [f"failed: {name}: {_without_path(name, reason)}" for name, reason in report.failed]
     lines.append(f"wrote {report.summary_path} (manifest: {report.manifest_path})")
     if report.cancelled or state.cancelled():
         lines.append("stopped early: run the same command again to finish the study")
@@ -75,6 +75,12 @@ def run_study_command(args, options) -> int:
     if state.cancelled():
         return 130
     return 2 if report.failed else 0
+
+
+def _without_path(name: str, reason: str) -> str:
+    """A user error names its file first ("/abs/path/clip.mp4: no face ..."); the line already names it."""
+    head, sep, rest = reason.partition(": ")
+    return rest if sep and Path(head).name == Path(name).name else reason
 
 
 STUDY_BAR = "{desc}: {n_fmt}/{total_fmt} videos |{bar}| [{elapsed}{postfix}]"
