@@ -206,8 +206,31 @@ def test_a_large_batch_runs_as_small_chunks_with_the_same_outputs(loaded, crops)
     """analyze's batch of 32 is cut into chunks of fastpath.CHUNK (less CPU per image than two halves)."""
     from affectstudio.core.fastpath import CHUNK
 
-    big, small = InferenceEngine(loaded, "cpu", batch_size=32), InferenceEngine(loaded, "cpu", batch_size=8)
+    big = InferenceEngine(loaded, "cpu", batch_size=32, background=False)
+    small = InferenceEngine(loaded, "cpu", batch_size=8, background=False)
     assert big._fast.chunk == CHUNK == small._fast.chunk
     a, b = big.predict(crops), small.predict(crops)
     for name in ("va", "expr_probs", "au_probs"):
         assert np.array_equal(getattr(a, name), getattr(b, name)), name
+
+
+def test_a_network_with_large_logits_keeps_the_fast_path(crops, tmp_path, monkeypatch):
+    """A trained network's logits on noise reach the hundreds, where float32's summation order alone moves
+    them by more than 1e-4 (0.078 at 335 on a model the training package made): the build's check compares
+    the probabilities users get, so such a model is not sent to the 2x slower plain path."""
+    from affectstudio.core.model.config import loaded as make_loaded
+
+    monkeypatch.setenv("AFFECTSTUDIO_CACHE_DIR", str(tmp_path))
+    base = untrained_model(seed=5)
+    with torch.no_grad():
+        for head in (base.model.classifier.expr, base.model.classifier.au):
+            head.weight.mul_(2e4)
+    big = make_loaded(base.model, base.config, "large logits", None)
+    with torch.inference_mode():
+        logits = big.model(torch.from_numpy(InferenceEngine(big, "cpu", fast=False).prep.normalise(crops)))
+    assert float(logits.expr_logits.abs().max()) > 100
+    engine = InferenceEngine(big, "cpu", batch_size=8, background=False)
+    assert engine.backend == "openvino-f32"
+    fast, plain = engine.predict(crops), InferenceEngine(big, "cpu", fast=False).predict(crops)
+    for name in ("va", "expr_probs", "au_probs"):
+        assert np.abs(getattr(fast, name) - getattr(plain, name)).max() < 1e-4, name

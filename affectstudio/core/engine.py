@@ -26,6 +26,7 @@ import torch
 from affectstudio.core import startup
 from affectstudio.core.errors import AffectStudioError
 from affectstudio.core.model.checkpoint import LoadedModel
+from affectstudio.core.model.network import probabilities
 from affectstudio.core.transforms import resolve
 
 log = logging.getLogger(__name__)
@@ -264,14 +265,4 @@ class InferenceEngine:
                 None if t is None else t.float().cpu().numpy()
                 for t in (out.va, out.expr_logits, out.au_logits)
             )
-        # Softmax and sigmoid in numpy: on the CPU a torch op here costs the fast path ~15% (see preprocess).
-        return Predictions(
-            va=va,
-            expr_probs=None if expr_logits is None else _softmax(expr_logits),
-            au_probs=None if au_logits is None else 1.0 / (1.0 + np.exp(-au_logits)),
-        )
-
-
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
-    return shifted / shifted.sum(axis=1, keepdims=True)
+        return Predictions(*probabilities(va, expr_logits, au_logits))
