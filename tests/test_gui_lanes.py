@@ -255,3 +255,67 @@ def test_the_playheads_of_lanes_strip_and_timelines_line_up(window, qtbot):
     right = plot_right(timeline, timeline.va_plot)
     assert abs(plot_right(window.lanes, window.lanes.plot) - right) <= 2
     assert abs(plot_right(window.track_strip, window.track_strip.plot) - right) <= 2
+
+
+def test_spans_imported_without_a_track_are_drawn_for_the_face_shown(qtbot, tmp_path, sample_video, capsys):
+    """A user's report: spans imported as the README shows (`project import ... --annotator me`, no
+    track) were stored for any face and never drawn once a face was selected. They are drawn for every
+    face, marked "any face", and an edit on their row stays any-face."""
+    import shutil
+
+    from gui_helpers import synthetic_rows
+    from test_gui_analysis import close, make_window
+
+    from affectstudio.cli import main
+
+    project, clip, csv = tmp_path / "study.affectproj", tmp_path / "clip.mp4", tmp_path / "spans.csv"
+    shutil.copy(sample_video, clip)
+    csv.write_text("lane,start,end,value\nexpression,0.0,1.5,Happiness\nexpression,1.6,3.0,Sadness\n")
+    for argv in (
+        ["new", project],
+        ["add", project, clip],
+        ["import", project, clip, csv, "--annotator", "me"],
+    ):
+        assert main(["project", *map(str, argv)]) == 0
+    assert "expression/me/-1" in capsys.readouterr().out
+    window = make_window(qtbot, project, auto_analyse=False)
+    window.resize(1200, 900)
+    tree = window.project_browser.tree
+    with qtbot.waitSignal(window.video.frame_shown, timeout=WAIT_MS):
+        tree.itemDoubleClicked.emit(tree.topLevelItem(0), 0)  # the user's double-click on clip.mp4
+    window.controller.rows.emit(synthetic_rows(120, window.session.video.fps, tracks=2))
+    assert window.session.track == 0
+    au12, own = LaneKey("AU12", "me", ANY_TRACK), LaneKey("AU12", "me", 0)
+    for track in (0, 1):
+        window.session.select_track(track)
+        r = row(window, EXPRESSION)
+        assert [(s.start, s.stop, s.value) for s in r.item.segments] == [
+            (0, 44, "Happiness"),
+            (48, 89, "Sadness"),
+        ]
+        [ticks, _] = window.lanes.plot.getAxis("left")._tickLevels
+        assert (r.y0 + r.height / 2, "me · expression\nany face") in ticks
+    viewport = window.lanes.viewport()  # the tooltip says what "any face" means; other rows have none
+    qtbot.mouseMove(viewport, lane_point(window, LaneKey("AU1", "me", 1), 30))
+    qtbot.wait(50)
+    assert window.lanes.toolTip() == ""
+    qtbot.mouseMove(viewport, lane_point(window, EXPRESSION, 30))
+    qtbot.waitUntil(lambda: "for any face" in window.lanes.toolTip(), timeout=WAIT_MS)
+    drag(qtbot, window, lane_point(window, EXPRESSION, 100), lane_point(window, EXPRESSION, 110))
+    window._dialogs[-1].value.setCurrentText("Fear")
+    window._dialogs[-1].accept()
+    assert spans(window, EXPRESSION)[-1] == (100, 110, "Fear")  # an edit on the any-face row stays any-face
+    assert LaneKey("expression", "me", 1) not in window.session.lanes
+    window.act_undo.trigger()
+    assert spans(window, EXPRESSION) == [(0, 44, "Happiness"), (48, 89, "Sadness")]
+    assert au12 not in window.session.lanes and own not in window.session.lanes
+    window.activateWindow()  # the segment dialog was the active window; shortcuts go to the active one
+    qtbot.waitUntil(window.isActiveWindow, timeout=WAIT_MS)
+    window.seek(60)
+    qtbot.keyClick(window.video, Qt.Key.Key_3)  # key coding labels the face shown: its own row appears
+    face = LaneKey("expression", "me", 1)
+    assert row(window, face).item.pending is not None and row(window, EXPRESSION).item.segments
+    window.seek(70)
+    qtbot.keyClick(window.video, Qt.Key.Key_C)
+    assert spans(window, face) == [(60, 70, "Fear")] and len(spans(window, EXPRESSION)) == 2
+    close(window)

@@ -179,3 +179,39 @@ def test_va_recording_is_one_undoable_trace_write(session):
     assert command is not None and session.undo.undo_label() == "set trace"
     session.undo.undo()
     assert LaneKey("valence", "me", ANY_TRACK) not in session.lanes
+
+
+def test_any_face_lanes_are_shown_for_every_face_and_edits_on_them_stay_any_face(session, tmp_path):
+    """Spans imported without a track (the README's `project import ... --annotator me`) are any-face
+    lanes: a face's review shows them beside its own, and editing them never moves them to that face."""
+    from affectstudio.core.annotations.importing import import_file
+
+    spans = tmp_path / "spans.csv"
+    spans.write_text("lane,start,end,value\nexpression,0.0,1.5,Happiness\nAU12,0.5,2.0,1\n")
+    import_file(session.store, session.video.hash, spans, session.timestamps, "me")
+    session.load_lanes()
+    session.add_rows(synthetic_rows(120, tracks=2))
+    assert session.track == 0
+    anyface, own = LaneKey("expression", "me", ANY_TRACK), LaneKey("expression", "me", 0)
+    for track in (0, 1, ANY_TRACK):
+        shown = session.shown_lanes("me", track)
+        assert anyface in shown and LaneKey("AU12", "me", ANY_TRACK) in shown
+        assert LaneKey("AU1", "me", track) in shown and len(shown) == 17  # one row per lane name
+    assert session.shown_lane_at("expression", 0, 10) == anyface  # a split at the playhead splits it
+    assert session.shown_lane_at("expression", 0, 100) == own  # nothing any-face there: the face's own
+    session.split_segment(session.shown_lane_at("expression", 0, 20), 20)
+    session.change_segment(anyface, session.lane(anyface).segments[0].id, value="Anger")
+    assert lane_view(session, "expression") == [(0, 19, "Anger"), (20, 44, "Happiness")]
+    assert lane_view(session, "expression", 0) == []
+    session.seek(60)
+    session.code_expression("Fear")  # key coding labels the face shown: its own row appears, first
+    shown = session.shown_lanes("me", 0)
+    assert shown.index(own) + 1 == shown.index(anyface) and len(shown) == 18
+    session.seek(70)
+    session.finish_coding()
+    assert lane_view(session, "expression", 0) == [(60, 70, "Fear")]
+    session.undo.undo()
+    session.undo.undo()
+    session.undo.undo()
+    assert lane_view(session, "expression") == [(0, 44, "Happiness")] and own not in session.lanes
+    assert session.shown_lanes("me", 0).count(anyface) == 1 and own not in session.shown_lanes("me", 0)

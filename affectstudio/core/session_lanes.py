@@ -10,6 +10,10 @@ before it, so a run of key presses during playback tiles the timeline; the same 
 AU key toggles that AU on at the playhead, and off at the next press. An open segment is not stored until
 it is closed (it is shown growing with the playhead); `finish_coding` closes what is open at the playhead.
 
+Which lanes a face's review shows (`shown_lanes`): its own, and beside them the annotator's "any face" lanes
+(track -1: imported without a track, or coded before any face was found), since those hold for every face.
+An any-face lane stays one: edits on it go to it, never to the face shown.
+
 VA recording (Aff-Wild2's joystick protocol): while the video plays, each frame gets the pointer's
 valence/arousal; the pass becomes one SetTrace (frames skipped between two samples are interpolated).
 """
@@ -31,7 +35,14 @@ from affectstudio.core.annotations.edits import (
     SplitSegment,
     UndoStack,
 )
-from affectstudio.core.annotations.lanes import DEFAULT_ANNOTATOR, Lane, LaneKey, Segment
+from affectstudio.core.annotations.lanes import (
+    ANY_TRACK,
+    DEFAULT_ANNOTATOR,
+    LANE_NAMES,
+    Lane,
+    LaneKey,
+    Segment,
+)
 from affectstudio.core.errors import AnnotationError
 
 
@@ -81,6 +92,30 @@ class LaneEditing:
         """Who coded this video, the current annotator first."""
         others = sorted({key.annotator for key in self.lanes} - {self.annotator})
         return [self.annotator, *others]
+
+    def shown_lanes(self, annotator: str, track: int) -> list[LaneKey]:
+        """The rows of `annotator` when face `track` is shown, in LANE_NAMES order: the face's own lane of
+        each name, or the any-face lane of that name when only it holds something, or both (own first)."""
+        open_ = {o.key for o in self.coding.values()}
+        keys = []
+        for name in LANE_NAMES:
+            own = LaneKey(name, annotator, track)
+            anyface = LaneKey(name, annotator, ANY_TRACK)
+            if track == ANY_TRACK or (anyface not in self.lanes and anyface not in open_):
+                keys.append(own)
+            elif own in self.lanes or own in open_:
+                keys += [own, anyface]
+            else:
+                keys.append(anyface)
+        return keys
+
+    def shown_lane_at(self, name: str, track: int, frame: int) -> LaneKey:
+        """The current annotator's `name` row shown for `track` that has a segment at `frame` (the face's
+        own before the any-face one), else the face's own: what a split at the playhead means."""
+        shown = [key for key in self.shown_lanes(self.annotator, track) if key.name == name]
+        return next(
+            (key for key in shown if self.lane(key).segment_at(frame)), LaneKey(name, self.annotator, track)
+        )
 
     def _edited(self, command: Command) -> None:
         for key in sorted(command.touched(), key=lambda k: (k.annotator, k.track_id, k.name)):

@@ -145,9 +145,12 @@ class WindowLanes:
         self.act_redo.setText(f"Redo {stack.redo_label()}" if stack.can_redo else "Redo")
 
     def _target_lane(self) -> LaneKey:
-        """The selected segment's lane, else the current annotator's expression lane for the shown face."""
+        """The selected segment's lane, else the current annotator's expression row at the playhead for the
+        shown face (its any-face lane when that is the one with a segment there)."""
         chosen = self.lanes.selected_segment()
-        return chosen[0] if chosen else LaneKey("expression", self.session.annotator, self.lanes.track)
+        if chosen:
+            return chosen[0]
+        return self.session.shown_lane_at("expression", self.lanes.track, self.current_frame)
 
     def split_at_playhead(self) -> None:
         if self.session.video is not None:

@@ -9,6 +9,10 @@ Mouse, as in ELAN: drag on an empty stretch of a segment lane creates a segment,
 resize it, click to select (and seek), double-click to edit; drag on a valence/arousal row draws the trace.
 Shift or middle drag pans, the wheel zooms; the x axis is linked to the timelines.
 
+A face's review shows the annotator's "any face" lanes too (track -1: imported without a track, or coded
+before a face was found; `ReviewSession.shown_lanes`), labelled "any" with a tooltip saying so; an edit on
+such a row stays any-face.
+
 Rows never get thinner than one label (`MIN_UNIT_PX`): when the view is too short for all of them (17 a
 coder, more with several coders), it shows as many as fit and a scroll bar, in the column beside the plot
 that the timelines use for their legends, scrolls through the rest.
@@ -26,13 +30,11 @@ from PySide6.QtWidgets import QGraphicsItem, QScrollBar, QStyle
 
 from affectstudio.core.annotations.lanes import ANY_TRACK, LaneKey, Segment
 from affectstudio.core.errors import AffectStudioError
-from affectstudio.core.labels import ACTION_UNITS
 from affectstudio.gui.plot_legends import reserve_right_column
 from affectstudio.gui.timeline import AROUSAL_COLOUR, AXIS_WIDTH, PLAYHEAD_COLOUR, VALENCE_COLOUR, TimeAxis
 from affectstudio.gui.transport import frame_at
 from affectstudio.gui.views.lane_items import SegmentsItem, band_to_value, trace_to_band
 
-ROW_NAMES = ("expression", *ACTION_UNITS, "valence", "arousal", "event", "exclusion")
 ROW_HEIGHT = {"expression": 1.6, "au": 0.6, "continuous": 1.6, "event": 1.0, "exclusion": 0.7}
 EDGE_PX = 5  # how near an edge a press must be to resize rather than create
 MIN_UNIT_PX = 18  # px per unit of ROW_HEIGHT at least: an AU row (0.6) stays one 7-pt label (~11 px) tall
@@ -137,8 +139,8 @@ class LanesView(pg.GraphicsLayoutWidget):
         duration = float(stamps[-1]) + self._step if len(stamps) else 1.0
         y, ticks = 0.0, []
         for annotator in self.session.annotators():
-            for name in ROW_NAMES:
-                key = LaneKey(name, annotator, self.track)
+            for key in self.session.shown_lanes(annotator, self.track):
+                name = key.name
                 height = ROW_HEIGHT[key.kind]
                 if key.kind == "continuous":
                     colour = VALENCE_COLOUR if name == "valence" else AROUSAL_COLOUR
@@ -156,7 +158,9 @@ class LanesView(pg.GraphicsLayoutWidget):
                     self.plot.addItem(item)
                     row = Row(key, y, height, item)
                 self.rows.append(row)
-                label = name if name.startswith("AU") else f"{annotator} · {name}"
+                label = name if key.kind == "au" else f"{annotator} · {name}"
+                if self.any_face(key):  # the axis is narrow: "any" (and a tooltip) marks it
+                    label = f"{name} · any" if height < 1 else f"{label}\nany face"
                 ticks.append((y + height / 2, label))
                 y += height
             separator = pg.InfiniteLine(y, angle=0, pen=pg.mkPen("#5a5a5a"))
@@ -197,6 +201,26 @@ class LanesView(pg.GraphicsLayoutWidget):
         top = value / SCROLL_STEPS
         self.plot.setYRange(top, top + self.rows_shown(), padding=0)
 
+    def any_face(self, key: LaneKey) -> bool:
+        """An any-face lane shown among a face's lanes."""
+        return key.track_id == ANY_TRACK != self.track
+
+    def row_tooltip(self, row: Row | None) -> str:
+        if row is None or not self.any_face(row.key):
+            return ""
+        key = row.key
+        return (
+            f"{key.annotator}'s {key.name} for any face (not tied to one face track, e.g. imported without "
+            f"a track): shown for every face; edits here stay any-face"
+        )
+
+    def mouseMoveEvent(self, ev):
+        y = self.plot.vb.mapSceneToView(self.mapToScene(ev.position().toPoint())).y()
+        tip = self.row_tooltip(self.row_at(y))
+        if tip != self.toolTip():
+            self.setToolTip(tip)
+        super().mouseMoveEvent(ev)
+
     def _lane_changed(self, key: LaneKey | None) -> None:
         if key is None or key.annotator not in self.session.annotators():
             self.rebuild()
@@ -205,8 +229,8 @@ class LanesView(pg.GraphicsLayoutWidget):
             if row.key == key:
                 self._draw(row)
                 return
-        if key.track_id == self.track:
-            self.rebuild()  # a new annotator's first lane
+        if key.track_id in (self.track, ANY_TRACK):
+            self.rebuild()  # a new annotator's first lane, or a lane shown beside an any-face one
 
     def _draw(self, row: Row) -> None:
         lane = self.session.lane(row.key)
@@ -230,6 +254,10 @@ class LanesView(pg.GraphicsLayoutWidget):
         """Key-coded segments still open, drawn from their start to the playhead."""
         stamps = self.session.timestamps
         open_ = {o.key: o for o in self.session.coding.values()}
+        shown, annotators = {row.key for row in self.rows}, self.session.annotators()
+        if any(k not in shown and k.track_id == self.track and k.annotator in annotators for k in open_):
+            self.rebuild()  # opened on the face's lane while its any-face lane was shown in that row
+            return
         for row in self.rows:
             if isinstance(row.item, SegmentsItem):
                 pending = open_.get(row.key)
