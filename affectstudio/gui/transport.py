@@ -9,6 +9,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QFont
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QSpinBox, QToolButton, QWidget
 
+from affectstudio.gui.fitting_label import FittingLabel
+
 SPEEDS = (0.1, 0.25, 0.5, 1.0, 1.5, 2.0, 4.0, 8.0)
 _TIME = re.compile(r"^(?:(\d+):)?(?:(\d+):)?(\d+(?:\.\d*)?)\s*s?$")
 
@@ -80,7 +82,7 @@ class PlaybackBar(QWidget):
         self.goto.returnPressed.connect(self._goto)
         layout.addWidget(self.goto)
         layout.addStretch(1)
-        self.position = QLabel("no video")
+        self.position = FittingLabel("no video")  # where the bar is narrow, a shorter form
         font = QFont("monospace")
         font.setStyleHint(QFont.StyleHint.Monospace)
         font.setPointSizeF(font.pointSizeF() * 1.1)
@@ -97,9 +99,13 @@ class PlaybackBar(QWidget):
         self.speed.setCurrentIndex(max(0, min(len(SPEEDS) - 1, self.speed.currentIndex() + steps)))
 
     def show_position(self, frame: int, seconds: float, total: int, duration: float) -> None:
-        self.position.setText(
-            f"frame {frame:>{len(str(total))}d} / {total - 1}   "
-            f"{format_time(seconds)} / {format_time(duration)}"
+        digits = len(str(total))
+        self.position.set_forms(
+            [
+                f"frame {frame:>{digits}d} / {total - 1}   {format_time(seconds)} / {format_time(duration)}",
+                f"{frame:>{digits}d}/{total - 1}  {format_time(seconds)}",
+                f"{frame:>{digits}d}  {format_time(seconds)}",
+            ]
         )
 
     def _goto(self) -> None:

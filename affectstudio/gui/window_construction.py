@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from affectstudio.core.labels import ACTION_UNITS, EXPRESSIONS
+from affectstudio.gui.fitting_label import FittingLabel
 from affectstudio.gui.timeline import TimelinePanel
 from affectstudio.gui.transport import PlaybackBar
 from affectstudio.gui.va_plane import VAPlane
@@ -105,6 +106,7 @@ class WindowConstruction:
         self.side_split.setStretchFactor(0, 4)
         self.side_split.setStretchFactor(1, 1)
         self.side_split.setSizes([300, 110])
+        self.side_split.setMinimumWidth(200)  # the VA circle and the readout under it stay readable
         self.timeline = TimelinePanel()
         self.lanes = LanesView(self.session)
         self.lanes.link_to(self.timeline.va_plot)
@@ -164,8 +166,9 @@ class WindowConstruction:
         self.addToolBar(toolbar)
 
         status = self.statusBar()
-        self.model_label = QLabel("Loading model…")
-        self.status_label = QLabel("")
+        # Long messages and model names are cut to the room there is, not let to widen the window.
+        self.model_label = FittingLabel("Loading model…", min_chars=14)
+        self.status_label = FittingLabel("", min_chars=16)
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(220)
         self.progress.setTextVisible(True)

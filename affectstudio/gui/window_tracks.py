@@ -10,9 +10,10 @@ other tracks' faint curves, and the counts over all tracks in the status bar.
 from __future__ import annotations
 
 from PySide6.QtCore import QPoint
-from PySide6.QtWidgets import QLabel, QMenu
+from PySide6.QtWidgets import QMenu
 
 from affectstudio.core.errors import AffectStudioError
+from affectstudio.gui.fitting_label import FittingLabel
 from affectstudio.gui.track_palette import track_colour, track_icon, track_label
 from affectstudio.gui.views.track_strip import TrackStrip
 
@@ -42,7 +43,7 @@ class WindowTracks:
         self.plot_split.insertWidget(0, self.track_strip)
         self.plot_split.setStretchFactor(0, 0)
         self.plot_split.setSizes([self.track_strip.height(), 420, 200])
-        self.tracks_label = QLabel("")
+        self.tracks_label = FittingLabel("", min_chars=14)
         self.statusBar().insertPermanentWidget(1, self.tracks_label)  # after the message, before progress
         self.video.face_clicked.connect(self.session.select_track)
         self.video.face_menu_requested.connect(self._face_menu)

@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
     QHBoxLayout,
-    QLabel,
     QPushButton,
     QTreeWidget,
     QTreeWidgetItem,
@@ -29,12 +28,14 @@ from PySide6.QtWidgets import (
 
 from affectstudio.core.errors import AffectStudioError
 from affectstudio.core.study.project import describe, video_of, video_states
+from affectstudio.gui.fitting_label import FittingLabel
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"}
 VIDEO_FILTER = "Videos (*.mp4 *.mov *.avi *.mkv *.webm *.m4v *.mpg *.mpeg *.wmv);;All files (*)"
 COLUMNS = ("Video", "Analysis job", "Frames", "Analysed with", "Annotated (frames per lane)")
 STATUS, ANNOTATED = COLUMNS.index("Analysis job"), COLUMNS.index("Annotated (frames per lane)")
 MISSING = QColor("#e57373")
+MIN_WIDTH, OPEN_WIDTH = 300, 560
 
 
 def _duration(seconds: float | None) -> str:
@@ -75,7 +76,7 @@ class ProjectBrowser(QDockWidget):
         self.tree.setAlternatingRowColors(True)
         self.tree.itemDoubleClicked.connect(self._activated)
         self.tree.itemSelectionChanged.connect(self._selection_changed)
-        self.title = QLabel("")
+        self.title = FittingLabel("", min_chars=20, elide=Qt.TextElideMode.ElideMiddle)  # a deep folder
         self.add_button = QPushButton("Add videos…")
         self.add_button.clicked.connect(lambda: self.add_videos())
         self.relink_button = QPushButton("Relink…")
@@ -102,7 +103,9 @@ class ProjectBrowser(QDockWidget):
         layout.addLayout(buttons)
         self.setWidget(body)
         self.setAcceptDrops(True)
-        self.setMinimumWidth(560)  # name, job state, frames and models readable without scrolling
+        # Narrow enough to sit beside the review window's minimum on a 1280-px screen; the window opens it
+        # wider (OPEN_WIDTH) where there is room, and the columns scroll sideways when it is narrower.
+        self.setMinimumWidth(MIN_WIDTH)
         self._selection_changed()
 
     def set_store(self, store) -> None:

@@ -11,11 +11,11 @@ from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QFileDialog, QStyle
 
 from affectstudio.core.errors import AffectStudioError
 from affectstudio.core.project import SUFFIX, ProjectStore
-from affectstudio.gui.windows.project_browser import ProjectBrowser
+from affectstudio.gui.windows.project_browser import MIN_WIDTH, OPEN_WIDTH, ProjectBrowser
 
 PROJECT_FILTER = f"AffectStudio projects (*{SUFFIX});;All files (*)"
 
@@ -65,7 +65,7 @@ class ProjectCommands:
         thread.failed.connect(lambda message, _user: self._project_failed(message))
         self._project_job = thread
         self.project_browser.job_started()
-        self.project_browser.show()
+        self.show_project_browser()
         thread.start()
         return True
 
@@ -170,7 +170,20 @@ class ProjectCommands:
         self.settings.save()
         self.setWindowTitle(f"{store.path.stem} — AffectStudio")
         self.project_browser.set_store(store)
-        self.project_browser.show()
+        self.show_project_browser()
+
+    def show_project_browser(self) -> None:
+        """Show the browser as wide as its columns want (OPEN_WIDTH) but at most a third of the window, and
+        less where the review window's own minimum needs the room: opening a project never widens it."""
+        browser = self.project_browser
+        placed = browser.isVisible() or browser.isFloating()  # where the user has put it, it stays
+        browser.show()
+        if placed:
+            return
+        central = self.centralWidget().minimumSizeHint().width()
+        separator = self.style().pixelMetric(QStyle.PixelMetric.PM_DockWidgetSeparatorExtent)
+        width = max(MIN_WIDTH, min(OPEN_WIDTH, self.width() // 3, self.width() - central - separator))
+        self.resizeDocks([browser], [width], Qt.Orientation.Horizontal)
 
     def _fill_recent_projects(self) -> None:
         self.recent_projects_menu.clear()
