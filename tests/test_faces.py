@@ -173,3 +173,30 @@ def test_crop_of_a_real_detection(sample_frames, detector):
     # the face (skin) fills the crop's middle, so it is far from black or uniform
     centre = crop[30:82, 30:82].astype(float)
     assert centre.mean() > 60 and centre.std() > 10
+
+
+def test_a_second_stream_reuses_the_first_ones_detector_and_landmarker_with_equal_results(sample_video):
+    """A study's worker analyses video after video: the MediaPipe graph and the compiled face-mesh model of
+    one stream serve the next (0.32 -> 0.15 s for a 2-frame video), and the faces come out the same."""
+    from affectstudio.core import face_stream
+    from affectstudio.core.face_stream import FaceStream
+
+    def run():
+        with (
+            VideoReader(sample_video) as reader,
+            FaceStream(reader, crop_method="aligned-5pt", workers=1) as s,
+        ):
+            faces = [(f.index, [face.box for face in f.faces], [c.copy() for c in f.crops]) for f in s]
+            return faces, list(s._detectors), s._meshes.landmarker
+
+    first, detectors, landmarker = run()
+    second, detectors_again, landmarker_again = run()
+    assert detectors_again == detectors and landmarker_again is landmarker
+    assert [(i, boxes) for i, boxes, _ in first] == [(i, boxes) for i, boxes, _ in second]
+    assert all(
+        np.array_equal(a, b)
+        for (_, _, x), (_, _, y) in zip(first, second, strict=True)
+        for a, b in zip(x, y, strict=True)
+    )
+    assert face_stream.DETECTORS.take("full", 0.5, 0.0) is detectors[0]  # given back when the stream closed
+    face_stream.DETECTORS.give(detectors[0], "full", 0.5, 0.0)

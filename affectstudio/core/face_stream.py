@@ -29,6 +29,7 @@ import numpy as np
 
 from affectstudio.core import alignment, startup
 from affectstudio.core.faces import Face, FaceDetector, crop_face
+from affectstudio.core.reuse import Reusable
 from affectstudio.core.tracking import FaceTracker
 from affectstudio.core.transforms import ALIGNED, BOX, CROP_METHODS, CROP_SIZE
 from affectstudio.core.video import VideoReader
@@ -120,8 +121,16 @@ class FaceStream:
             if thread.is_alive():
                 thread.join(timeout=5)
         self._pool.shutdown(wait=True, cancel_futures=True)
-        for detector in self._detectors:
-            detector.close()
+        key = (self.face_range, self.min_confidence, self.min_face_size)
+        for (
+            detector
+        ) in self._detectors:  # the detection threads have ended: give them back for the next video
+            if not DETECTORS.give(detector, *key):
+                detector.close()
+        self._detectors = []
+        if self._meshes is not None and not self._threads[1].is_alive():
+            LANDMARKERS.give(self._meshes.landmarker)
+            self._meshes = None
 
     # --- stages (background threads) ---------------------------------------------------------------
     def _decode(self, out: queue.Queue) -> None:
@@ -133,14 +142,14 @@ class FaceStream:
 
     def _detect(self, image: np.ndarray):
         if not hasattr(self._local, "detector"):  # MediaPipe graphs are not shared between threads
-            self._local.detector = FaceDetector(self.face_range, self.min_confidence, self.min_face_size)
+            self._local.detector = DETECTORS.take(self.face_range, self.min_confidence, self.min_face_size)
             self._detectors.append(self._local.detector)
             startup.mark("face detector ready")
         return self._local.detector.detect(image)
 
     def _track(self, out: queue.Queue) -> None:
         if self._aligned:  # while the first frames are decoded and detected
-            self._meshes = alignment.MeshTracks()
+            self._meshes = alignment.MeshTracks(LANDMARKERS.take())
             startup.mark("face landmarks model compiled")
         timestamps = self.reader.timestamps
         expected = 0
@@ -213,6 +222,9 @@ class FaceStream:
 
 
 WHICH = ("main", "largest", "all")
+# made once per process, reused by the next video's stream (see core/reuse.py)
+DETECTORS = Reusable(FaceDetector)
+LANDMARKERS = Reusable(alignment.Landmarker)
 
 
 def _choose(faces: list[Face], which: str) -> list[Face]:
