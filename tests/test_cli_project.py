@@ -168,6 +168,7 @@ def test_analyze_goes_on_past_a_failing_video_then_export_and_agreement(tmp_path
     one_line_error(err, "1 video(s) could not be analysed")
     code, out, _ = cli(capsys, "analyze", path, "--plain")
     assert "clip.mp4: already analysed" in out
+    assert "warning: model 'untrained (seed 0)' has untrained heads (va, expr, au)" in out  # as analyze says
     code, out, _ = cli(capsys, "list", path)  # the analysis job's state of each video, as the app shows it
     assert "    analysis job: done" in out and "    analysis job: failed: not found" in out
     with ProjectStore(path) as store:

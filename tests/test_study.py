@@ -222,6 +222,7 @@ def test_rerun_skips_done_retries_failed_and_redoes_changed(study, sample_frames
     assert code == 2, "the corrupt and face-less videos were retried and failed again"
     printed = capsys.readouterr().out
     assert "1 analysed, 1 already done, 2 failed" in printed
+    assert "warning: model 'untrained (seed 0)' has untrained heads (va, expr, au)" in printed
     # each failure once, named by the study's name for it, the reason without the path a second time
     failures = [line for line in printed.splitlines() if line.startswith("failed: ")]
     assert len(failures) == 2 and all(

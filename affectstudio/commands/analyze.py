@@ -173,12 +173,7 @@ def run(args: argparse.Namespace) -> int:
     if result.frames_with_face == 0:
         lines.append(f"warning: {video}: no face found in any analysed frame; every row is empty")
     if result.untrained_tasks:
-        heads = ", ".join(result.untrained_tasks)
-        lines.append(
-            f"warning: model '{result.model_name}' has untrained heads ({heads}): their predictions are "
-            "not meaningful. Get trained weights: `affectstudio models fetch ddamfn-affectnet8` "
-            "(expressions), or import your own: `affectstudio models import FILE`"
-        )
+        lines.append(untrained_warning(result.model_name, result.untrained_tasks))
     if plot and result.frames_with_face:
         from affectstudio.core.report import plot_traces
 
@@ -186,6 +181,15 @@ def run(args: argparse.Namespace) -> int:
     lines.append(f"speed: {result.timings['frames_per_s']} frames/s ({result.backend} on {result.device})")
     print("\n".join(lines))
     return 130 if result.cancelled else 0
+
+
+def untrained_warning(model_name: str, tasks: list[str]) -> str:
+    """The line every command that analyses prints when the model has untrained heads."""
+    return (
+        f"warning: model '{model_name}' has untrained heads ({', '.join(tasks)}): their predictions are "
+        "not meaningful. Get trained weights: `affectstudio models fetch ddamfn-affectnet8` "
+        "(expressions), or import your own: `affectstudio models import FILE`"
+    )
 
 
 def _frames(count: int) -> str:

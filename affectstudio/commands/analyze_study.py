@@ -16,7 +16,7 @@ from affectstudio.core.errors import AffectStudioError
 def run_study_command(args, options) -> int:
     from tqdm import tqdm
 
-    from affectstudio.commands.analyze import _NativeLogsFiltered, _StopOnInterrupt
+    from affectstudio.commands.analyze import _NativeLogsFiltered, _StopOnInterrupt, untrained_warning
     from affectstudio.core.jobs import JobState
     from affectstudio.core.study import StudySpec, run_study
 
@@ -69,6 +69,8 @@ def run_study_command(args, options) -> int:
         lines.append(f"speed: {report.frames / report.seconds:.1f} frames/s over {report.seconds:.1f} s")
     lines += [f"failed: {name}: {_without_path(name, reason)}" for name, reason in report.failed]
     lines.append(f"wrote {report.summary_path} (manifest: {report.manifest_path})")
+    if report.untrained_tasks:
+        lines.append(untrained_warning(report.model_name, report.untrained_tasks))
     if report.cancelled or state.cancelled():
         lines.append("stopped early: run the same command again to finish the study")
     print("\n".join(lines))

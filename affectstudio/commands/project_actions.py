@@ -123,7 +123,7 @@ def import_file(args) -> int:
 def analyze(args) -> int:
     """The project's videos through the study runner (as the app's Analyse all): resumable, a failing
     video reported and the rest analysed, results into the project."""
-    from affectstudio.commands.analyze import _StopOnInterrupt
+    from affectstudio.commands.analyze import _StopOnInterrupt, untrained_warning
     from affectstudio.core.analysis import AnalysisOptions
     from affectstudio.core.jobs import JobState
     from affectstudio.core.study.project import ProjectJob, analyse_project
@@ -154,6 +154,8 @@ def analyze(args) -> int:
         f"{outcome.total} video(s): {outcome.done} analysed, {outcome.skipped} already done, "
         f"{len(outcome.failed)} failed (manifest: {outcome.manifest_path})"
     )
+    if outcome.untrained_tasks and outcome.done + outcome.skipped:
+        say(untrained_warning(outcome.model_name, outcome.untrained_tasks))
     if state.cancelled():
         say("stopped early: run the same command again to finish")
         return 130

@@ -80,6 +80,8 @@ class StudyReport:
     manifest_path: Path | None = None
     frames: int = 0
     seconds: float = 0.0
+    model_name: str = ""
+    untrained_tasks: list[str] = field(default_factory=list)  # heads of the model that are not trained
 
 
 def result_options(spec: StudySpec) -> str:
@@ -144,7 +146,9 @@ def run_items(state: JobState, items, out: Path, loaded, options_key: str, execu
     output and writes the summary."""
     from affectstudio.core.project import video_fingerprint
 
-    report = StudyReport(total=len(items))
+    report = StudyReport(
+        total=len(items), model_name=loaded.name, untrained_tasks=list(loaded.config.untrained_tasks)
+    )
     with Manifest(out) as manifest:
         report.manifest_path = manifest.path
         tasks, planned = [], []
