@@ -32,7 +32,6 @@ import logging
 import math
 import os
 import sys
-import uuid
 import warnings
 from functools import partial
 from pathlib import Path
@@ -224,12 +223,19 @@ def _convert(ov, wrapped: nn.Module, input_size: int, xml: Path):
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # OpenVINO traces with torch.jit, which now warns it is deprecated
         ov_model = ov.convert_model(wrapped, example_input=example, input=[(-1, 3, input_size, input_size)])
-    # unique per process: a study's workers may convert at the same time into the same cache
-    partial = xml.with_name(f"{xml.stem}.{os.getpid()}-{uuid.uuid4().hex[:8]}.partial.xml")
-    ov.save_model(ov_model, partial, compress_to_fp16=False)
-    partial.with_suffix(".bin").replace(xml.with_suffix(".bin"))
-    partial.replace(xml)
+    _save(ov, ov_model, xml)
     return ov_model
+
+
+def _save(ov, ov_model, xml: Path) -> None:
+    """Save an OpenVINO model as `xml` and its `.bin`, the .bin first, each under a temp name unique to this
+    call (a study's workers may convert at the same time into the same cache) until it is whole."""
+    with atomic_path(xml) as temp:
+        try:
+            ov.save_model(ov_model, temp, compress_to_fp16=False)
+            temp.with_suffix(".bin").replace(xml.with_suffix(".bin"))
+        finally:
+            temp.with_suffix(".bin").unlink(missing_ok=True)
 
 
 def _agrees(fast: FastPath, wrapped: nn.Module, prep: Preprocessing, input_size: int) -> bool:
@@ -301,12 +307,7 @@ def quantized(ov, core, xml: Path, wrapped, loaded, input_size: int, batch_size:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             ov_model = nncf.quantize(core.read_model(xml), calibration, subset_size=len(crops))
-        with atomic_path(int8) as temp:
-            try:
-                ov.save_model(ov_model, temp, compress_to_fp16=False)
-                temp.with_suffix(".bin").replace(int8.with_suffix(".bin"))
-            finally:
-                temp.with_suffix(".bin").unlink(missing_ok=True)
+        _save(ov, ov_model, int8)
         return ov_model
 
     fast = _compiled(ov, core, quantize, wrapped, loaded, input_size, batch_size, _never, crops)
