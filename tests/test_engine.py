@@ -133,8 +133,9 @@ def test_closing_the_engine_at_once_stops_the_build_and_leaves_no_thread(
 def test_closing_the_engine_mid_conversion_leaves_a_whole_conversion_and_no_thread(
     loaded, tmp_path, monkeypatch
 ):
-    """Closed while the network is being converted: the conversion is finished and saved whole (it is not
-    interruptible; the next run reuses it), nothing is compiled, no thread or temporary file is left."""
+    """Closed while the network is being converted: the conversion is finished and saved whole with its
+    card (it is not interruptible; the next run reuses it, without torch), nothing is compiled, no thread or
+    temporary file is left."""
     monkeypatch.setenv("AFFECTSTUDIO_CACHE_DIR", str(tmp_path))
     engine = InferenceEngine(loaded, "cpu", batch_size=8)
     time.sleep(1.0)  # into the conversion (which takes seconds)
@@ -143,7 +144,7 @@ def test_closing_the_engine_mid_conversion_leaves_a_whole_conversion_and_no_thre
     files = sorted(p.name for p in (tmp_path / "openvino").iterdir())
     assert [name for name in files if "partial" in name] == []
     stem = f"{loaded.digest[:32]}-112"
-    assert files == [f"{stem}.bin", f"{stem}.xml"]  # the pair, and no compiled blob
+    assert files == [f"{stem}.bin", f"{stem}.json", f"{stem}.xml"]  # the pair and card, no compiled blob
     reused = InferenceEngine(loaded, "cpu", batch_size=8, background=False)  # reads it: no conversion
     assert reused.backend == "openvino-f32"
 
@@ -203,8 +204,8 @@ def test_int8_fast_path_builds_and_is_checked_on_real_faces(loaded, monkeypatch)
 
 
 def test_a_large_batch_runs_as_small_chunks_with_the_same_outputs(loaded, crops):
-    """analyze's batch of 32 is cut into chunks of fastpath.CHUNK (less CPU per image than two halves)."""
-    from affectstudio.core.fastpath import CHUNK
+    """analyze's batch of 32 is cut into chunks of compiled.CHUNK (less CPU per image than two halves)."""
+    from affectstudio.core.compiled import CHUNK
 
     big = InferenceEngine(loaded, "cpu", batch_size=32, background=False)
     small = InferenceEngine(loaded, "cpu", batch_size=8, background=False)

@@ -57,7 +57,7 @@ def test_the_fast_paths_in_graph_preprocessing_is_the_contracts_normalise():
     `Preprocessing.normalise` feeds PyTorch. A random network's outputs barely move with the picture, so
     comparing outputs cannot catch a swapped channel or layout here: the graph's input side is compared
     directly, through an identity network."""
-    from affectstudio.core.fastpath import _with_preprocessing, openvino_or_none
+    from affectstudio.core.compiled import _with_preprocessing, openvino_or_none
 
     ov = openvino_or_none()
     if ov is None:

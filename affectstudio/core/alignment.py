@@ -140,13 +140,11 @@ class Landmarker:
     """MediaPipe's face-mesh model run by OpenVINO on one core; one instance per thread."""
 
     def __init__(self):
-        from affectstudio.core.fastpath import openvino_or_none
-        from affectstudio.core.startup import IMPORTS
+        from affectstudio.core.compiled import openvino_or_none
+        from affectstudio.core.startup import import_mediapipe
 
-        with IMPORTS:
-            import mediapipe
-
-            ov = openvino_or_none()
+        mediapipe = import_mediapipe()
+        ov = openvino_or_none()
         if ov is None:
             raise RuntimeError("aligned crops need OpenVINO (pip install openvino)")
         path = os.path.join(os.path.dirname(mediapipe.__file__), "modules/face_landmark/face_landmark.tflite")

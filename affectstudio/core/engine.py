@@ -10,6 +10,8 @@ when the network is converted). So the engine starts on the plain path at once a
 builds the fast path; `predict` switches to it between calls once it is ready (outputs agree to 1e-4,
 which the build checks). Each `Predictions` says which backend made it, so a run can record honestly
 which frames ran where. `close()` stops a build under way at its next safe point and waits for the thread.
+A run whose model's network is in the cache already does not come here: `compiled.CachedEngine` runs it
+without torch.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ import copy
 import logging
 import threading
 import time
-from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -26,27 +27,11 @@ import torch
 from affectstudio.core import startup
 from affectstudio.core.errors import AffectStudioError
 from affectstudio.core.model.checkpoint import LoadedModel
-from affectstudio.core.model.network import probabilities
+from affectstudio.core.model.outputs import EAGER, Predictions, probabilities
 from affectstudio.core.transforms import resolve
 
+__all__ = ["EAGER", "InferenceEngine", "Predictions", "pick_device"]
 log = logging.getLogger(__name__)
-EAGER = "eager"
-
-
-@dataclass
-class Predictions:
-    """Per-crop outputs; a head the model does not have is None."""
-
-    va: np.ndarray | None  # (N, 2) in [-1, 1]
-    expr_probs: np.ndarray | None  # (N, 8), rows sum to 1
-    au_probs: np.ndarray | None  # (N, 12) in [0, 1]
-    backend: str = EAGER  # what computed them: "eager" (plain PyTorch) or the fast path's name
-
-    def __len__(self) -> int:
-        for array in (self.va, self.expr_probs, self.au_probs):
-            if array is not None:
-                return len(array)
-        return 0
 
 
 def pick_device(requested: str = "auto") -> torch.device:

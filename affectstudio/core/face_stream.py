@@ -18,6 +18,7 @@ follows the mesh, and a face the mesh no longer finds is dropped.
 
 from __future__ import annotations
 
+import logging
 import os
 import queue
 import threading
@@ -29,10 +30,13 @@ import numpy as np
 
 from affectstudio.core import alignment, startup
 from affectstudio.core.faces import Face, FaceDetector, crop_face
+from affectstudio.core.options import AnalysisOptions
 from affectstudio.core.reuse import Reusable
 from affectstudio.core.tracking import FaceTracker
 from affectstudio.core.transforms import ALIGNED, BOX, CROP_METHODS, CROP_SIZE
 from affectstudio.core.video import VideoReader
+
+log = logging.getLogger(__name__)
 
 _DONE = object()
 
@@ -225,6 +229,29 @@ WHICH = ("main", "largest", "all")
 # made once per process, reused by the next video's stream (see core/reuse.py)
 DETECTORS = Reusable(FaceDetector)
 LANDMARKERS = Reusable(alignment.Landmarker)
+
+
+def prepare_in_background(options: AnalysisOptions) -> threading.Thread:
+    """Make a face detector (and, for aligned crops, the face-mesh model) in a daemon thread and keep them
+    for the next stream with these options, whose first frame then waits for neither: `analyze` calls this
+    before it loads a model, the app when it starts, both while PyTorch is imported (~1 s of the face
+    side's start overlaps with it). A failure is left for the stream to report."""
+    key = (options.face_range, options.min_confidence, options.min_face_size)
+    aligned = options.crop_method in (None, ALIGNED)  # None: the model's; aligned unless it says box
+
+    def prepare():
+        try:
+            detector = DETECTORS.take(*key)
+            if not DETECTORS.give(detector, *key):
+                detector.close()
+            if aligned:
+                LANDMARKERS.give(LANDMARKERS.take())
+        except Exception as error:
+            log.info("could not prepare the face detector ahead (%s)", error)
+
+    thread = threading.Thread(target=prepare, name="face-prepare", daemon=True)
+    thread.start()
+    return thread
 
 
 def _choose(faces: list[Face], which: str) -> list[Face]:

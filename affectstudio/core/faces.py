@@ -93,10 +93,9 @@ class FaceDetector:
             raise ValueError(f"face range must be one of {sorted(RANGES)}, not {range!r}")
         if not 0.0 <= min_confidence <= 1.0:
             raise ValueError(f"min_confidence must be within [0, 1], not {min_confidence}")
-        from affectstudio.core.startup import IMPORTS
+        from affectstudio.core.startup import import_mediapipe
 
-        with IMPORTS:  # slow import: only when used, and maybe in a thread
-            from mediapipe.python.solutions.face_detection import FaceDetection
+        FaceDetection = import_mediapipe().solutions.face_detection.FaceDetection  # slow: only when used
 
         self.range = range
         self.min_confidence = min_confidence

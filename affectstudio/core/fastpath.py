@@ -12,9 +12,10 @@ most CHUNK images each: chunks of 4 took 8-13% less CPU per image than chunks of
 what analyze's default batch ran as), with bit-identical outputs; a quiet run had batch 8 at 144 img/s and
 batch 32 at 121. OpenVINO's CPU plugin defaults to bfloat16 on CPUs that support it, which moves logits by
 ~1e-4, so the precision hint is pinned to f32. Converting the network takes ~12 s, so the converted model is
-cached on disk, keyed by the weights' digest (compiled blobs too). The compiled model is checked against
-eager PyTorch when it is built; if it disagrees, or OpenVINO is missing, the engine stays on eager. A cached
-conversion that fails to load or disagrees is deleted and converted again in the same run.
+cached on disk, keyed by the weights' digest (compiled blobs too), with a card that lets later runs open it
+without torch (`compiled.py`). The compiled model is checked against eager PyTorch when it is built; if it
+disagrees, or OpenVINO is missing, the engine stays on eager. A cached conversion that fails to load or
+disagrees is deleted and converted again in the same run.
 
 An int8 network (`build(..., precision="int8")`, NNCF post-training quantization calibrated on the sample
 video's face crops) runs 1.7x the f32 one (bench_model, load 10), but it is for benchmarks only: on a model
@@ -29,10 +30,8 @@ agrees.
 from __future__ import annotations
 
 import logging
-import math
-import os
-import sys
 import warnings
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
@@ -40,15 +39,22 @@ import numpy as np
 import torch
 from torch import nn
 
-from affectstudio.core.model.network import probabilities
-from affectstudio.core.paths import atomic_path, cache_dir
-from affectstudio.core.startup import IMPORTS
+from affectstudio.core.compiled import (
+    OUTPUTS,
+    TOLERANCE,
+    FastPath,
+    check_crops,
+    compile_network,
+    difference,
+    network_file,
+    openvino_or_none,
+    write_card,
+)
+from affectstudio.core.model.outputs import probabilities
+from affectstudio.core.paths import atomic_path
 from affectstudio.core.transforms import Preprocessing, resolve
 
 log = logging.getLogger(__name__)
-TOLERANCE = 1e-4
-CHUNK = 4  # images per infer request, at most; see the module docstring
-OUTPUTS = ("va", "expr_logits", "au_logits")
 
 
 class _TaskOutputs(nn.Module):
@@ -65,55 +71,6 @@ class _TaskOutputs(nn.Module):
         return tuple(getattr(out, name) for name in self.present)
 
 
-class FastPath:
-    """Runs batches through parallel infer requests, one fixed-size chunk per request."""
-
-    name = "openvino-f32"
-
-    def __init__(self, ov, compiled, present: list[str], chunk: int):
-        self.present = present
-        self.chunk = chunk
-        self._requests = ov.AsyncInferQueue(compiled)
-        self._results: dict[int, list[np.ndarray]] = {}
-        self._requests.set_callback(self._collect)
-
-    def _collect(self, request, index: int) -> None:
-        self._results[index] = [request.get_output_tensor(i).data.copy() for i in range(len(self.present))]
-
-    def run(self, crops: np.ndarray) -> tuple[np.ndarray | None, ...]:
-        """(N, S, S, 3) uint8 RGB crops -> (va, expr_logits, au_logits); normalising happens in the graph."""
-        count = len(crops)
-        chunks = math.ceil(count / self.chunk)
-        padded = np.zeros((chunks * self.chunk, *crops.shape[1:]), dtype=np.uint8)
-        padded[:count] = crops
-        self._results.clear()
-        for index in range(chunks):
-            self._requests.start_async({0: padded[index * self.chunk : (index + 1) * self.chunk]}, index)
-        self._requests.wait_all()
-        outputs = dict.fromkeys(OUTPUTS)
-        for i, name in enumerate(self.present):
-            joined = np.concatenate([self._results[index][i] for index in range(chunks)])[:count]
-            outputs[name] = joined
-        return outputs["va"], outputs["expr_logits"], outputs["au_logits"]
-
-
-MAX_STREAMS: int | None = None  # set by a study's worker process to its share of the cores
-
-
-def openvino_or_none():
-    """The openvino module, with its usage telemetry blocked; None when it is not installed."""
-    # OpenVINO's model converter reports usage to an analytics service unless the user opted out, and
-    # leaves its sender threads running. A research tool sends nothing: a None entry in sys.modules makes
-    # `import openvino_telemetry` fail, and OpenVINO then uses its own no-op stub.
-    sys.modules.setdefault("openvino_telemetry", None)
-    try:
-        with IMPORTS:  # the engine's background build and the face-mesh thread may import it together
-            import openvino as ov
-    except ImportError:
-        return None
-    return ov
-
-
 def build(
     model: nn.Module, loaded, input_size: int, batch_size: int, precision: str = "f32", stop=None
 ) -> FastPath | None:
@@ -124,9 +81,10 @@ def build(
 
     A cached conversion that cannot be read or compiled, or whose outputs disagree with PyTorch (a torn
     or corrupted file, one left by another OpenVINO version), is deleted and converted again at once:
-    otherwise every later run would find it, fail and silently take the slow path. `stop()` turning true
-    (the engine building this in the background was closed) gives up at the next safe point, returning
-    None: a conversion under way is finished and saved first (never half a cache file), compiling waits.
+    otherwise every later run would find it, fail and silently take the slow path. A checked f32 network
+    gets its card (`compiled.write_card`), so later runs can open it without PyTorch. `stop()` turning
+    true (the engine building this in the background was closed) gives up at the next safe point,
+    returning None: a conversion under way is finished and saved first (never half a cache file).
     """
     stop = stop or (lambda: False)
     ov = openvino_or_none()
@@ -136,64 +94,66 @@ def build(
         log.info("openvino is not installed; using eager PyTorch on the CPU")
         return None
     wrapped = _TaskOutputs(model).eval()
-    folder = cache_dir() / "openvino"
-    folder.mkdir(parents=True, exist_ok=True)
-    xml = folder / f"{loaded.digest[:32]}-{input_size}.xml"
+    prep = resolve(loaded.config)
+    crops = check_crops(input_size)
+    with torch.inference_mode():
+        out = dict(
+            zip(
+                wrapped.present,
+                (t.numpy() for t in wrapped(torch.from_numpy(prep.normalise(crops)))),
+                strict=True,
+            )
+        )
+    expected = probabilities(*(out.get(name) for name in OUTPUTS))
+
+    def agrees(fast: FastPath) -> bool:
+        worst = difference(probabilities(*fast.run(crops)), expected)
+        if worst > TOLERANCE:
+            log.warning("OpenVINO output differs from PyTorch by %.2g; using eager PyTorch", worst)
+        return worst <= TOLERANCE
+
+    xml = network_file(loaded.digest, input_size)
     core = ov.Core()
+    compile_checked = partial(_compiled, ov, core, wrapped.present, prep, batch_size, stop, agrees)
     fast = None
     if xml.exists():
-        fast = _compiled(
-            ov, core, partial(core.read_model, xml), wrapped, loaded, input_size, batch_size, stop
-        )
+        fast = compile_checked(partial(core.read_model, xml))
         if fast is None and not stop():
             log.warning("the cached OpenVINO model %s is unusable; deleting it and converting again", xml)
             _discard(xml)
     if fast is None and not stop():
-        convert = partial(_convert, ov, wrapped, input_size, xml)
-        fast = _compiled(ov, core, convert, wrapped, loaded, input_size, batch_size, stop)
+
+        def convert():
+            ov_model = _convert(ov, wrapped, input_size, xml)
+            # the card at once, also when closing stops the build here: it holds PyTorch's outputs, which
+            # the next run checks the network against before using it
+            write_card(ov, xml, loaded, expected)
+            return ov_model
+
+        fast = compile_checked(convert)
         if fast is None and not stop():
             _discard(xml)
-    if fast is None or precision == "f32" or stop():
+    if fast is None or stop():
+        return None if stop() else fast
+    write_card(ov, xml, loaded, expected)  # a card the cached network lacked, or a new file it came from
+    if precision == "f32":
         return fast
-    return quantized(ov, core, xml, wrapped, loaded, input_size, batch_size) or fast
+    return quantized(ov, core, xml, wrapped, loaded, batch_size) or fast
 
 
 def _compiled(
-    ov,
-    core,
-    read,
-    wrapped,
-    loaded,
-    input_size: int,
-    batch_size: int,
-    stop,
-    int8_crops: np.ndarray | None = None,
+    ov, core, present: list[str], prep: Preprocessing, batch_size: int, stop, check: Callable, read: Callable
 ) -> FastPath | None:
-    """The network from `read()` compiled and checked against eager PyTorch; None if either fails, or when
-    `stop()` turned true meanwhile.
-
-    An int8 network is checked on `int8_crops` (real faces) within INT8_BOUNDS, an f32 one to TOLERANCE."""
-    folder = cache_dir() / "openvino"
-    config = {"PERFORMANCE_HINT": "THROUGHPUT", "INFERENCE_PRECISION_HINT": "f32", "CACHE_DIR": str(folder)}
+    """The network from `read()` compiled and passing `check`; None if any of it fails, or when `stop()`
+    turned true meanwhile."""
     try:
         ov_model = read()
         if stop():
             return None
-        # one core per stream: what OpenVINO picks on two cores; a study's worker has fewer cores
-        streams = min(8, MAX_STREAMS or os.cpu_count() or 1)
-        config["NUM_STREAMS"] = str(streams)
-        chunk = max(1, min(CHUNK, math.ceil(batch_size / streams)))
-        ov_model.reshape({0: [chunk, 3, input_size, input_size]})
-        ov_model = _with_preprocessing(ov, ov_model, resolve(loaded.config))
-        compiled = core.compile_model(ov_model, "CPU", config)
+        fast = compile_network(ov, core, ov_model, prep, present, batch_size)
         if stop():
             return None
-        fast = FastPath(ov, compiled, wrapped.present, chunk)
-        if int8_crops is None:
-            agrees = _agrees(fast, wrapped, resolve(loaded.config), input_size)
-        else:
-            fast.name = "openvino-int8"
-            agrees = _agrees_int8(fast, wrapped, resolve(loaded.config), int8_crops)
+        agrees = check(fast)
     except Exception as error:
         log.warning("OpenVINO could not compile the network (%s); using eager PyTorch", error)
         return None
@@ -201,21 +161,8 @@ def _compiled(
 
 
 def _discard(xml: Path) -> None:
-    xml.unlink(missing_ok=True)
-    xml.with_suffix(".bin").unlink(missing_ok=True)
-
-
-def _with_preprocessing(ov, ov_model, prep: Preprocessing):
-    """Take uint8 NHWC crops and normalise inside the graph (fused by OpenVINO: 6% faster than numpy)."""
-    from openvino.preprocess import PrePostProcessor
-
-    mean = [255.0 * m for m in prep.mean]
-    std = [255.0 * s for s in prep.std]
-    steps = PrePostProcessor(ov_model)
-    steps.input().tensor().set_element_type(ov.Type.u8).set_layout(ov.Layout("NHWC"))
-    steps.input().model().set_layout(ov.Layout("NCHW"))
-    steps.input().preprocess().convert_element_type(ov.Type.f32).mean(mean).scale(std)
-    return steps.build()
+    for suffix in (".xml", ".bin", ".json"):
+        xml.with_suffix(suffix).unlink(missing_ok=True)
 
 
 def _convert(ov, wrapped: nn.Module, input_size: int, xml: Path):
@@ -236,25 +183,6 @@ def _save(ov, ov_model, xml: Path) -> None:
             temp.with_suffix(".bin").replace(xml.with_suffix(".bin"))
         finally:
             temp.with_suffix(".bin").unlink(missing_ok=True)
-
-
-def _agrees(fast: FastPath, wrapped: nn.Module, prep: Preprocessing, input_size: int) -> bool:
-    """The compiled network gives what PyTorch gives, to TOLERANCE, in what users get: VA and the
-    expression and AU probabilities. Not in raw logits: a trained network's logits on noise reach the
-    hundreds, where float32's summation order alone moves them by ~1e-4 relative (0.078 at 335, seen on a
-    model the training package made) while every probability agrees."""
-    count = fast.chunk + 1  # crosses a chunk boundary and exercises the padding
-    crops = np.random.default_rng(0).integers(0, 256, (count, input_size, input_size, 3), dtype=np.uint8)
-    x = torch.from_numpy(prep.normalise(crops))
-    with torch.inference_mode():
-        out = dict(zip(wrapped.present, (t.numpy() for t in wrapped(x)), strict=True))
-    expected = probabilities(*(out.get(name) for name in OUTPUTS))
-    got = probabilities(*fast.run(crops))
-    worst = max(float(np.abs(a - b).max()) for a, b in zip(got, expected, strict=True) if a is not None)
-    if worst > TOLERANCE:
-        log.warning("OpenVINO output differs from PyTorch by %.2g; using eager PyTorch", worst)
-        return False
-    return True
 
 
 def _agrees_int8(fast: FastPath, wrapped: nn.Module, prep: Preprocessing, crops: np.ndarray) -> bool:
@@ -278,7 +206,7 @@ def _agrees_int8(fast: FastPath, wrapped: nn.Module, prep: Preprocessing, crops:
 INT8_BOUNDS = {"va_max": 0.05, "expr_argmax": 0.95, "au_decision": 0.95}
 
 
-def quantized(ov, core, xml: Path, wrapped, loaded, input_size: int, batch_size: int) -> FastPath | None:
+def quantized(ov, core, xml: Path, wrapped, loaded, batch_size: int) -> FastPath | None:
     """The network at `xml` quantized to int8 by NNCF's post-training quantization, compiled and checked.
 
     Calibrated on the face crops of the bundled sample video, made as the model's config says (`calibration`);
@@ -288,31 +216,39 @@ def quantized(ov, core, xml: Path, wrapped, loaded, input_size: int, batch_size:
 
     prep = resolve(loaded.config)
     crops = sample_crops(prep.crop_method)
+    compile_checked = partial(
+        _compiled,
+        ov,
+        core,
+        wrapped.present,
+        prep,
+        batch_size,
+        _never,
+        partial(_agrees_int8, wrapped=wrapped, prep=prep, crops=crops),
+    )
     int8 = xml.with_name(f"{xml.stem}-int8.xml")
-    if int8.exists():
-        fast = _compiled(
-            ov, core, partial(core.read_model, int8), wrapped, loaded, input_size, batch_size, _never, crops
-        )
-        if fast is not None:
-            return fast
-        _discard(int8)
-    try:
-        import nncf
-    except ImportError:
-        log.warning("int8 needs NNCF (pip install 'affectstudio[int8]'); using the f32 fast path")
-        return None
-
-    def quantize():
-        calibration = nncf.Dataset(list(prep.normalise(crops)[:, None]))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            ov_model = nncf.quantize(core.read_model(xml), calibration, subset_size=len(crops))
-        _save(ov, ov_model, int8)
-        return ov_model
-
-    fast = _compiled(ov, core, quantize, wrapped, loaded, input_size, batch_size, _never, crops)
+    fast = compile_checked(partial(core.read_model, int8)) if int8.exists() else None
     if fast is None:
         _discard(int8)
+        try:
+            import nncf
+        except ImportError:
+            log.warning("int8 needs NNCF (pip install 'affectstudio[int8]'); using the f32 fast path")
+            return None
+
+        def quantize():
+            calibration = nncf.Dataset(list(prep.normalise(crops)[:, None]))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                ov_model = nncf.quantize(core.read_model(xml), calibration, subset_size=len(crops))
+            _save(ov, ov_model, int8)
+            return ov_model
+
+        fast = compile_checked(quantize)
+        if fast is None:
+            _discard(int8)
+            return None
+    fast.name = "openvino-int8"
     return fast
 
 

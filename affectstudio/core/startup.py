@@ -7,8 +7,11 @@ file shows where a slow start went, and `benchmarks/bench_analyze.py --first-res
 
 from __future__ import annotations
 
+import importlib.abc
+import importlib.util
 import logging
 import os
+import sys
 import threading
 import time
 
@@ -49,3 +52,37 @@ def mark(step: str) -> float:
         MARKS[step] = seconds
     log.info("startup: %s at %.2f s", step, seconds)
     return seconds
+
+
+def import_mediapipe():
+    """MediaPipe, imported under IMPORTS. Its package imports every "solution", and their drawing helpers
+    import matplotlib.pyplot, which we never use: 0.2 of MediaPipe's 0.55 s import (more in a fresh profile,
+    where pyplot builds its font cache). So pyplot is imported lazily (importlib's LazyLoader) during
+    MediaPipe's import: it loads on first use, by whoever uses it."""
+    with IMPORTS:
+        if "mediapipe" not in sys.modules and "matplotlib.pyplot" not in sys.modules:
+            lazy = _LazyImport("matplotlib.pyplot")
+            sys.meta_path.insert(0, lazy)
+            try:
+                import mediapipe
+            finally:
+                sys.meta_path.remove(lazy)
+        import mediapipe
+    return mediapipe
+
+
+class _LazyImport(importlib.abc.MetaPathFinder):
+    """Finds one module, once, with a loader that runs it on first attribute access."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def find_spec(self, name, path, target=None):
+        if name != self.name:
+            return None
+        self.name = None  # once: the finders below are asked without us
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.loader is None:
+            return None
+        spec.loader = importlib.util.LazyLoader(spec.loader)
+        return spec

@@ -84,8 +84,10 @@ class AnalysisController(QObject):
 
         def load(state: JobState):
             if name not in _LOADED:
+                from affectstudio.core.face_stream import prepare_in_background
                 from affectstudio.core.model.registry import ModelRegistry
 
+                prepare_in_background(self.settings.analysis)  # the face side, while torch is imported
                 _LOADED[name] = ModelRegistry().load(name)
             return _LOADED[name]
 

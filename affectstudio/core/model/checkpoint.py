@@ -21,8 +21,10 @@ from affectstudio.core.model.config import (
     CheckpointConfig,
     LoadedModel,
     check_config,
+    file_identity,
     loaded,
     read_torch_file,
+    untrained_identity,
     weights_digest,
 )
 from affectstudio.core.model.network import DDAMFN
@@ -83,12 +85,14 @@ def save_checkpoint(
 def load_checkpoint(path: str | Path, name: str | None = None) -> LoadedModel:
     """Load our format, or import a stock DDAMFN file; any problem is a CheckpointError naming the file."""
     path = Path(path)
+    source = file_identity(path) if path.is_file() else None  # before reading: see file_identity
     obj = read_torch_file(path)
     if not isinstance(obj, dict) or obj.get("format") != FORMAT_NAME:
         if not is_stock_checkpoint(obj):
             raise CheckpointError(path, "not an AffectStudio or DDAMFN model checkpoint")
         result = import_stock_checkpoint(path, obj)
         result.name = name or result.name
+        result.source = source
         return result
     _check_version(obj, path)
     config = _config_from(obj, path)
@@ -98,7 +102,7 @@ def load_checkpoint(path: str | Path, name: str | None = None) -> LoadedModel:
     except (KeyError, TypeError, ValueError, RuntimeError) as error:
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise CheckpointError(path, f"weights do not fit the stored architecture: {first[:300]}") from None
-    return loaded(model, config, name or config.provenance.get("name") or path.stem, path)
+    return loaded(model, config, name or config.provenance.get("name") or path.stem, path, source)
 
 
 def read_config(path: str | Path) -> CheckpointConfig:
@@ -131,7 +135,7 @@ def untrained_model(seed: int = 0) -> LoadedModel:
             "recipe": None,
         },
     )
-    return loaded(model, config, f"untrained (seed {seed})", None)
+    return loaded(model, config, f"untrained (seed {seed})", None, untrained_identity(seed))
 
 
 def _check_version(obj: dict, path: Path) -> None:

@@ -10,13 +10,18 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from affectstudio.core import transforms
 from affectstudio.core.errors import CheckpointError
 from affectstudio.core.labels import ACTION_UNITS, DEFAULT_AU_THRESHOLD, EXPRESSIONS, TASKS
-from affectstudio.core.model.network import DDAMFN, INPUT_SIZE
+
+if TYPE_CHECKING:  # this module is imported without torch: the warm start reads configs from the cache
+    import torch
+
+    from affectstudio.core.model.network import DDAMFN
+
+INPUT_SIZE = 112
 
 
 def default_preprocessing() -> dict:
@@ -64,13 +69,18 @@ class CheckpointConfig:
 
 @dataclass
 class LoadedModel:
-    """A network ready for inference (eval mode) with its config and a content digest for caching."""
+    """A network ready for inference (eval mode) with its config and a content digest for caching.
 
-    model: DDAMFN
+    `model` is None only for a model opened from the fast-path cache without PyTorch (`core/compiled.py`):
+    its config, name and digest, not its weights. `source` says which file (path, size, modification time)
+    or which built-in network it came from, so the cache can find it again without loading it."""
+
+    model: DDAMFN | None
     config: CheckpointConfig
     name: str
     path: Path | None
     digest: str
+    source: dict | None = None
 
     @property
     def is_untrained(self) -> bool:
@@ -79,6 +89,8 @@ class LoadedModel:
 
 def weights_digest(model: torch.nn.Module) -> str:
     """sha256 over every state_dict entry (name, dtype, shape, bytes): equal weights, equal digest."""
+    import torch
+
     sha = hashlib.sha256()
     for name, tensor in model.state_dict().items():
         tensor = tensor.detach().cpu().contiguous().reshape(-1)
@@ -87,9 +99,36 @@ def weights_digest(model: torch.nn.Module) -> str:
     return sha.hexdigest()
 
 
-def loaded(model: DDAMFN, config: CheckpointConfig, name: str, path: Path | None) -> LoadedModel:
+def file_identity(path: Path) -> dict:
+    """Which file a model came from, taken before reading it: a later lookup by identity (the fast-path
+    cache's) misses when the file was replaced or changed meanwhile."""
+    stat = path.stat()
+    return {"file": str(path.resolve()), "size": stat.st_size, "modified_ns": stat.st_mtime_ns}
+
+
+def untrained_identity(seed: int) -> dict:
+    """The fixed-seed untrained network is made by code: the same code and torch version, the same weights."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from affectstudio import __version__
+
+    code = Path(__file__).with_name("network.py")
+    try:  # in a frozen bundle there is no source file: the version stands for the code
+        code_id = hashlib.sha256(code.read_bytes()).hexdigest()[:16]
+    except OSError:
+        code_id = __version__
+    try:
+        torch_version = version("torch")
+    except PackageNotFoundError:
+        torch_version = "unknown"
+    return {"untrained_seed": seed, "network_code": code_id, "torch": torch_version}
+
+
+def loaded(
+    model: DDAMFN, config: CheckpointConfig, name: str, path: Path | None, source: dict | None = None
+) -> LoadedModel:
     model.eval()
-    return LoadedModel(model=model, config=config, name=name, path=path, digest=weights_digest(model))
+    return LoadedModel(model, config, name, path, weights_digest(model), source)
 
 
 def check_config(config: CheckpointConfig, path: Path | None) -> None:
@@ -118,6 +157,8 @@ def read_torch_file(path: Path):
         raise CheckpointError(path, "model file is empty")
     if head != b"PK\x03\x04" and head[0] != 0x80:  # zip (current torch.save) or legacy pickle
         raise CheckpointError(path, "not a PyTorch model checkpoint")
+    import torch
+
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises many types for corrupt, truncated or foreign files

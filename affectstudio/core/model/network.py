@@ -20,7 +20,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -28,7 +27,6 @@ from torch import nn
 from affectstudio.core.labels import TASKS
 
 EMBEDDING_SIZE = 512
-INPUT_SIZE = 112
 
 
 @dataclass
@@ -267,15 +265,3 @@ class DDAMFN(nn.Module):
         features, heads, embedding = self.embed(x)
         va, expr, au = self.classifier(embedding)
         return ModelOutput(features=features, heads=heads, va=va, expr_logits=expr, au_logits=au)
-
-
-def probabilities(va, expr_logits, au_logits) -> tuple[np.ndarray | None, ...]:
-    """The network's outputs as users get them: VA (tanh in the network), expression probabilities
-    (softmax), AU probabilities (sigmoid); absent heads stay None. Numpy, not torch: on the CPU a torch op
-    here costs the fast path ~15% (see `core/engine.py`)."""
-    expr = None
-    if expr_logits is not None:
-        shifted = np.exp(expr_logits - expr_logits.max(axis=1, keepdims=True))
-        expr = shifted / shifted.sum(axis=1, keepdims=True)
-    au = None if au_logits is None else 0.5 * (1.0 + np.tanh(0.5 * au_logits))  # sigmoid; no overflow
-    return va, expr, au

@@ -6,6 +6,9 @@ atomically. Stock DDAMFN files are converted to our format when imported or fetc
 
 With nothing installed and no default chosen, `load()` gives the untrained fixed-seed network, whose
 config says so. The first model installed becomes the default.
+
+Importing this module does not import torch (the checkpoint code is imported where a model is read):
+`locate` and `identity` tell the warm start (`core/compiled.py`) which model a run will use without it.
 """
 
 from __future__ import annotations
@@ -20,21 +23,14 @@ from pathlib import Path
 
 from affectstudio.core.errors import AffectStudioError, CheckpointError, RegistryError
 from affectstudio.core.model import download
-from affectstudio.core.model.checkpoint import (
-    CheckpointConfig,
-    LoadedModel,
-    load_checkpoint,
-    read_config,
-    save_checkpoint,
-    untrained_model,
-)
+from affectstudio.core.model.config import CheckpointConfig, LoadedModel, file_identity, untrained_identity
 from affectstudio.core.model.download import CatalogEntry, Progress
-from affectstudio.core.model.stock import import_stock_checkpoint
 from affectstudio.core.paths import atomic_write, models_dir
 
 SUFFIX = ".pt"
 SETTINGS = "settings.json"
 UNTRAINED = "untrained"
+UNTRAINED_SEED = 0
 STALE_PARTIAL_S = 24 * 3600
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
@@ -66,6 +62,8 @@ class ModelRegistry:
     # --- what is there -------------------------------------------------------------------------
     def scan(self) -> tuple[list[ModelEntry], list[AffectStudioError]]:
         """Installed models, plus one error per model file that cannot be read (never deleted)."""
+        from affectstudio.core.model.checkpoint import read_config
+
         entries, problems = [], []
         default = self.default_name()
         for path in sorted(self.root.glob(f"*{SUFFIX}")):
@@ -93,6 +91,8 @@ class ModelRegistry:
     # --- changing what is there ----------------------------------------------------------------
     def import_file(self, path, name: str | None = None, replace_existing: bool = False) -> ModelEntry:
         """Validate a checkpoint (ours or stock), store it in our format under `name`."""
+        from affectstudio.core.model.checkpoint import load_checkpoint
+
         source = Path(path)
         loaded = load_checkpoint(source)
         name = name or _name_from(source)
@@ -109,6 +109,8 @@ class ModelRegistry:
             temp = download.download_verified(url, self.root, entry.blob_id, progress, **download_options)
         except RegistryError as error:  # offline, blocked or corrupted: say how to get the file in anyway
             raise RegistryError(None, f"{error.problem}; {import_hint(entry, url)}") from None
+        from affectstudio.core.model.stock import import_stock_checkpoint
+
         try:
             loaded = import_stock_checkpoint(temp)
         except CheckpointError as error:
@@ -156,12 +158,13 @@ class ModelRegistry:
         return value if isinstance(value, str) else None
 
     # --- using a model -------------------------------------------------------------------------
-    def load(self, name_or_path: str | Path | None = None) -> LoadedModel:
-        """An installed model by name, a checkpoint file by path, or (None) the default model."""
+    def locate(self, name_or_path: str | Path | None = None) -> tuple[Path | None, str | None]:
+        """Where `load` reads the model from: (file, installed name or None), or (None, None) for the
+        untrained network; a RegistryError when there is no such model."""
         if name_or_path is None:
             name_or_path = self.default_name()
             if name_or_path is None:
-                return untrained_model()
+                return None, None
             if name_or_path != UNTRAINED and not self.path_of(name_or_path).is_file():
                 # deleted outside the app: say so, rather than "no installed model" or the untrained net
                 raise RegistryError(
@@ -169,18 +172,34 @@ class ModelRegistry:
                     f"the default model '{name_or_path}' is no longer installed (its file is gone); "
                     "choose another with `affectstudio models default NAME` or install it again",
                 )
-        if str(name_or_path) == UNTRAINED:
-            return untrained_model()
         text = str(name_or_path)
+        if text == UNTRAINED:
+            return None, None
         if _NAME.fullmatch(text) and self.path_of(text).is_file():
-            return load_checkpoint(self.path_of(text), name=text)
+            return self.path_of(text), text
         if Path(text).is_file():
-            return load_checkpoint(Path(text))
-        installed = ", ".join(entry.name for entry in self.list()) or "none"
+            return Path(text), None
+        installed = ", ".join(sorted(path.stem for path in self.root.glob(f"*{SUFFIX}"))) or "none"
         raise RegistryError(None, f"no installed model or checkpoint file '{text}' (installed: {installed})")
+
+    def identity(self, name_or_path: str | Path | None = None) -> dict:
+        """The `LoadedModel.source` that `load(name_or_path)` would give, without loading anything."""
+        path, _ = self.locate(name_or_path)
+        return untrained_identity(UNTRAINED_SEED) if path is None else file_identity(path)
+
+    def load(self, name_or_path: str | Path | None = None) -> LoadedModel:
+        """An installed model by name, a checkpoint file by path, or (None) the default model."""
+        from affectstudio.core.model.checkpoint import load_checkpoint, untrained_model
+
+        path, name = self.locate(name_or_path)
+        if path is None:
+            return untrained_model(UNTRAINED_SEED)
+        return load_checkpoint(path, name=name)
 
     # --- internals -----------------------------------------------------------------------------
     def _install(self, name: str, loaded: LoadedModel, config: CheckpointConfig, replace_existing: bool):
+        from affectstudio.core.model.checkpoint import save_checkpoint
+
         target = self.path_of(name)
         try:
             save_checkpoint(target, loaded.model, config, overwrite=replace_existing)

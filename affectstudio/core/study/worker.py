@@ -140,8 +140,8 @@ def budgeted(options: AnalysisOptions, threads: int) -> AnalysisOptions:
     """Options for a worker with `threads` cores: torch and the detection pool sized to them."""
     import torch
 
-    from affectstudio.core import fastpath
+    from affectstudio.core import compiled
 
     torch.set_num_threads(threads)
-    fastpath.MAX_STREAMS = threads
+    compiled.MAX_STREAMS = threads
     return replace(options, detect_workers=max(1, threads // 2) if threads > 1 else 1)
