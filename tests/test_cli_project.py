@@ -75,6 +75,22 @@ def test_new_add_list_relink(tmp_path, capsys, study):
     assert "MISSING" not in out
 
 
+def test_adding_a_copy_is_refused_and_a_moved_video_says_it_is_re_pointed(tmp_path, capsys, study):
+    path, video = study
+    copy = shutil.copy(video, tmp_path / "copy.mp4")
+    code, _, err = cli(capsys, "add", path, copy)
+    assert code == 2
+    one_line_error(err, "copy.mp4", f"same content as {video}", "relink")
+    with ProjectStore(path) as store:
+        assert [record.path for record in store.videos()] == [video]
+    video.unlink()  # the project's file is gone: the copy is where it is now
+    code, out, _ = cli(capsys, "add", path, copy)
+    assert code == 0
+    assert f"{copy}: already in the project as {video} (missing); its path now points here" in out
+    with ProjectStore(path) as store:
+        assert [record.path for record in store.videos()] == [copy]
+
+
 def test_import_spans_into_lanes_and_export_them(tmp_path, capsys, study):
     path, video = study
     csv = spans(

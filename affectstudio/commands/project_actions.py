@@ -61,7 +61,11 @@ def new_project(args) -> int:
 def add(args) -> int:
     with _open(args) as store:
         for video in args.videos:
+            known = store.same_content(video)
             record = store.add_video(video)
+            if known is not None and known.path != record.path:
+                moved = f"already in the project as {known.path} (missing); its path now points here"
+                say(f"{record.path}: {moved}")
             say(f"{record.path.name}: {record.frame_count} frames, {record.fps:.3g} fps ({record.hash[:12]})")
     return 0
 
