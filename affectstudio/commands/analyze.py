@@ -115,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
         return run_study_command(args, _options(args))
     video = sample_video_path() if args.sample else Path(args.videos[0])
     csv_path = _output_path(video, args.output, args.format)
-    plot = not args.no_plot and args.format == "csv" and args.columns == "affectstudio"
+    plot = not args.no_plot  # the plot reads any format and column style back in our layout
     from affectstudio.core.study.inputs import check_not_overwriting
 
     outputs = [csv_path, csv_path.with_suffix(".json")] + ([csv_path.with_suffix(".png")] if plot else [])
