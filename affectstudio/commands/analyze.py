@@ -20,7 +20,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
         "analyze",
         help="analyse videos headless: per-frame CSV, JSON sidecar, PNG plot; many videos make a study",
         description="One VIDEO: its per-frame CSV, sidecar and plot. Several videos, folders (searched "
-        "recursively) or glob patterns: a study into -o OUT, resumable (OUT/.affectstudio-study.sqlite), "
+        "recursively for videos and images) or glob patterns: a study into -o OUT, resumable "
+        "(OUT/.affectstudio-study.sqlite), "
         "with OUT/study_summary.csv; exit status 2 when any video failed.",
     )
     parser.add_argument("videos", nargs="*", metavar="VIDEO", help="video files, folders or glob patterns")
