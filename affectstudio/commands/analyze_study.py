@@ -68,6 +68,7 @@ def run_study_command(args, options) -> int:
     if ran and report.seconds:
         lines.append(f"speed: {report.frames / report.seconds:.1f} frames/s over {report.seconds:.1f} s")
     lines += [f"failed: {name}: {_without_path(name, reason)}" for name, reason in report.failed]
+    lines += [f"warning: {name}: {reason}" for name, reason in report.warnings]
     lines.append(f"wrote {report.summary_path} (manifest: {report.manifest_path})")
     if report.untrained_tasks:
         lines.append(untrained_warning(report.model_name, report.untrained_tasks))

@@ -146,6 +146,8 @@ def analyze(args) -> int:
         event = detail.event
         if event is not None and event.state == "done":
             say(f"{event.name}: {event.done} frames analysed")
+            if event.reason:  # done with a warning: no face
+                say(f"warning: {event.name}: {event.reason}")
         elif event is not None and event.state == "failed":
             say(f"{event.name}: FAILED: {event.reason}")
         elif event is not None:

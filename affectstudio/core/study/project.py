@@ -178,9 +178,9 @@ def describe(event: VideoEvent, video: Path | None = None) -> str:
     drops its path from the reason)."""
     if event.state == "running" and event.total:
         return f"running {event.done / event.total:.0%} ({event.done}/{event.total} frames)"
-    if event.state == "failed":
+    if event.state in ("failed", "done") and event.reason:  # a done video's reason is a warning: no face
         reason = event.reason
         if video is not None and reason.startswith(f"{video}: "):
             reason = reason[len(f"{video}: ") :]
-        return f"failed: {reason}"
+        return f"{event.state}: {reason}"
     return event.state
