@@ -79,3 +79,16 @@ def test_a_study_needs_an_output_folder(tmp_path, capsys):
     touch(tmp_path / "b.mp4")
     assert main(["analyze", str(tmp_path / "a.mp4"), str(tmp_path / "b.mp4")]) == 2
     assert "needs -o OUT" in capsys.readouterr().err
+
+
+def test_the_summary_file_is_named_as_the_help_and_the_readme_say(tmp_path, capsys):
+    """`--format parquet` writes study_summary.parquet (as the per-frame files); both names are documented."""
+    from affectstudio.core.study.runner import SUMMARY_NAME
+
+    with pytest.raises(SystemExit):
+        main(["analyze", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    readme = " ".join((Path(__file__).parents[1] / "README.md").read_text().split())
+    for suffix in (".csv", ".parquet"):
+        assert f"{SUMMARY_NAME}{suffix}" in help_text
+        assert f"out/{SUMMARY_NAME}{suffix}" in readme

@@ -22,7 +22,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
         description="One VIDEO: its per-frame CSV, sidecar and plot. Several videos, folders (searched "
         "recursively for videos and images) or glob patterns: a study into -o OUT, resumable "
         "(OUT/.affectstudio-study.sqlite), "
-        "with OUT/study_summary.csv; exit status 2 when any video failed.",
+        "with OUT/study_summary.csv (study_summary.parquet with --format parquet); exit status 2 when any "
+        "video failed.",
     )
     parser.add_argument("videos", nargs="*", metavar="VIDEO", help="video files, folders or glob patterns")
     parser.add_argument("--sample", action="store_true", help="analyse the bundled sample video")
@@ -81,7 +82,12 @@ def add_parser(sub) -> argparse.ArgumentParser:
     )
     parser.add_argument("--no-plot", action="store_true", help="skip the PNG plot of the traces")
     parser.add_argument("--plain", action="store_true", help="plain PyTorch instead of the fast CPU path")
-    parser.add_argument("--format", choices=["csv", "parquet"], default="csv", help="per-frame file format")
+    parser.add_argument(
+        "--format",
+        choices=["csv", "parquet"],
+        default="csv",
+        help="format of the per-frame files and of a study's summary (OUT/study_summary.csv or .parquet)",
+    )
     parser.add_argument(
         "--columns",
         choices=["affectstudio", "openface", "pyfeat"],
