@@ -103,7 +103,7 @@ def test_import_spans_into_lanes_and_export_them(tmp_path, capsys, study):
         "event,0.6,0.6,laughs,alice\n",
     )
     code, out, _ = cli(capsys, "import", path, video, csv, "--annotator", "bob", "--track", "0")
-    assert code == 0 and "imported 5 lane(s)" in out
+    assert code == 0 and "imported 5 lanes" in out
     with ProjectStore(path) as store:
         (record,) = store.videos()
         expression = store.segments(record.hash, LaneKey("expression", "alice", 0))
@@ -181,7 +181,7 @@ def test_analyze_goes_on_past_a_failing_video_then_export_and_agreement(tmp_path
     code, out, err = cli(capsys, "analyze", path, "--plain")
     assert code == 2
     assert "clip.mp4: 12 frames analysed" in out and "gone.mp4: FAILED: " in out and "not found" in out
-    one_line_error(err, "1 video(s) could not be analysed")
+    one_line_error(err, "1 video could not be analysed")
     code, out, _ = cli(capsys, "analyze", path, "--plain")
     assert "clip.mp4: already analysed" in out
     assert "warning: model 'untrained (seed 0)' has untrained heads (va, expr, au)" in out  # as analyze says

@@ -11,6 +11,8 @@ import tempfile
 import threading
 from pathlib import Path
 
+from affectstudio.core.wording import plural
+
 
 def add_parser(sub) -> argparse.ArgumentParser:
     from affectstudio.core.options import AnalysisOptions
@@ -165,7 +167,9 @@ def run(args: argparse.Namespace) -> int:
             if bar is not None:
                 bar.close()
 
-    lines = [f"wrote {result.csv_path} ({result.frames} frames, {result.frames_with_face} with a face)"]
+    lines = [
+        f"wrote {result.csv_path} ({plural(result.frames, 'frame')}, {result.frames_with_face} with a face)"
+    ]
     if args.save_crops:
         lines.append(f"wrote the face crops to {args.save_crops}")
     if result.cancelled:
@@ -174,7 +178,8 @@ def run(args: argparse.Namespace) -> int:
         lines.append(f"warning: {video}: {result.truncated}; the CSV covers those (sidecar: complete: false)")
     if result.frames_undecodable:
         lines.append(
-            f"warning: {video}: {_frames(result.frames_undecodable)} could not be decoded (corrupt data); "
+            f"warning: {video}: {plural(result.frames_undecodable, 'frame')} could not be decoded "
+            "(corrupt data); "
             "their rows are empty, as for frames without a face (the sidecar counts them: frames_undecodable)"
         )
     if result.frames_with_face == 0:
@@ -197,10 +202,6 @@ def untrained_warning(model_name: str, tasks: list[str]) -> str:
         "not meaningful. Get trained weights: `affectstudio models fetch ddamfn-affectnet8` "
         "(expressions), or import your own: `affectstudio models import FILE`"
     )
-
-
-def _frames(count: int) -> str:
-    return f"{count} frame" if count == 1 else f"{count} frames"
 
 
 BAR = "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} frames [{elapsed}{postfix}]"

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from affectstudio.core.errors import AffectStudioError
+from affectstudio.core.wording import plural
 
 
 def run_study_command(args, options) -> int:
@@ -62,7 +63,7 @@ def run_study_command(args, options) -> int:
                 bar.close()
     ran = report.done + len(report.failed)
     lines = [
-        f"study: {report.total} videos: {report.done} analysed, {report.skipped} already done, "
+        f"study: {plural(report.total, 'video')}: {report.done} analysed, {report.skipped} already done, "
         f"{len(report.failed)} failed" + (f", {report.cancelled} stopped" if report.cancelled else ""),
     ]
     if ran and report.seconds:

@@ -18,6 +18,7 @@ import numpy as np
 from affectstudio.core.annotations.edits import Command, SegmentChange, SetTrace
 from affectstudio.core.annotations.lanes import ANY_TRACK, DEFAULT_ANNOTATOR, Lane, LaneKey
 from affectstudio.core.errors import AnnotationError
+from affectstudio.core.wording import plural
 
 
 def is_spans_csv(path: Path) -> bool:
@@ -113,7 +114,7 @@ def import_file(
     overlay = read_overlay(path, timestamps, name)
     store.save_overlay(video_hash, overlay.name, overlay.fmt, path, overlay.frame)
     notes = tuple(overlay.notes) + tuple(
-        f"{count} rows dropped: {why}" for why, count in overlay.dropped.items()
+        f"{plural(count, 'row')} dropped: {why}" for why, count in overlay.dropped.items()
     )
     return ImportResult("overlay", [], overlay.name, notes=notes)
 

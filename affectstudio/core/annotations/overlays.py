@@ -42,6 +42,7 @@ import pandas as pd
 from affectstudio.core.annotations.exchange import read_text
 from affectstudio.core.annotations.timing import as_timestamps, nearest_frames, video_end
 from affectstudio.core.errors import AnnotationError
+from affectstudio.core.wording import plural
 
 FORMATS = ("openface", "pyfeat", "generic")
 PYFEAT_EMOTIONS = {
@@ -272,7 +273,9 @@ def read_overlay(path: str | Path, timestamps, name: str | None = None) -> Overl
         drop(values[face_col].isna().to_numpy(), "no face id")
     if not keep.any():
         reasons = "; ".join(f"{n} {why}" for why, n in dropped.items())
-        raise AnnotationError(path, f"no row lies on the video ({len(data)} rows dropped: {reasons})")
+        raise AnnotationError(
+            path, f"no row lies on the video ({plural(len(data), 'row')} dropped: {reasons})"
+        )
     unnamed = {i for i, n in enumerate(raw) if not n.strip()}  # e.g. the index pandas' to_csv writes
     reserved = {"frame", "face_id", "source_time", "_distance"}  # ours; a file's own keep a file_ prefix
     columns = {

@@ -17,6 +17,7 @@ from affectstudio.core import transforms
 from affectstudio.core.errors import CheckpointError
 from affectstudio.core.labels import ACTION_UNITS, DEFAULT_AU_THRESHOLD, EXPRESSIONS, TASKS
 from affectstudio.core.model.network import DDAMFN, INPUT_SIZE
+from affectstudio.core.wording import plural
 
 
 def default_preprocessing() -> dict:
@@ -98,7 +99,8 @@ def check_config(config: CheckpointConfig, path: Path | None) -> None:
     if not config.tasks or set(config.tasks) - set(TASKS):
         problems.append(f"tasks must be a non-empty subset of {list(TASKS)}, got {config.tasks}")
     if len(config.au_thresholds) != len(config.action_units):
-        problems.append(f"{len(config.au_thresholds)} AU thresholds for {len(config.action_units)} AUs")
+        thresholds = plural(len(config.au_thresholds), "AU threshold")
+        problems.append(f"{thresholds} for {plural(len(config.action_units), 'AU')}")
     arch = config.architecture
     if "expr" in config.tasks and arch.get("num_expressions") != len(config.expressions):
         problems.append("expression head size does not match the expression names")
