@@ -158,6 +158,14 @@ def test_import_a_per_frame_file_as_an_overlay(tmp_path, capsys, study):
             ("nope.mp4", "not a video of the project"),
         ),
         (lambda t, p, v: ("import", p, v, t / "none.csv"), ("none.csv", "file not found")),
+        (
+            lambda t, p, v: ("import", p, v, spans(t, "lane;start;end;value\nexpression;0;0,5;Happiness\n")),
+            ("spans.csv", "uses ';' as separator; expected ','"),
+        ),
+        (
+            lambda t, p, v: ("import", p, v, spans(t, "lane\tstart\tend\tvalue\nAU12\t0\t1\t1\n")),
+            ("spans.csv", "uses tabs as separator; expected ','"),
+        ),
         (lambda t, p, v: ("lanes", p, v, "--csv", t / "l.csv"), ("clip.mp4", "no annotation lanes")),
         (lambda t, p, v: ("export-dataset", p, t / "set"), ("no labelled frame",)),
         (lambda t, p, v: ("agreement", p), ("nothing to compare",)),

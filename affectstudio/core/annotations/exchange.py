@@ -9,7 +9,9 @@ Spans CSV, one row per span, header required, times in seconds on the video's cl
     event,3.000000,3.000000,laughs,alice,-1,
     exclusion,5.000000,6.000000,,alice,-1,
 
-`lane`, `start`, `end` and `value` are required; `annotator` (default: the importer's), `track` (the face
+Comma-separated: a file whose header is separated by ';' or tabs (a spreadsheet in a locale with decimal
+commas) is refused with that reason, not guessed at, so `0,5` is never misread. `lane`, `start`, `end` and
+`value` are required; `annotator` (default: the importer's), `track` (the face
 track, default -1 = any) and `note` are optional, in any order. A span covers the frames whose
 presentation time lies in [start, end]; an event (start == end) marks the frame on screen at that time;
 a valence/arousal span sets that constant value on the frames it covers (traces are written as runs of
@@ -68,6 +70,7 @@ def read_spans_csv(path: str | Path, timestamps, default_annotator: str = DEFAUL
     path = Path(path)
     times = as_timestamps(timestamps)
     rows = _read_rows(path)
+    _check_separator(path, rows[0][1])
     header = [name.strip().lower() for name in rows[0][1]]
     missing = [name for name in _REQUIRED if name not in header]
     unknown = [name for name in header if name not in SPAN_COLUMNS]
@@ -120,6 +123,25 @@ def is_spans_csv(path: str | Path) -> bool:
     header = next((line for line in lines if line.strip()), "")
     names = {name.strip().lower() for name in next(csv.reader([header]), [])}
     return set(_REQUIRED) <= names
+
+
+SEPARATORS = {";": "';'", "\t": "tabs"}
+
+
+def header_separator(header: str) -> str | None:
+    """The separator (',', ';' or a tab) that splits `header` into names that include `lane`."""
+    for separator in (",", *SEPARATORS):
+        if "lane" in {name.strip().lower() for name in header.split(separator)}:
+            return separator
+    return None
+
+
+def _check_separator(path: Path, header: list[str]) -> None:
+    separator = header_separator(",".join(header))
+    if separator in SEPARATORS:
+        raise AnnotationError(
+            path, f"uses {SEPARATORS[separator]} as separator; expected ',' (lane,start,end,value,...)"
+        )
 
 
 def _read_rows(path: Path) -> list[tuple[int, list[str]]]:

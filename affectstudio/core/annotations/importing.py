@@ -9,7 +9,6 @@ table) and stored as a read-only overlay. Errors name the imported file (and lin
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,13 +21,16 @@ from affectstudio.core.wording import plural
 
 
 def is_spans_csv(path: Path) -> bool:
-    """A header naming a `lane` column (read_spans_csv then says what else is missing)."""
+    """A header naming a `lane` column, whatever its separator (read_spans_csv then says what else is
+    wrong, a separator other than ',' included)."""
+    from affectstudio.core.annotations.exchange import header_separator
+
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
-            for row in csv.reader(handle):
-                if row and any(cell.strip() for cell in row):
-                    return "lane" in {cell.strip().lower() for cell in row}
-    except (OSError, UnicodeDecodeError, csv.Error):
+            for line in handle:
+                if line.strip():
+                    return header_separator(line.rstrip("\r\n")) is not None
+    except (OSError, UnicodeDecodeError):
         return False
     return False
 
