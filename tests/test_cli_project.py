@@ -159,6 +159,10 @@ def test_import_a_per_frame_file_as_an_overlay(tmp_path, capsys, study):
         ),
         (lambda t, p, v: ("import", p, v, t / "none.csv"), ("none.csv", "file not found")),
         (
+            lambda t, p, v: ("import", p, v, spans(t, "frame,valence,arousal\n0,0.5,0.1\n1,2.5,0.2\n")),
+            ("spans.csv", "line 3: valence 2.5 is outside [-1, 1]"),
+        ),
+        (
             lambda t, p, v: ("import", p, v, spans(t, "lane;start;end;value\nexpression;0;0,5;Happiness\n")),
             ("spans.csv", "uses ';' as separator; expected ','"),
         ),
