@@ -110,7 +110,7 @@ def test_import_spans_into_lanes_and_export_them(tmp_path, capsys, study):
         assert [(s.start, s.stop, s.value) for s in expression] == [(0, 4, "Happiness")]
         assert [
             (s.start, s.stop, s.value) for s in store.segments(record.hash, LaneKey("AU12", "bob", 0))
-        ] == [(1, 3, 1)]
+        ] == [(1, 2, 1)]  # 0.1-0.3 s: the frames shown from 0.1 s until 0.3 s
         valence = store.trace(record.hash, LaneKey("valence", "alice", 0))
         np.testing.assert_allclose(valence[2:6], 0.5)
         assert np.isnan(valence[:2]).all() and np.isnan(valence[6:]).all()
@@ -121,6 +121,26 @@ def test_import_spans_into_lanes_and_export_them(tmp_path, capsys, study):
     assert [s.value for s in again[LaneKey("expression", "alice", 0)].segments] == ["Happiness"]
     assert cli(capsys, "lanes", path, video, "--elan", tmp_path / "out.txt")[0] == 0
     assert "expression@alice/track0" in (tmp_path / "out.txt").read_text()
+    # the same spans in both files: begin and end (the end of the span's last frame) agree to the ms
+    exported = (tmp_path / "out.csv").read_text().splitlines()[1:]
+    csv_spans = sorted(
+        (
+            f"{lane}@{who}" + (f"/track{track}" if track != "-1" else ""),
+            round(float(a), 3),
+            round(float(b), 3),
+        )
+        for lane, a, b, _, who, track, _ in (line.split(",") for line in exported)
+        if lane != "event"
+    )
+    elan = (tmp_path / "out.txt").read_text().splitlines()[1:]
+    elan_spans = sorted(
+        (tier, float(a), float(b))
+        for tier, a, b, *_ in (line.split("\t") for line in elan)
+        if not tier.startswith("event")
+    )
+    assert csv_spans == elan_spans
+    assert ("expression@alice/track0", 0.0, 0.5) in csv_spans  # frames 0-4 at 10 fps: shown until 0.5 s
+    assert ("AU12@bob/track0", 0.1, 0.3) in csv_spans  # as the imported file said
 
 
 def test_import_a_per_frame_file_as_an_overlay(tmp_path, capsys, study):
