@@ -1,6 +1,6 @@
 """The `affectstudio` command.
 
-    affectstudio [VIDEO]            open the review app (optionally on a video)
+    affectstudio [VIDEO|PROJECT]    open the review app (optionally on a video or a *.affectproj project)
     affectstudio analyze VIDEO      per-frame predictions to CSV, headless
     affectstudio models ...         list / import / fetch / remove installed models
     affectstudio project ...        study projects: videos, lanes, analysis, dataset export, training

@@ -68,7 +68,7 @@ def test_every_lane_type_round_trips_through_the_spans_csv(tmp_path, times):
         rows = list(csv.DictReader(handle))
     happy = next(r for r in rows if r["value"] == "Happiness")
     assert float(happy["start"]) == pytest.approx(times[12], abs=1e-6)
-    assert float(happy["end"]) == pytest.approx(times[30], abs=1e-6)
+    assert float(happy["end"]) == pytest.approx(times[31], abs=1e-6)  # frame 30 stops being shown
     assert happy["annotator"] == "alice" and happy["track"] == "-1" and happy["note"] == "big"
     # a valence trace is written as runs of equal value: 0.1 over frames 10-19 is one row
     assert [r["value"] for r in rows if r["lane"] == "valence"] == ["0.1", "-0.75", "1"]
@@ -79,7 +79,7 @@ def test_hand_written_spans_map_seconds_to_the_frames_shown_in_them(tmp_path):
     path = tmp_path / "spans.csv"
     path.write_text(
         "lane,start,end,value\n"
-        "expression,1.0,2.0,happiness\n"  # names are case-insensitive
+        "expression,1.0,2.0,happiness\n"  # names are case-insensitive; the frames shown in that second
         "AU01,0.5,0.55,1\n"  # AU01 is AU1; frames at 0.5 and 0.5333
         "valence,0.01,0.07,-0.5\n"  # frames at 0.0333 and 0.0667
         "event,0.05,0.05,clap\n"  # between frames 1 and 2: the frame on screen is 1
@@ -87,7 +87,7 @@ def test_hand_written_spans_map_seconds_to_the_frames_shown_in_them(tmp_path):
     )
     lanes = read_spans_csv(path, FPS30, default_annotator="carol")
     expr = lanes[LaneKey("expression", "carol")].segments
-    assert [(s.start, s.stop, s.value) for s in expr] == [(30, 60, "Happiness")]
+    assert [(s.start, s.stop, s.value) for s in expr] == [(30, 59, "Happiness")]
     assert [(s.start, s.stop, s.value) for s in lanes[LaneKey("AU1", "carol")].segments] == [(15, 16, 1)]
     trace = lanes[LaneKey("valence", "carol")].trace
     assert len(trace) == 300 and np.flatnonzero(np.isfinite(trace)).tolist() == [1, 2]

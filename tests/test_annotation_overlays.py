@@ -228,6 +228,11 @@ def test_times_past_the_end_are_dropped_and_counted(tmp_path):
         (b"time,valence\n50,0.1\n", "no row lies on the video"),
         (b"frame,valence,valence\n1,0.1,0.2\n", "appears twice"),
         (b"time,valence\nabc,0.1\n", "line 2: 'abc' is not a number in column 'time'"),
+        (b"frame,valence\n0,1\n1,2.5\n", r"line 3: valence 2\.5 is outside \[-1, 1\]$"),
+        (
+            b"frame;arousal\n0;-1\n1;-1,5\n2;-3\n",
+            r"line 3: arousal -1\.5 is outside \[-1, 1\] \(2 rows outside\)",
+        ),
     ],
 )
 def test_unreadable_overlays_say_why(tmp_path, content, message):

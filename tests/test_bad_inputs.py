@@ -250,7 +250,7 @@ BROKEN = {
     "zero frames": (_zero_frames, "no video frames"),
     "truncated before its index": (_truncated_header, "truncated"),
     "missing file": (_missing, "file not found"),
-    "a folder with no video": (_empty_folder, "no video files in this folder"),
+    "a folder with no video": (_empty_folder, "no video or image files in this folder"),
 }
 
 

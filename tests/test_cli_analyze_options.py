@@ -37,6 +37,13 @@ def test_output_as_a_csv_path_writes_there_with_sidecar_and_plot_beside_it(clip,
     assert (tmp_path / "new" / "custom.png").read_bytes()[:4] == b"\x89PNG"
 
 
+@pytest.mark.parametrize(("style", "fmt"), [("pyfeat", "csv"), ("openface", "parquet")])
+def test_other_column_styles_and_parquet_get_the_plot_too(clip, tmp_path, capsys, style, fmt):
+    out = analyze(capsys, clip, "-o", tmp_path, "--columns", style, "--format", fmt, "--plain")
+    assert f"wrote {tmp_path / 'clip.png'}" in out
+    assert (tmp_path / "clip.png").read_bytes()[:4] == b"\x89PNG"
+
+
 def test_output_as_a_folder_and_no_plot_write_no_png(clip, tmp_path, capsys):
     folder = tmp_path / "results"
     out = analyze(capsys, clip, "-o", folder, "--no-plot")

@@ -75,6 +75,22 @@ def test_new_add_list_relink(tmp_path, capsys, study):
     assert "MISSING" not in out
 
 
+def test_adding_a_copy_is_refused_and_a_moved_video_says_it_is_re_pointed(tmp_path, capsys, study):
+    path, video = study
+    copy = shutil.copy(video, tmp_path / "copy.mp4")
+    code, _, err = cli(capsys, "add", path, copy)
+    assert code == 2
+    one_line_error(err, "copy.mp4", f"same content as {video}", "relink")
+    with ProjectStore(path) as store:
+        assert [record.path for record in store.videos()] == [video]
+    video.unlink()  # the project's file is gone: the copy is where it is now
+    code, out, _ = cli(capsys, "add", path, copy)
+    assert code == 0
+    assert f"{copy}: already in the project as {video} (missing); its path now points here" in out
+    with ProjectStore(path) as store:
+        assert [record.path for record in store.videos()] == [copy]
+
+
 def test_import_spans_into_lanes_and_export_them(tmp_path, capsys, study):
     path, video = study
     csv = spans(
@@ -87,14 +103,14 @@ def test_import_spans_into_lanes_and_export_them(tmp_path, capsys, study):
         "event,0.6,0.6,laughs,alice\n",
     )
     code, out, _ = cli(capsys, "import", path, video, csv, "--annotator", "bob", "--track", "0")
-    assert code == 0 and "imported 5 lane(s)" in out
+    assert code == 0 and "imported 5 lanes" in out
     with ProjectStore(path) as store:
         (record,) = store.videos()
         expression = store.segments(record.hash, LaneKey("expression", "alice", 0))
         assert [(s.start, s.stop, s.value) for s in expression] == [(0, 4, "Happiness")]
         assert [
             (s.start, s.stop, s.value) for s in store.segments(record.hash, LaneKey("AU12", "bob", 0))
-        ] == [(1, 3, 1)]
+        ] == [(1, 2, 1)]  # 0.1-0.3 s: the frames shown from 0.1 s until 0.3 s
         valence = store.trace(record.hash, LaneKey("valence", "alice", 0))
         np.testing.assert_allclose(valence[2:6], 0.5)
         assert np.isnan(valence[:2]).all() and np.isnan(valence[6:]).all()
@@ -105,6 +121,26 @@ def test_import_spans_into_lanes_and_export_them(tmp_path, capsys, study):
     assert [s.value for s in again[LaneKey("expression", "alice", 0)].segments] == ["Happiness"]
     assert cli(capsys, "lanes", path, video, "--elan", tmp_path / "out.txt")[0] == 0
     assert "expression@alice/track0" in (tmp_path / "out.txt").read_text()
+    # the same spans in both files: begin and end (the end of the span's last frame) agree to the ms
+    exported = (tmp_path / "out.csv").read_text().splitlines()[1:]
+    csv_spans = sorted(
+        (
+            f"{lane}@{who}" + (f"/track{track}" if track != "-1" else ""),
+            round(float(a), 3),
+            round(float(b), 3),
+        )
+        for lane, a, b, _, who, track, _ in (line.split(",") for line in exported)
+        if lane != "event"
+    )
+    elan = (tmp_path / "out.txt").read_text().splitlines()[1:]
+    elan_spans = sorted(
+        (tier, float(a), float(b))
+        for tier, a, b, *_ in (line.split("\t") for line in elan)
+        if not tier.startswith("event")
+    )
+    assert csv_spans == elan_spans
+    assert ("expression@alice/track0", 0.0, 0.5) in csv_spans  # frames 0-4 at 10 fps: shown until 0.5 s
+    assert ("AU12@bob/track0", 0.1, 0.3) in csv_spans  # as the imported file said
 
 
 def test_import_a_per_frame_file_as_an_overlay(tmp_path, capsys, study):
@@ -142,6 +178,18 @@ def test_import_a_per_frame_file_as_an_overlay(tmp_path, capsys, study):
             ("nope.mp4", "not a video of the project"),
         ),
         (lambda t, p, v: ("import", p, v, t / "none.csv"), ("none.csv", "file not found")),
+        (
+            lambda t, p, v: ("import", p, v, spans(t, "frame,valence,arousal\n0,0.5,0.1\n1,2.5,0.2\n")),
+            ("spans.csv", "line 3: valence 2.5 is outside [-1, 1]"),
+        ),
+        (
+            lambda t, p, v: ("import", p, v, spans(t, "lane;start;end;value\nexpression;0;0,5;Happiness\n")),
+            ("spans.csv", "uses ';' as separator; expected ','"),
+        ),
+        (
+            lambda t, p, v: ("import", p, v, spans(t, "lane\tstart\tend\tvalue\nAU12\t0\t1\t1\n")),
+            ("spans.csv", "uses tabs as separator; expected ','"),
+        ),
         (lambda t, p, v: ("lanes", p, v, "--csv", t / "l.csv"), ("clip.mp4", "no annotation lanes")),
         (lambda t, p, v: ("export-dataset", p, t / "set"), ("no labelled frame",)),
         (lambda t, p, v: ("agreement", p), ("nothing to compare",)),
@@ -165,7 +213,7 @@ def test_analyze_goes_on_past_a_failing_video_then_export_and_agreement(tmp_path
     code, out, err = cli(capsys, "analyze", path, "--plain")
     assert code == 2
     assert "clip.mp4: 12 frames analysed" in out and "gone.mp4: FAILED: " in out and "not found" in out
-    one_line_error(err, "1 video(s) could not be analysed")
+    one_line_error(err, "1 video could not be analysed")
     code, out, _ = cli(capsys, "analyze", path, "--plain")
     assert "clip.mp4: already analysed" in out
     assert "warning: model 'untrained (seed 0)' has untrained heads (va, expr, au)" in out  # as analyze says

@@ -137,3 +137,21 @@ def test_analyse_all_shows_each_videos_state_live(qtbot, tmp_path, sample_video)
     assert "1 analysed, 0 already done, 1 failed" in window.status_label.text()
     assert (analyses_folder(window.store.path) / ".affectstudio-study.sqlite").is_file()
     close(window)
+
+
+def test_the_launcher_opens_a_project_file_as_file_open_project_does(qtbot, tmp_path, sample_video):
+    """`affectstudio study.affectproj`: the window works in that project and shows its browser."""
+    from affectstudio.gui.app import show_window
+
+    path = tmp_path / "study.affectproj"
+    with ProjectStore.create(path) as store:
+        store.add_video(sample_video)
+    window = show_window(str(path))
+    qtbot.addWidget(window)
+    qtbot.waitUntil(lambda: window.store.path == path)
+    assert window.errors == [] and window.video_path is None
+    assert window.windowTitle() == "study — AffectStudio"
+    assert window.project_browser.isVisible() and [row[0] for row in _rows(window.project_browser)] == [
+        sample_video.name
+    ]
+    close(window)

@@ -51,6 +51,26 @@ def test_nothing_of_the_old_point_stays_on_the_va_plane_at_a_frame_without_a_fac
     assert planes[0].plot.grab().toImage() != images[1]  # the comparison can see a point
 
 
+@pytest.mark.parametrize("size", [(300, 380), (600, 200), (200, 600)])
+def test_the_va_plane_axes_stay_at_about_plus_minus_one_whatever_its_shape(qtbot, size):
+    plane = VAPlane()
+    qtbot.addWidget(plane)
+    plane.resize(*size)
+    plane.show()
+    qtbot.waitExposed(plane)
+    arrays = face_until(10, 10)
+    plane.show_frame(arrays, 9)
+    for axis in plane.plot.getPlotItem().vb.viewRange():
+        assert axis == pytest.approx([-1.05, 1.05], abs=0.01)
+    assert plane.plot.width() == plane.plot.height()  # square: the unit circle stays round
+
+
+def test_the_va_plane_in_the_window_spans_plus_minus_one(window, qtbot):
+    qtbot.waitExposed(window)
+    for axis in window.va_plane.plot.getPlotItem().vb.viewRange():
+        assert axis == pytest.approx([-1.05, 1.05], abs=0.01)
+
+
 def test_zooming_brings_an_off_screen_playhead_into_view(qtbot):
     timeline = TimelinePanel()
     qtbot.addWidget(timeline)

@@ -34,7 +34,7 @@ def test_spans_win_over_existing_labels_and_undo_as_one_step(tmp_path, store):
     stack.push(SetTrace("v", LaneKey("valence", "me", 2), 0, np.full((50, 2), 0.1)))
     path = write(
         tmp_path,
-        "lane,start,end,value\nexpression,1.0,1.9,Fear\nvalence,2.0,2.9,0.8\n",
+        "lane,start,end,value\nexpression,1.0,2.0,Fear\nvalence,2.0,3.0,0.8\n",
     )
     result = import_file(store, "v", path, TIMES, track=2, stack=stack)
     assert result.kind == "lanes" and stack.undo_label() == "import lanes"
@@ -70,7 +70,7 @@ def test_a_span_without_a_track_is_any_track_or_the_track_given(tmp_path, store)
     the import names a track; a row with its own track keeps it either way."""
     path = write(
         tmp_path,
-        "lane,start,end,value,track\nexpression,0.0,0.9,Fear,\nexpression,1.0,1.9,Anger,1\n",
+        "lane,start,end,value,track\nexpression,0.0,1.0,Fear,\nexpression,1.0,2.0,Anger,1\n",
     )
     result = import_file(store, "v", path, TIMES, annotator="me")
     assert sorted(k.track_id for k in result.lanes) == [-1, 1]
@@ -78,7 +78,7 @@ def test_a_span_without_a_track_is_any_track_or_the_track_given(tmp_path, store)
         (0, 9, "Fear")
     ]
     no_column = tmp_path / "no-track-column.csv"
-    no_column.write_text("lane,start,end,value\nexpression,2.0,2.9,Sadness\n")
+    no_column.write_text("lane,start,end,value\nexpression,2.0,3.0,Sadness\n")
     import_file(store, "v", no_column, TIMES, annotator="you", track=2)
     assert [(s.start, s.stop, s.value) for s in store.segments("v", LaneKey("expression", "you", 2))] == [
         (20, 29, "Sadness")

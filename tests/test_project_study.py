@@ -111,3 +111,27 @@ def test_a_failing_video_is_reported_the_rest_go_on_and_another_model_redoes(tmp
     changed, _ = run(path, loaded, every2)
     assert (changed.skipped, changed.done) == (0, 1)
     assert stored(path, results_key(loaded.digest, every2))["good.mp4"] is not None
+
+
+def test_a_video_without_a_face_is_done_with_a_warning_and_not_redone(tmp_path, capsys):
+    """As `analyze VIDEO` says it and exits 0: no face is a result (every row empty), not a failure."""
+    import numpy as np
+
+    from affectstudio.cli import main
+    from affectstudio.core.results import NO_FACE
+
+    path = tmp_path / "study.affectproj"
+    with ProjectStore.create(path) as store:
+        store.add_video(write_frames(tmp_path / "noface.mp4", [np.zeros((64, 64, 3), np.uint8)] * 6))
+    assert main(["project", "analyze", str(path), "--plain"]) == 0
+    out = capsys.readouterr().out
+    assert "warning: noface.mp4: no face found in any frame; every row is empty" in out
+    assert "1 analysed, 0 already done, 0 failed" in out
+    with ProjectStore(path, create=False) as store:
+        [record] = store.videos()
+        rows = store.latest_results(record.hash).frame
+    assert len(rows) == 6 and (rows["track_id"] == NO_FACE).all()
+    assert main(["project", "analyze", str(path), "--plain"]) == 0
+    assert "0 analysed, 1 already done, 0 failed" in capsys.readouterr().out
+    assert main(["project", "list", str(path)]) == 0
+    assert "analysis job: done: no face found in any frame" in capsys.readouterr().out

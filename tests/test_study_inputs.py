@@ -31,6 +31,17 @@ def test_folders_are_searched_recursively_for_videos_and_globs_expand(tmp_path):
         expand_inputs([str(tmp_path / "missing.mp4")])
 
 
+def test_a_folder_of_images_is_its_images_in_natural_order(tmp_path, capsys):
+    """As `analyze img2.jpg img10.jpg ...` would: each image is a one-frame input."""
+    images = [touch(tmp_path / "photos" / name) for name in ("img10.jpg", "img2.JPG", "img1.png")]
+    touch(tmp_path / "photos" / "notes.txt")
+    assert expand_inputs([str(tmp_path / "photos")]) == [images[2], images[1], images[0]]
+    touch(tmp_path / "nothing" / "notes.txt")
+    assert main(["analyze", str(tmp_path / "nothing"), "-o", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err == f"affectstudio: error: {tmp_path / 'nothing'}: no video or image files in this folder\n"
+
+
 def test_same_names_in_different_folders_mirror_the_folders(tmp_path):
     a, b = touch(tmp_path / "a" / "clip.mp4"), touch(tmp_path / "b" / "clip.mov")
     items = plan_outputs([a, b])
@@ -68,3 +79,16 @@ def test_a_study_needs_an_output_folder(tmp_path, capsys):
     touch(tmp_path / "b.mp4")
     assert main(["analyze", str(tmp_path / "a.mp4"), str(tmp_path / "b.mp4")]) == 2
     assert "needs -o OUT" in capsys.readouterr().err
+
+
+def test_the_summary_file_is_named_as_the_help_and_the_readme_say(tmp_path, capsys):
+    """`--format parquet` writes study_summary.parquet (as the per-frame files); both names are documented."""
+    from affectstudio.core.study.runner import SUMMARY_NAME
+
+    with pytest.raises(SystemExit):
+        main(["analyze", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    readme = " ".join((Path(__file__).parents[1] / "README.md").read_text().split())
+    for suffix in (".csv", ".parquet"):
+        assert f"{SUMMARY_NAME}{suffix}" in help_text
+        assert f"out/{SUMMARY_NAME}{suffix}" in readme

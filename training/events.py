@@ -14,6 +14,8 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
+from affectstudio.core.wording import plural
+
 
 def format_eta(seconds: float) -> str:
     seconds = int(seconds)
@@ -62,8 +64,9 @@ class Started(_Event):
         lines = [f"warning: {w}" for w in self.warnings]
         held = f" ({self.threshold_frames} held out for AU thresholds)" if self.threshold_frames else ""
         lines.append(
-            f"training on {self.device}: {self.train_frames} frames{held}, {self.validation_frames} "
-            f"validation frames ({self.curation.get('curation', '?')} curation), {self.total_steps} steps; "
+            f"training on {self.device}: {plural(self.train_frames, 'frame')}{held}, "
+            f"{plural(self.validation_frames, 'validation frame')} ({self.curation.get('curation', '?')} "
+            f"curation), {plural(self.total_steps, 'step')}; "
             f"run folder {self.run_dir}"
         )
         return "\n".join(lines)

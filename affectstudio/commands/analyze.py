@@ -11,6 +11,8 @@ import tempfile
 import threading
 from pathlib import Path
 
+from affectstudio.core.wording import plural
+
 
 def add_parser(sub) -> argparse.ArgumentParser:
     from affectstudio.core.options import AnalysisOptions
@@ -20,8 +22,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
         "analyze",
         help="analyse videos headless: per-frame CSV, JSON sidecar, PNG plot; many videos make a study",
         description="One VIDEO: its per-frame CSV, sidecar and plot. Several videos, folders (searched "
-        "recursively) or glob patterns: a study into -o OUT, resumable (OUT/.affectstudio-study.sqlite), "
-        "with OUT/study_summary.csv; exit status 2 when any video failed.",
+        "recursively for videos and images) or glob patterns: a study into -o OUT, resumable "
+        "(OUT/.affectstudio-study.sqlite), "
+        "with OUT/study_summary.csv (study_summary.parquet with --format parquet); exit status 2 when any "
+        "video failed.",
     )
     parser.add_argument("videos", nargs="*", metavar="VIDEO", help="video files, folders or glob patterns")
     parser.add_argument("--sample", action="store_true", help="analyse the bundled sample video")
@@ -80,7 +84,12 @@ def add_parser(sub) -> argparse.ArgumentParser:
     )
     parser.add_argument("--no-plot", action="store_true", help="skip the PNG plot of the traces")
     parser.add_argument("--plain", action="store_true", help="plain PyTorch instead of the fast CPU path")
-    parser.add_argument("--format", choices=["csv", "parquet"], default="csv", help="per-frame file format")
+    parser.add_argument(
+        "--format",
+        choices=["csv", "parquet"],
+        default="csv",
+        help="format of the per-frame files and of a study's summary (OUT/study_summary.csv or .parquet)",
+    )
     parser.add_argument(
         "--columns",
         choices=["affectstudio", "openface", "pyfeat"],
@@ -115,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
         return run_study_command(args, _options(args))
     video = sample_video_path() if args.sample else Path(args.videos[0])
     csv_path = _output_path(video, args.output, args.format)
-    plot = not args.no_plot and args.format == "csv" and args.columns == "affectstudio"
+    plot = not args.no_plot  # the plot reads any format and column style back in our layout
     from affectstudio.core.study.inputs import check_not_overwriting
 
     outputs = [csv_path, csv_path.with_suffix(".json")] + ([csv_path.with_suffix(".png")] if plot else [])
@@ -158,7 +167,9 @@ def run(args: argparse.Namespace) -> int:
             if bar is not None:
                 bar.close()
 
-    lines = [f"wrote {result.csv_path} ({result.frames} frames, {result.frames_with_face} with a face)"]
+    lines = [
+        f"wrote {result.csv_path} ({plural(result.frames, 'frame')}, {result.frames_with_face} with a face)"
+    ]
     if args.save_crops:
         lines.append(f"wrote the face crops to {args.save_crops}")
     if result.cancelled:
@@ -167,7 +178,8 @@ def run(args: argparse.Namespace) -> int:
         lines.append(f"warning: {video}: {result.truncated}; the CSV covers those (sidecar: complete: false)")
     if result.frames_undecodable:
         lines.append(
-            f"warning: {video}: {_frames(result.frames_undecodable)} could not be decoded (corrupt data); "
+            f"warning: {video}: {plural(result.frames_undecodable, 'frame')} could not be decoded "
+            "(corrupt data); "
             "their rows are empty, as for frames without a face (the sidecar counts them: frames_undecodable)"
         )
     if result.frames_with_face == 0:
@@ -190,10 +202,6 @@ def untrained_warning(model_name: str, tasks: list[str]) -> str:
         "not meaningful. Get trained weights: `affectstudio models fetch ddamfn-affectnet8` "
         "(expressions), or import your own: `affectstudio models import FILE`"
     )
-
-
-def _frames(count: int) -> str:
-    return f"{count} frame" if count == 1 else f"{count} frames"
 
 
 BAR = "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} frames [{elapsed}{postfix}]"

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from affectstudio.core.errors import AffectStudioError
+from affectstudio.core.wording import plural
 
 
 def run_study_command(args, options) -> int:
@@ -62,12 +63,13 @@ def run_study_command(args, options) -> int:
                 bar.close()
     ran = report.done + len(report.failed)
     lines = [
-        f"study: {report.total} videos: {report.done} analysed, {report.skipped} already done, "
+        f"study: {plural(report.total, 'video')}: {report.done} analysed, {report.skipped} already done, "
         f"{len(report.failed)} failed" + (f", {report.cancelled} stopped" if report.cancelled else ""),
     ]
     if ran and report.seconds:
         lines.append(f"speed: {report.frames / report.seconds:.1f} frames/s over {report.seconds:.1f} s")
     lines += [f"failed: {name}: {_without_path(name, reason)}" for name, reason in report.failed]
+    lines += [f"warning: {name}: {reason}" for name, reason in report.warnings]
     lines.append(f"wrote {report.summary_path} (manifest: {report.manifest_path})")
     if report.untrained_tasks:
         lines.append(untrained_warning(report.model_name, report.untrained_tasks))

@@ -1,4 +1,4 @@
-"""`affectstudio [gui] [VIDEO]`: open the review app."""
+"""`affectstudio [gui] [VIDEO | PROJECT]`: open the review app, on a video or a project (*.affectproj)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ import argparse
 
 def add_parser(sub) -> argparse.ArgumentParser:
     parser = sub.add_parser("gui", help="open the review app (the default command)")
-    parser.add_argument("video", nargs="?", help="video to open")
+    parser.add_argument(
+        "video", nargs="?", metavar="VIDEO|PROJECT", help="video, or project file (*.affectproj), to open"
+    )
     return parser
 
 

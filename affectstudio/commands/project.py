@@ -1,7 +1,10 @@
 """`affectstudio project ...`: studies from the command line, everything the app does to a project.
 
     affectstudio project new P                      create an empty project file (*.affectproj)
-    affectstudio project add P VIDEO...             add videos (by content; a moved one is re-pointed)
+    affectstudio project add P VIDEO...             add videos, known by content: one already in P under a
+                                                    path that is gone (moved) is re-pointed and says so; a
+                                                    copy of one whose file is still there is refused
+                                                    (exit 2; `relink` points P at the copy)
     affectstudio project list P                     videos, whether found, models analysed, labelled frames
     affectstudio project relink P OLD NEW          point a moved video (old path or hash) at its new path
     affectstudio project import P VIDEO FILE        a lane,start,end,value[,annotator] CSV -> lanes;
@@ -51,7 +54,14 @@ def add_parser(sub) -> argparse.ArgumentParser:
     )
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     actions.add_parser("new", help="create an empty project").add_argument("project")
-    add = actions.add_parser("add", help="add videos")
+    add = actions.add_parser(
+        "add",
+        help="add videos (by content: a moved one is re-pointed, a copy of one still present refused)",
+        description="Add videos, known by content. A video already in the project under a path that no "
+        "longer exists (it was moved) is re-pointed at the new path, and a line says so. A copy of a video "
+        "whose file is still where the project has it is refused (exit 2), so the project never silently "
+        "changes which file it uses: `affectstudio project relink P OLD NEW` points it at the copy.",
+    )
     add.add_argument("project")
     add.add_argument("videos", nargs="+", metavar="VIDEO")
     actions.add_parser("list", help="videos and their status").add_argument("project")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from affectstudio.commands.project import default_dataset_folder, say
 from affectstudio.core.errors import AffectStudioError, AnnotationError
+from affectstudio.core.wording import plural
 
 
 def _open(args):
@@ -61,8 +62,13 @@ def new_project(args) -> int:
 def add(args) -> int:
     with _open(args) as store:
         for video in args.videos:
+            known = store.same_content(video)
             record = store.add_video(video)
-            say(f"{record.path.name}: {record.frame_count} frames, {record.fps:.3g} fps ({record.hash[:12]})")
+            if known is not None and known.path != record.path:
+                moved = f"already in the project as {known.path} (missing); its path now points here"
+                say(f"{record.path}: {moved}")
+            frames = plural(record.frame_count, "frame")
+            say(f"{record.path.name}: {frames}, {record.fps:.3g} fps ({record.hash[:12]})")
     return 0
 
 
@@ -72,11 +78,12 @@ def list_videos(args) -> int:
     with _open(args) as store:
         statuses = store.video_status()
         jobs = video_states(store.path)
-        say(f"{store.path}: {len(statuses)} video(s), annotators: {', '.join(store.annotators()) or 'none'}")
+        annotators = ", ".join(store.annotators()) or "none"
+        say(f"{store.path}: {plural(len(statuses), 'video')}, annotators: {annotators}")
         for status in statuses:
             video = status.video
             found = "" if status.exists else "  MISSING (affectstudio project relink)"
-            say(f"{video.path}  {video.frame_count} frames  {video.hash[:12]}{found}")
+            say(f"{video.path}  {plural(video.frame_count, 'frame')}  {video.hash[:12]}{found}")
             say(f"    analysed by: {', '.join(status.models) or 'not analysed'}")
             if video.hash in jobs:
                 say(f"    analysis job: {describe(jobs[video.hash], video.path)}")
@@ -84,7 +91,7 @@ def list_videos(args) -> int:
                 status.annotated.items(), key=lambda kv: (kv[0].annotator, kv[0].track_id, kv[0].name)
             ):
                 track = "any face" if key.track_id < 0 else f"track {key.track_id}"
-                say(f"    {key.name} by {key.annotator}, {track}: {frames} frames")
+                say(f"    {key.name} by {key.annotator}, {track}: {plural(frames, 'frame')}")
     return 0
 
 
@@ -112,7 +119,7 @@ def import_file(args) -> int:
         )
         if result.kind == "lanes":
             names = ", ".join(f"{k.name}/{k.annotator}/{k.track_id}" for k in result.lanes)
-            say(f"imported {len(result.lanes)} lane(s) into {record.path.name}: {names}")
+            say(f"imported {plural(len(result.lanes), 'lane')} into {record.path.name}: {names}")
         else:
             say(f"imported overlay '{result.overlay}' into {record.path.name}")
         for note in result.notes:
@@ -141,7 +148,9 @@ def analyze(args) -> int:
                 say(f"{event.name}: FAILED: {event.reason}")
         event = detail.event
         if event is not None and event.state == "done":
-            say(f"{event.name}: {event.done} frames analysed")
+            say(f"{event.name}: {plural(event.done, 'frame')} analysed")
+            if event.reason:  # done with a warning: no face
+                say(f"warning: {event.name}: {event.reason}")
         elif event is not None and event.state == "failed":
             say(f"{event.name}: FAILED: {event.reason}")
         elif event is not None:
@@ -151,7 +160,7 @@ def analyze(args) -> int:
     with _StopOnInterrupt(on_stop=state.cancel):
         outcome = analyse_project(state, job)
     say(
-        f"{outcome.total} video(s): {outcome.done} analysed, {outcome.skipped} already done, "
+        f"{plural(outcome.total, 'video')}: {outcome.done} analysed, {outcome.skipped} already done, "
         f"{len(outcome.failed)} failed (manifest: {outcome.manifest_path})"
     )
     if outcome.untrained_tasks and outcome.done + outcome.skipped:
@@ -160,7 +169,7 @@ def analyze(args) -> int:
         say("stopped early: run the same command again to finish")
         return 130
     if outcome.failed:
-        raise _Failed(f"{len(outcome.failed)} video(s) could not be analysed")
+        raise _Failed(f"{plural(len(outcome.failed), 'video')} could not be analysed")
     return 0
 
 
@@ -185,7 +194,7 @@ def _report_export(summary) -> None:
     for name, (train, validation) in summary.videos.items():
         say(f"    {name}: {train} train, {validation} validation")
     for reason, frames in summary.skipped.items():
-        say(f"    skipped {frames} labelled frame(s): {reason}")
+        say(f"    skipped {plural(frames, 'labelled frame')}: {reason}")
 
 
 def lanes(args) -> int:
@@ -200,7 +209,7 @@ def lanes(args) -> int:
         path = (
             write_spans_csv(args.csv, found, times) if args.csv else write_elan_tab(args.elan, found, times)
         )
-    say(f"wrote {len(found)} lane(s) to {path}")
+    say(f"wrote {plural(len(found), 'lane')} to {path}")
     return 0
 
 
@@ -340,9 +349,10 @@ def tracks(args) -> int:
         times = dict(zip(raw["frame"].to_numpy(), raw["time"].to_numpy(), strict=False))
         for track, seen in data.face_frames().items():
             first, last = int(seen[0]), int(seen[-1])
+            name = f" ({names[track]})" if track in names else ""
             say(
-                f"track {track}{' (' + names[track] + ')' if track in names else ''}: {len(seen)} frames "
-                f"with a face, frames {first}..{last} ({times.get(first, 0):.2f}-{times.get(last, 0):.2f} s)"
+                f"track {track}{name}: {plural(len(seen), 'frame')} with a face, frames {first}..{last} "
+                f"({times.get(first, 0):.2f}-{times.get(last, 0):.2f} s)"
             )
         for edit in data.edits:
             say(f"    edit {edit.id}: {edit.describe()}")

@@ -7,7 +7,8 @@ class with its legend. Heads the model never learned stay readable but are drawn
 "not meaningful: untrained head". The figure is a plain `matplotlib.figure.Figure` (no pyplot state), so it
 is safe in a GUI thread and inspectable by tests before it is saved.
 
-`plot_traces` is the CLI's `analyze --plot`: it reads the CSV back with only the columns it draws.
+`plot_traces` is the CLI's `analyze` plot: it reads the results file back (CSV or Parquet, any column style)
+in our layout.
 """
 
 from __future__ import annotations
@@ -167,7 +168,8 @@ def figure_png(fig, dpi: int = 110) -> bytes:
 
 
 def plot_traces(csv_path: str | Path, png_path: str | Path) -> Path:
-    """The CLI's PNG of an analysis CSV: the best-scored face per frame."""
+    """The CLI's PNG of an analysis results file (CSV or Parquet, any `--columns` style): the best-scored
+    face per frame."""
     table = ResultTable.from_csv(csv_path)
     df = table.df.sort_values(["frame", "face_score"], ascending=[True, False]).drop_duplicates("frame")
     untrained = list(table.metadata.get("untrained_tasks") or [])

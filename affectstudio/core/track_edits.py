@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from affectstudio.core.results import AU_ACTIVE_COLUMNS, NO_FACE
+from affectstudio.core.wording import plural
 
 KINDS = ("merge", "split", "reject")
 _REJECTED = -2  # a row of a rejected track, while edits are replayed (dropped at the end)
@@ -112,10 +113,8 @@ class TrackSummary:
         return self.face_frames / self.frames if self.frames else 0.0
 
     def text(self) -> str:
-        tracks = f"{self.tracks} track{'s' if self.tracks != 1 else ''}"
-        people = f"{self.people} {'person' if self.people == 1 else 'people'}"
-        people += " after rejects" if self.rejected else ""
-        return f"{tracks}, {people}, faces in {self.face_fraction:.0%} of frames"
+        people = plural(self.people, "person", "people") + (" after rejects" if self.rejected else "")
+        return f"{plural(self.tracks, 'track')}, {people}, faces in {self.face_fraction:.0%} of frames"
 
 
 def summarise(rows: pd.DataFrame, edits: Sequence[TrackEdit], frames: int | None = None) -> TrackSummary:

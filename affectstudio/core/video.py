@@ -38,6 +38,7 @@ import av
 import numpy as np
 
 from affectstudio.core.errors import VideoError
+from affectstudio.core.wording import plural
 
 TAIL_CHECK_FRAMES = 250  # x264's default keyframe interval, so most files are checked to their last frame
 
@@ -227,8 +228,9 @@ class VideoReader:
             return ""
         promised, readable = int(self._stream.frames or 0), len(self._pts)
         if promised > readable:
-            return f"truncated or damaged: {readable} of the {promised} frames in its header are readable"
-        return f"truncated or damaged: the file ends early; {readable} frames are readable"
+            header = plural(promised, "frame")
+            return f"truncated or damaged: {readable} of the {header} in its header are readable"
+        return f"truncated or damaged: the file ends early; {plural(readable, 'frame')} readable"
 
     def _last_decodable_frame(self) -> int:
         """Decode the last group of pictures (stepping back if it is broken); return the last good frame.
@@ -356,7 +358,7 @@ class VideoReader:
         """
         n = len(self._pts)
         if not 0 <= index < n:
-            raise IndexError(f"frame {index} out of range: {self.path} has {n} frames")
+            raise IndexError(f"frame {index} out of range: {self.path} has {plural(n, 'frame')}")
         key = self._keyframes[bisect.bisect_right(self._keyframes, index) - 1]
         self._skip_before = None if self._counted else int(self._pts[index])  # set before a seek decodes
         if self._needs_seek(index, key):

@@ -10,6 +10,7 @@ import time
 
 import numpy as np
 
+from affectstudio.core.wording import plural
 from affectstudio.gui.transport import format_time
 
 
@@ -80,8 +81,8 @@ class AnalysisStatus:
         eta = format_time(progress.eta_s)[:-4] if np.isfinite(progress.eta_s) else "?"
         background = f" · preparing: {progress.preparing}" if progress.preparing else ""
         self.status_label.setText(
-            f"Analysing: {progress.done}/{progress.total} frames · {progress.fps:.1f} frames/s · {eta} left"
-            f"{background}"
+            f"Analysing: {progress.done}/{plural(progress.total, 'frame')} · {progress.fps:.1f} frames/s · "
+            f"{eta} left{background}"
         )
 
     def _analysis_finished(self, result) -> None:
@@ -90,7 +91,7 @@ class AnalysisStatus:
             self.status_label.setText("Results loaded from the project cache")
         elif result.cancelled:
             self.status_label.setText(
-                f"Analysis cancelled after {result.frames} frames (partial results shown)"
+                f"Analysis cancelled after {plural(result.frames, 'frame')} (partial results shown)"
             )
         else:
             # The whole wait the user saw (opening, loading the model and detector, analysing), not only
@@ -98,8 +99,9 @@ class AnalysisStatus:
             started = self._wait_started
             waited = max(result.seconds, time.monotonic() - started) if started else result.seconds
             self.status_label.setText(
-                f"Analysed {result.frames} frames in {waited:.1f} s (analysis {result.seconds:.1f} s, "
-                f"preparation {waited - result.seconds:.1f} s; {result.frames_with_face} with a face) "
+                f"Analysed {plural(result.frames, 'frame')} in {waited:.1f} s "
+                f"(analysis {result.seconds:.1f} s, preparation {waited - result.seconds:.1f} s; "
+                f"{result.frames_with_face} with a face) "
                 f"on {result.device}, {result.backend}"
             )
         self._wait_started = None

@@ -53,18 +53,25 @@ def dark_palette() -> QPalette:
     return palette
 
 
-def run_app(video: str | None = None) -> int:
-    """Open the main window (on `video` if given) and run until it closes; returns the exit status."""
-
+def run_app(path: str | None = None) -> int:
+    """Open the main window (on `path` if given: a video, or a project file) and run until it closes;
+    returns the exit status."""
     app = make_app()
-    from affectstudio.gui.main_window import MainWindow
-
-    window = MainWindow()
-    window.show()
-    if video:
-        QTimer.singleShot(0, lambda: window.open_video(video))
+    window = show_window(path)
     from affectstudio.gui import smoke
 
     if smoke.requested():  # the packaging smoke test: close once a frame and results are shown
         return smoke.run(window)
     return app.exec()
+
+
+def show_window(path: str | None = None):
+    """Show the main window; once the event loop runs it opens `path` (a video, or a *.affectproj project
+    as File > Open project does)."""
+    from affectstudio.gui.main_window import MainWindow
+
+    window = MainWindow()
+    window.show()
+    if path:
+        QTimer.singleShot(0, lambda: window.open_path(path))
+    return window

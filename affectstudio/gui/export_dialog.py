@@ -30,6 +30,7 @@ from affectstudio.core.figures import figure_title
 from affectstudio.core.paths import atomic_path
 from affectstudio.core.report import figure_png, trace_figure
 from affectstudio.core.results import smooth
+from affectstudio.core.wording import plural
 from affectstudio.gui.export_data import export_table, summarize, summary_html, trace_page_html
 from affectstudio.gui.figure_export import showing, write_png, write_svg
 from affectstudio.gui.transport import frame_at
@@ -58,7 +59,7 @@ class ExportDialog(QDialog):
         grid.addWidget(self.all_tracks, 0, 0)
         grid.addWidget(self.selected_track, 0, 1, 1, 3)
         self.raw = QRadioButton("Raw values")
-        self.smoothed = QRadioButton(f"Smoothed ({window.smoothing} frames)")
+        self.smoothed = QRadioButton(f"Smoothed ({plural(window.smoothing, 'frame')})")
         self.raw.setChecked(True)
         self._group(self.raw, self.smoothed)
         grid.addWidget(self.raw, 1, 0)
@@ -171,7 +172,7 @@ class ExportDialog(QDialog):
             metadata=self._metadata(),
         )
         table.to_csv(path)  # atomic inside ResultTable
-        self.message.setText(f"Wrote {len(table)} rows to {path}")
+        self.message.setText(f"Wrote {plural(len(table), 'row')} to {path}")
         return path
 
     def plot_title(self, start: float, stop: float) -> str:
@@ -243,7 +244,11 @@ class ExportDialog(QDialog):
             )
             document = QTextDocument()
             document.addResource(QTextDocument.ResourceType.ImageResource, QUrl(TRACES_IMAGE), traces)
-            note = f"Valence/arousal smoothed over {window.smoothing} frames." if window.smoothing > 1 else ""
+            note = (
+                f"Valence/arousal smoothed over {plural(window.smoothing, 'frame')}."
+                if window.smoothing > 1
+                else ""
+            )
             html = summary_html(summary, title, untrained, window.data.summary().text())
             document.setHtml(html + trace_page_html(TRACES_IMAGE, note))
             document.print_(writer)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from affectstudio.core.labels import ACTION_UNITS, EXPRESSIONS
@@ -19,6 +19,7 @@ from affectstudio.core.results import au_active
 from affectstudio.core.review_data import TrackArrays
 
 TRAIL_FRAMES = 30
+EXTENT = 1.05  # the plane's axes: [-1, 1] and a small margin for the point's symbol
 WEIGHTS_LINK = " <a href='models' style='color:#64b5f6'>get trained weights…</a>"
 QUADRANTS = (("excited", 0.62, 0.92), ("calm", 0.62, -0.92), ("tense", -0.62, 0.92), ("sad", -0.62, -0.92))
 
@@ -32,8 +33,10 @@ class VAPlane(QWidget):
         self.plot.setMenuEnabled(False)
         self.plot.hideButtons()
         self.plot.setMouseEnabled(False, False)
-        self.plot.setRange(xRange=(-1.05, 1.05), yRange=(-1.05, 1.05), padding=0)
-        self.plot.setAspectLocked(True)
+        # Valence and arousal lie in [-1, 1]: both axes stay there whatever the widget's shape (a locked
+        # aspect ratio widened one axis to +-3 in a flat plane); resizeEvent keeps the plot square instead.
+        self.plot.setRange(xRange=(-EXTENT, EXTENT), yRange=(-EXTENT, EXTENT), padding=0)
+        self.plot.getPlotItem().vb.setLimits(xMin=-EXTENT, xMax=EXTENT, yMin=-EXTENT, yMax=EXTENT)
         self.plot.setLabel("bottom", "valence")
         self.plot.setLabel("left", "arousal")
         theta = np.linspace(0, 2 * np.pi, 181)
@@ -57,7 +60,7 @@ class VAPlane(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.plot.setMinimumHeight(130)  # the main window at 900 px needs it this small
-        layout.addWidget(self.plot, 1)
+        layout.addWidget(self.plot, 1, Qt.AlignmentFlag.AlignHCenter)
         layout.addWidget(self.values)
         self.untrained: list[str] = []
         self.thresholds = None
@@ -71,6 +74,15 @@ class VAPlane(QWidget):
         self.rec_label.hide()
         self.plot.addItem(self.rec_label)
         self.plot.scene().sigMouseMoved.connect(self._mouse_moved)
+
+    def resizeEvent(self, event) -> None:
+        """A square plot as large as the space above the values allows, so the unit circle stays round."""
+        super().resizeEvent(event)
+        spacing = self.layout().spacing()
+        side = max(
+            self.plot.minimumHeight(), min(self.width(), self.height() - self.values.height() - spacing)
+        )
+        self.plot.setMaximumSize(side, side)
 
     def set_recording(self, on: bool) -> None:
         self.recording = on

@@ -5,20 +5,24 @@ Spans CSV, one row per span, header required, times in seconds on the video's cl
     lane,start,end,value,annotator,track,note
     expression,1.200000,2.400000,Happiness,alice,-1,
     AU12,1.200000,1.800000,1,alice,-1,
-    valence,0.000000,0.966667,0.25,alice,-1,
+    valence,0.000000,1.000000,0.25,alice,-1,
     event,3.000000,3.000000,laughs,alice,-1,
     exclusion,5.000000,6.000000,,alice,-1,
 
-`lane`, `start`, `end` and `value` are required; `annotator` (default: the importer's), `track` (the face
-track, default -1 = any) and `note` are optional, in any order. A span covers the frames whose
-presentation time lies in [start, end]; an event (start == end) marks the frame on screen at that time;
-a valence/arousal span sets that constant value on the frames it covers (traces are written as runs of
-equal value). Errors name the file and line.
+Comma-separated: a file whose header is separated by ';' or tabs (a spreadsheet in a locale with decimal
+commas) is refused with that reason, not guessed at, so `0,5` is never misread. `lane`, `start`, `end` and
+`value` are required; `annotator` (default: the importer's), `track` (the face track, default -1 = any) and
+`note` are optional, in any order. A span covers the frames whose presentation time lies in [start, end): its
+end is when its last frame stops being shown, the end ELAN gets for the same span (1.0-2.0 s at 30 fps is the
+30 frames shown in that second, and a span written as frames 30-59 is exported as 1.0-2.0 s by both). An event
+(start == end) marks the frame on screen at that time; a valence/arousal span sets that constant value on the
+frames it covers (traces are written as runs of equal value). Errors name the file and line.
 
 ELAN (File > Import > CSV / Tab-delimited Text): one row per annotation, `tier, begin, end, duration,
 value`, a header row (set "first row of data" to 2), times in seconds with milliseconds. A segment ends
-when its last frame stops being shown, because ELAN has no zero-length annotations; an event lasts one
-frame. Tiers are `<lane>@<annotator>`, with `/track<N>` appended for a lane tied to face track N.
+when its last frame stops being shown, as in the spans CSV; an event lasts one frame, because ELAN has no
+zero-length annotations. Tiers are `<lane>@<annotator>`, with `/track<N>` appended for a lane tied to
+face track N.
 """
 
 from __future__ import annotations
@@ -44,9 +48,9 @@ from affectstudio.core.annotations.lanes import (
 from affectstudio.core.annotations.timing import (
     TOLERANCE_S,
     as_timestamps,
-    frame_durations,
     frame_shown_at,
     frames_within,
+    span_end,
     video_end,
 )
 from affectstudio.core.errors import AnnotationError
@@ -68,6 +72,7 @@ def read_spans_csv(path: str | Path, timestamps, default_annotator: str = DEFAUL
     path = Path(path)
     times = as_timestamps(timestamps)
     rows = _read_rows(path)
+    _check_separator(path, rows[0][1])
     header = [name.strip().lower() for name in rows[0][1]]
     missing = [name for name in _REQUIRED if name not in header]
     unknown = [name for name in header if name not in SPAN_COLUMNS]
@@ -120,6 +125,25 @@ def is_spans_csv(path: str | Path) -> bool:
     header = next((line for line in lines if line.strip()), "")
     names = {name.strip().lower() for name in next(csv.reader([header]), [])}
     return set(_REQUIRED) <= names
+
+
+SEPARATORS = {";": "';'", "\t": "tabs"}
+
+
+def header_separator(header: str) -> str | None:
+    """The separator (',', ';' or a tab) that splits `header` into names that include `lane`."""
+    for separator in (",", *SEPARATORS):
+        if "lane" in {name.strip().lower() for name in header.split(separator)}:
+            return separator
+    return None
+
+
+def _check_separator(path: Path, header: list[str]) -> None:
+    separator = header_separator(",".join(header))
+    if separator in SEPARATORS:
+        raise AnnotationError(
+            path, f"uses {SEPARATORS[separator]} as separator; expected ',' (lane,start,end,value,...)"
+        )
 
 
 def _read_rows(path: Path) -> list[tuple[int, list[str]]]:
@@ -266,7 +290,8 @@ def write_spans_csv(path: str | Path, lanes: Iterable[Lane] | Mapping[LaneKey, L
         except AnnotationError as error:
             raise AnnotationError(path, error.problem) from None
         for first, last, value, note in runs:
-            start, end = f"{times[first]:.6f}", f"{times[last]:.6f}"
+            end = times[first] if key.kind == "event" else span_end(times, last)  # an event is a point
+            start, end = f"{times[first]:.6f}", f"{end:.6f}"
             writer.writerow([key.name, start, end, value, key.annotator, key.track_id, note])
     return write_text_atomic(path, text.getvalue())
 
@@ -278,7 +303,6 @@ def elan_tier(key: LaneKey) -> str:
 def write_elan_tab(path: str | Path, lanes: Iterable[Lane] | Mapping[LaneKey, Lane], timestamps) -> Path:
     """Every lane as ELAN-importable tab-delimited text (see the module docstring), written atomically."""
     times = as_timestamps(timestamps)
-    ends = times + frame_durations(times)
     lines = ["tier\tbegin\tend\tduration\tvalue"]
     for lane in _lanes(lanes):
         try:
@@ -286,7 +310,7 @@ def write_elan_tab(path: str | Path, lanes: Iterable[Lane] | Mapping[LaneKey, La
         except AnnotationError as error:
             raise AnnotationError(path, error.problem) from None
         for first, last, value, _note in runs:
-            begin, end = round(times[first], 3), round(ends[last], 3)
+            begin, end = round(times[first], 3), round(span_end(times, last), 3)
             flat = " ".join(value.split())  # a tab or newline in event text would break the row
             lines.append(f"{elan_tier(lane.key)}\t{begin:.3f}\t{end:.3f}\t{end - begin:.3f}\t{flat}")
     return write_text_atomic(path, "\n".join(lines) + "\n")

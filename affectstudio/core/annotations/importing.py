@@ -9,7 +9,6 @@ table) and stored as a read-only overlay. Errors name the imported file (and lin
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,16 +17,20 @@ import numpy as np
 from affectstudio.core.annotations.edits import Command, SegmentChange, SetTrace
 from affectstudio.core.annotations.lanes import ANY_TRACK, DEFAULT_ANNOTATOR, Lane, LaneKey
 from affectstudio.core.errors import AnnotationError
+from affectstudio.core.wording import plural
 
 
 def is_spans_csv(path: Path) -> bool:
-    """A header naming a `lane` column (read_spans_csv then says what else is missing)."""
+    """A header naming a `lane` column, whatever its separator (read_spans_csv then says what else is
+    wrong, a separator other than ',' included)."""
+    from affectstudio.core.annotations.exchange import header_separator
+
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
-            for row in csv.reader(handle):
-                if row and any(cell.strip() for cell in row):
-                    return "lane" in {cell.strip().lower() for cell in row}
-    except (OSError, UnicodeDecodeError, csv.Error):
+            for line in handle:
+                if line.strip():
+                    return header_separator(line.rstrip("\r\n")) is not None
+    except (OSError, UnicodeDecodeError):
         return False
     return False
 
@@ -113,7 +116,7 @@ def import_file(
     overlay = read_overlay(path, timestamps, name)
     store.save_overlay(video_hash, overlay.name, overlay.fmt, path, overlay.frame)
     notes = tuple(overlay.notes) + tuple(
-        f"{count} rows dropped: {why}" for why, count in overlay.dropped.items()
+        f"{plural(count, 'row')} dropped: {why}" for why, count in overlay.dropped.items()
     )
     return ImportResult("overlay", [], overlay.name, notes=notes)
 

@@ -19,6 +19,10 @@ timestamps, so it plots beside the model's predictions and enters agreement like
   A frame column is 0-based. Column names are kept (trimmed); columns already named like ours (`valence`,
   `expr_Happiness`, `AU12_prob`, ...) line up with the model's.
 
+A `valence` or `arousal` value outside [-1, 1] (py-feat's, or a generic file's column of that name) is an
+error naming the file, line and value: a wrong scale (0-10, percent) would otherwise plot off the axes
+and distort agreement.
+
 Rows are aligned to the nearest frame within half a frame interval of their time (or to their frame
 number); rows outside the video, without a face, or a second row for the same frame and face are
 dropped and counted in `Overlay.dropped`. The table keeps `face_id` (where the file has faces),
@@ -42,6 +46,8 @@ import pandas as pd
 from affectstudio.core.annotations.exchange import read_text
 from affectstudio.core.annotations.timing import as_timestamps, nearest_frames, video_end
 from affectstudio.core.errors import AnnotationError
+from affectstudio.core.labels import VA_NAMES, VA_RANGE
+from affectstudio.core.wording import plural
 
 FORMATS = ("openface", "pyfeat", "generic")
 PYFEAT_EMOTIONS = {
@@ -153,6 +159,17 @@ def _numeric(path: Path, name: str, column: pd.Series, lines: np.ndarray, requir
     return values
 
 
+def _check_va(path: Path, name: str, values: pd.Series, lines: np.ndarray) -> None:
+    """Valence and arousal lie in [-1, 1]: a value outside is a wrong file or column, never clipped."""
+    low, high = VA_RANGE
+    outside = np.flatnonzero((values.to_numpy() < low) | (values.to_numpy() > high))
+    if outside.size:
+        row = int(outside[0])
+        problem = f"{name.strip()} {values.iloc[row]:g} is outside [{low:g}, {high:g}]"
+        more = f" ({plural(outside.size, 'row')} outside)" if outside.size > 1 else ""
+        raise _fail(path, lines[row], problem + more)
+
+
 def _detect(names: list[str]) -> str:
     stripped = set(names)
     if {"frame", "timestamp", "confidence", "success"} <= stripped and any(
@@ -231,6 +248,8 @@ def read_overlay(path: str | Path, timestamps, name: str | None = None) -> Overl
         series = clock if clock is not None else _numeric(path, raw[i], data[i], lines, required)
         if series is not None:
             values[i] = series
+        if ours[i] in VA_NAMES and series is not None:
+            _check_va(path, raw[i], series, lines)
     keep = np.ones(len(data), dtype=bool)
 
     def drop(mask: np.ndarray, why: str) -> None:
@@ -272,7 +291,9 @@ def read_overlay(path: str | Path, timestamps, name: str | None = None) -> Overl
         drop(values[face_col].isna().to_numpy(), "no face id")
     if not keep.any():
         reasons = "; ".join(f"{n} {why}" for why, n in dropped.items())
-        raise AnnotationError(path, f"no row lies on the video ({len(data)} rows dropped: {reasons})")
+        raise AnnotationError(
+            path, f"no row lies on the video ({plural(len(data), 'row')} dropped: {reasons})"
+        )
     unnamed = {i for i, n in enumerate(raw) if not n.strip()}  # e.g. the index pandas' to_csv writes
     reserved = {"frame", "face_id", "source_time", "_distance"}  # ours; a file's own keep a file_ prefix
     columns = {

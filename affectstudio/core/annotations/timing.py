@@ -37,10 +37,17 @@ def video_end(times: np.ndarray) -> float:
 
 
 def frames_within(times: np.ndarray, start: float, end: float) -> tuple[int, int] | None:
-    """First and last frame whose presentation time lies in [start, end]; None if no frame does."""
+    """First and last frame whose presentation time lies in [start, end): a span's end is when its last
+    frame stops being shown (ELAN's end), so the frame presented at `end` starts after it. None if no frame
+    does."""
     first = int(np.searchsorted(times, start - TOLERANCE_S, side="left"))
-    last = int(np.searchsorted(times, end + TOLERANCE_S, side="right")) - 1
+    last = int(np.searchsorted(times, end - TOLERANCE_S, side="left")) - 1
     return (first, last) if first <= last else None
+
+
+def span_end(times: np.ndarray, last: int) -> float:
+    """When frame `last` stops being shown: the end time of a span whose last frame it is."""
+    return float(times[last] + frame_durations(times)[last])
 
 
 def frame_shown_at(times: np.ndarray, t: float) -> int:

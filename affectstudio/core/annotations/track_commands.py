@@ -23,6 +23,7 @@ from affectstudio.core.annotations.edits import Command, SegmentChange, TraceCha
 from affectstudio.core.annotations.lanes import LaneKey
 from affectstudio.core.errors import AnnotationError
 from affectstudio.core.track_edits import TrackEdit
+from affectstudio.core.wording import plural
 
 
 class TrackError(AnnotationError):
@@ -130,8 +131,8 @@ class MergeTracks(TrackCommand):
         if common.size:
             raise TrackError(
                 None,
-                f"tracks {track} and {other} are both in frame {int(common[0])} ({common.size} frames): "
-                "two faces at once are two people",
+                f"tracks {track} and {other} are both in frame {int(common[0])} "
+                f"({plural(common.size, 'frame')}): two faces at once are two people",
             )
         super().__init__(video_hash, analysis, TrackEdit("merge", int(track), other=int(other)))
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from affectstudio.core import transforms
 from affectstudio.core.errors import CheckpointError
 from affectstudio.core.labels import ACTION_UNITS, DEFAULT_AU_THRESHOLD, EXPRESSIONS, TASKS
+from affectstudio.core.wording import plural
 
 if TYPE_CHECKING:  # this module is imported without torch: the warm start reads configs from the cache
     import torch
@@ -137,7 +138,8 @@ def check_config(config: CheckpointConfig, path: Path | None) -> None:
     if not config.tasks or set(config.tasks) - set(TASKS):
         problems.append(f"tasks must be a non-empty subset of {list(TASKS)}, got {config.tasks}")
     if len(config.au_thresholds) != len(config.action_units):
-        problems.append(f"{len(config.au_thresholds)} AU thresholds for {len(config.action_units)} AUs")
+        thresholds = plural(len(config.au_thresholds), "AU threshold")
+        problems.append(f"{thresholds} for {plural(len(config.action_units), 'AU')}")
     arch = config.architecture
     if "expr" in config.tasks and arch.get("num_expressions") != len(config.expressions):
         problems.append("expression head size does not match the expression names")

@@ -25,6 +25,7 @@ from affectstudio.core.errors import RegistryError
 from affectstudio.core.jobs import Cancelled
 from affectstudio.core.model.cancel_watch import CancelWatch, sleep_unless
 from affectstudio.core.paths import scratch_file
+from affectstudio.core.wording import plural
 
 BASE_URL_ENV = "AFFECTSTUDIO_MODEL_BASE_URL"
 DEFAULT_BASE_URL = "https://github.com/SainingZhang/DDAMFN/raw/main/DDAMFN%2B%2B/checkpoints_ver2.0/"
@@ -149,7 +150,7 @@ def download_verified(
                 break
             except _Transient as error:
                 if attempt == attempts:
-                    problem = f"{url}: download failed after {attempts} attempts: {error}"
+                    problem = f"{url}: download failed after {plural(attempts, 'attempt')}: {error}"
                     raise RegistryError(None, problem) from None
                 wait = backoff_s * 2 ** (attempt - 1)
                 if notice:
@@ -188,7 +189,9 @@ def _fetch_once(
             raise _Transient(f"server answered HTTP {error.code} {error.reason}") from None
         raise RegistryError(None, f"{url}: download failed: HTTP {error.code} {error.reason}") from None
     except http.client.IncompleteRead as error:
-        raise _Transient(f"connection closed early (truncated after {len(error.partial)} bytes)") from None
+        raise _Transient(
+            f"connection closed early (truncated after {plural(len(error.partial), 'byte')})"
+        ) from None
     except TimeoutError:
         raise _Transient(f"no answer within {timeout_s:g} s") from None
     except (urllib.error.URLError, http.client.HTTPException, ConnectionError) as error:
@@ -197,4 +200,4 @@ def _fetch_once(
             raise _Transient(f"no answer within {timeout_s:g} s") from None
         raise _Transient(f"{reason}") from None
     if total and done != total:
-        raise _Transient(f"connection closed early (truncated: got {done} of {total} bytes)")
+        raise _Transient(f"connection closed early (truncated: got {done} of {plural(total, 'byte')})")

@@ -27,6 +27,7 @@ from affectstudio.core.model.config import (
     read_torch_file,
 )
 from affectstudio.core.model.network import DDAMFN
+from affectstudio.core.wording import plural
 
 # Stored by the stock network but never applied by its forward pass:
 UNUSED_STOCK_KEYS = (
@@ -82,7 +83,9 @@ def import_stock_checkpoint(path: str | Path, obj=None) -> LoadedModel:
         renamed[ours] = value
     missing = [key for key in target if not key.startswith("classifier.") and key not in renamed]
     if missing:
-        raise CheckpointError(path, f"DDAMFN checkpoint lacks {len(missing)} keys, e.g. {missing[0]}")
+        raise CheckpointError(
+            path, f"DDAMFN checkpoint lacks {plural(len(missing), 'key')}, e.g. {missing[0]}"
+        )
     renamed.update(_expression_head(fc_weight, fc_bias, model, path))
     model.load_state_dict(renamed, strict=False)
 

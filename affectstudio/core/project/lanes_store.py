@@ -14,6 +14,7 @@ import numpy as np
 from affectstudio.core.annotations.lanes import Lane, LaneKey, Segment, check_segment, check_trace
 from affectstudio.core.errors import AnnotationError
 from affectstudio.core.project.schema import lane_id, read_trace, stored_length, write_trace
+from affectstudio.core.wording import plural
 
 _SEGMENT_COLUMNS = "s.start, s.stop, s.value, s.note, s.id"
 
@@ -114,7 +115,8 @@ class LanesMixin:
         frames = self.frame_count(video_hash)
         if start < 0 or (frames is not None and start + len(va) > frames):
             raise AnnotationError(
-                self.path, f"frames {start}..{start + len(va) - 1} are outside the video ({frames} frames)"
+                self.path,
+                f"frames {start}..{start + len(va) - 1} are outside the video ({plural(frames, 'frame')})",
             )
         with self.transaction():
             for column, name in enumerate(("valence", "arousal")):
@@ -129,7 +131,8 @@ class LanesMixin:
         frames = self.frame_count(video_hash)
         if frames is not None and segment.stop >= frames:
             raise AnnotationError(
-                self.path, f"segment {segment.start}..{segment.stop} ends past the video ({frames} frames)"
+                self.path,
+                f"segment {segment.start}..{segment.stop} ends past the video ({plural(frames, 'frame')})",
             )
         return segment
 

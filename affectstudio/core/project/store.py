@@ -167,13 +167,24 @@ class ProjectStore(LanesMixin, TablesMixin, LegacySpansMixin):
 
     # videos -------------------------------------------------------------------------------------------
     def add_video(self, path: str | Path) -> VideoRecord:
-        """Add (or re-point) a video by its content; reads its frame count, rate and duration."""
+        """Add a video by its content; reads its frame count, rate and duration.
+
+        A video whose content is already in the project under another path is re-pointed at `path` only
+        when that other file is gone (it was moved); while it still exists, `path` is a copy and is refused:
+        the project keeps the file it has until the user relinks it (`same_content` tells callers which)."""
         from affectstudio.core.video import VideoReader
 
         path = Path(path).resolve()
         with VideoReader(path) as reader:
             info = reader.info
         video_hash = video_fingerprint(path)
+        known = self.video(video_hash)
+        if known is not None and known.path != path and known.path.is_file():
+            raise ProjectError(
+                path,
+                f"has the same content as {known.path}, already in the project; to use this copy instead, "
+                "relink that video to it (affectstudio project relink, or Relink… in the app)",
+            )
         self.remember_video(video_hash, path, info.frame_count, info.fps, info.duration)
         return self.video(video_hash)
 
@@ -202,6 +213,10 @@ class ProjectStore(LanesMixin, TablesMixin, LegacySpansMixin):
             if str(hash_or_path) == record.hash or Path(hash_or_path).resolve() == record.path.resolve():
                 return record
         return None
+
+    def same_content(self, path: str | Path) -> VideoRecord | None:
+        """The project's video with the content of the file at `path`, whatever path it was added from."""
+        return self.video(video_fingerprint(path))
 
     def video_path(self, video_hash: str) -> Path | None:
         record = self.video(video_hash)

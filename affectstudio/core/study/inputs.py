@@ -1,7 +1,8 @@
 """What a study analyses and where each result goes.
 
-Inputs are files, folders (searched recursively for video extensions) and glob patterns. Each video's
-outputs mirror its folder relative to the common root of all inputs (`a/clip.mp4` -> `OUT/a/clip.csv`,
+Inputs are files, folders (searched recursively for video and image extensions, in natural order: `img2`
+before `img10`) and glob patterns; an image is analysed as a one-frame video, as when it is named. Each
+video's outputs mirror its folder relative to the common root of all inputs (`a/clip.mp4` -> `OUT/a/clip.csv`,
 `b/clip.mov` -> `OUT/b/clip.csv`), so videos with the same name in different folders never collide. Two
 videos that would still map to one name (`a/clip.mp4` and `a/clip.mov`) both keep their extension in the
 output name (`clip.mp4.csv`, `clip.mov.csv`): unique, predictable, and never interleaved.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from affectstudio.core.errors import AffectStudioError
 VIDEO_EXTENSIONS = frozenset(
     [".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv", ".mts"]
 )
+IMAGE_EXTENSIONS = frozenset([".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"])
 _GLOB_CHARS = set("*?[")
 
 
@@ -32,7 +35,8 @@ class StudyItem:
 
 
 def expand_inputs(inputs: list[str]) -> list[Path]:
-    """Files as given, folders searched recursively for videos, globs expanded; duplicates removed."""
+    """Files as given, folders searched recursively for videos and images, globs expanded; duplicates
+    removed."""
     found: list[Path] = []
     for text in inputs:
         if _GLOB_CHARS & set(text) and not Path(text).exists():
@@ -44,7 +48,7 @@ def expand_inputs(inputs: list[str]) -> list[Path]:
         elif Path(text).is_dir():
             videos = _videos_under(Path(text))
             if not videos:
-                raise AffectStudioError(text, "no video files in this folder")
+                raise AffectStudioError(text, "no video or image files in this folder")
             found.extend(videos)
         elif Path(text).exists():
             found.append(Path(text))
@@ -57,9 +61,15 @@ def expand_inputs(inputs: list[str]) -> list[Path]:
 
 
 def _videos_under(folder: Path) -> list[Path]:
-    return sorted(
-        path for path in folder.rglob("*") if path.suffix.lower() in VIDEO_EXTENSIONS and path.is_file()
-    )
+    """The videos and images below `folder`, in natural order (`img2.jpg` before `img10.jpg`)."""
+    media = VIDEO_EXTENSIONS | IMAGE_EXTENSIONS
+    found = [path for path in folder.rglob("*") if path.suffix.lower() in media and path.is_file()]
+    return sorted(found, key=natural_key)
+
+
+def natural_key(path: Path) -> list:
+    """Sort key that orders runs of digits by their value: strings and numbers alternate, so keys compare."""
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", path.as_posix())]
 
 
 def plan_outputs(videos: list[Path], suffix: str = ".csv") -> list[StudyItem]:

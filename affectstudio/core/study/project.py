@@ -42,6 +42,7 @@ from affectstudio.core.study.runner import (
     result_options,
     run_items,
 )
+from affectstudio.core.wording import plural
 
 ANALYSES_SUFFIX = ".analyses"
 STYLE = "affectstudio"
@@ -177,10 +178,10 @@ def describe(event: VideoEvent, video: Path | None = None) -> str:
     """What a list of the project's videos shows for one video's state (a row that names the `video`
     drops its path from the reason)."""
     if event.state == "running" and event.total:
-        return f"running {event.done / event.total:.0%} ({event.done}/{event.total} frames)"
-    if event.state == "failed":
+        return f"running {event.done / event.total:.0%} ({event.done}/{plural(event.total, 'frame')})"
+    if event.state in ("failed", "done") and event.reason:  # a done video's reason is a warning: no face
         reason = event.reason
         if video is not None and reason.startswith(f"{video}: "):
             reason = reason[len(f"{video}: ") :]
-        return f"failed: {reason}"
+        return f"{event.state}: {reason}"
     return event.state

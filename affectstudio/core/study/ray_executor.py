@@ -4,7 +4,7 @@
   video per core), and a whole GPU when the analysis runs on CUDA.
 - The model goes into the object store once (`ray.put`); each worker process fetches it on its first
   task and keeps it, with its inference engine, for the next ones.
-- `max_retries` re-runs a task whose node died; a failure inside the video (corrupt, no face) is not an
+- `max_retries` re-runs a task whose node died; a failure inside the video (corrupt) is not an
   exception but a failed outcome, so it is reported, not retried.
 - Outputs: by default each task writes its files into OUT itself, which must then be a folder every node
   sees at the same path (a shared file system). That is the default because the per-frame files of a

@@ -75,6 +75,7 @@ class StudyReport:
     done: int = 0
     skipped: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)  # (video name, reason)
+    warnings: list[tuple[str, str]] = field(default_factory=list)  # done this run, with a note: no face
     cancelled: int = 0
     summary_path: Path | None = None
     manifest_path: Path | None = None
@@ -269,6 +270,8 @@ class _Events:
                 self.report.failed.append((name, outcome.reason))
             else:
                 self.report.done += 1
+                if outcome.reason:
+                    self.report.warnings.append((name, outcome.reason))
             self.manifest.set_state(
                 outcome.output,
                 outcome.status,

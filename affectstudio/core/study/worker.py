@@ -1,10 +1,12 @@
 """The job a study runs for each video: a plain function, the same under every executor.
 
 `analyze_video(task, state)` analyses one video into its output file, accumulates its summary rows and
-returns a `VideoOutcome`. It never raises for a problem with the video (a corrupt file, no face, a bug in
-a decoder): the study reports it and goes on. Progress goes through `state.report`, cancellation through
-`state.check`/`state.cancelled` (a `core.jobs.JobState`); the executor decides where they lead (a queue
-to the driver process, a Ray task's return value).
+returns a `VideoOutcome`. It never raises for a problem with the video (a corrupt file, a bug in a decoder):
+the study reports it and goes on. A video without any face is done (its rows are empty) with a note that
+the study shows as a warning, as `analyze VIDEO` does: not a failure, so a rerun does not redo it.
+Progress goes through `state.report`, cancellation through `state.check`/`state.cancelled` (a
+`core.jobs.JobState`); the executor decides where they lead (a queue to the driver process, a Ray task's
+return value).
 
 A worker process analyses many videos, so the model and the inference engine are built once per process
 (`engine_for`), not once per video: that is most of the per-video overhead of a short clip.
@@ -24,6 +26,7 @@ from affectstudio.core.errors import AffectStudioError
 from affectstudio.core.jobs import JobState, Progress
 
 _ENGINES: dict[tuple, object] = {}
+NO_FACE_NOTE = "no face found in any frame; every row is empty"
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,7 @@ class VideoTask:
 class VideoOutcome:
     output: str
     status: str  # "done", "failed" or "cancelled"
-    reason: str = ""
+    reason: str = ""  # why it failed, or a done video's warning (no face)
     frames: int = 0
     seconds: float = 0.0
     summary: list[dict] = field(default_factory=list)
@@ -108,8 +111,8 @@ def _run(task, options, loaded, state, summary, out_dir: Path, outcome, progress
     if result.cancelled:
         return outcome("cancelled", "stopped before the end")
     status, reason = "done", ""
-    if result.frames_with_face == 0:
-        status, reason = "failed", f"{task.video}: no face found in any frame"
+    if result.frames_with_face == 0:  # a result (every row empty), as for `analyze VIDEO`: not retried
+        reason = NO_FACE_NOTE
     rows = summary.rows(task.name, task.output, loaded.name, loaded.digest, status, reason)
     digest, size = _digest(target)
     files = None

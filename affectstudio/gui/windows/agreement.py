@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from affectstudio.core.annotations.agreement import COLUMNS, agreement, write_agreement_csv
 from affectstudio.core.errors import AffectStudioError
+from affectstudio.core.wording import plural
 from affectstudio.gui.windows.comparison import source_labels, source_names
 
 
@@ -133,7 +134,9 @@ class AgreementPanel(QDockWidget):
             if session.track is None
             else f" · model track {session.track_names.get(session.track, session.track)}"
         )
-        self.summary.setText(f"{a} vs {b} over the frames both label{track}: {len(self.result)} measures")
+        self.summary.setText(
+            f"{a} vs {b} over the frames both label{track}: {plural(len(self.result), 'measure')}"
+        )
         return self.result
 
     def export_csv(self, path: str | Path | None = None) -> Path | None:

@@ -12,6 +12,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QFileDialog
 
 from affectstudio.core.errors import AffectStudioError
+from affectstudio.core.wording import plural
 from affectstudio.gui.windows.agreement import AgreementPanel
 from affectstudio.gui.windows.overlays import OverlayTraces
 from affectstudio.gui.windows.statistics import StatisticsPanel
@@ -147,7 +148,9 @@ class ComparisonCommands:
         except AffectStudioError as error:
             self.show_error("Cannot fill the lanes", str(error))
             return False
-        self.status_label.setText(f"Filled {len(lanes)} lane(s) over frames {start}–{stop} from the model")
+        self.status_label.setText(
+            f"Filled {plural(len(lanes), 'lane')} over frames {start}–{stop} from the model"
+        )
         return True
 
     def import_overlay(self, path: str | Path | None = None) -> bool:
@@ -173,7 +176,7 @@ class ComparisonCommands:
         dropped = ", ".join(f"{rows} {why}" for why, rows in overlay.dropped.items())
         self.status_label.setText(
             f"Overlay {overlay.name} ({overlay.fmt}, aligned by {overlay.aligned_by}): "
-            f"{len(overlay.frame)} rows" + (f"; dropped {dropped}" if dropped else "")
+            f"{plural(len(overlay.frame), 'row')}" + (f"; dropped {dropped}" if dropped else "")
         )
         self.session.set_overlay(overlay.name, table)
         return True

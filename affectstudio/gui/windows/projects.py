@@ -123,6 +123,13 @@ class ProjectCommands:
         self.switch_project(store)
         return True
 
+    def open_path(self, path: str | Path) -> bool:
+        """Open what the command line named: a project file (*.affectproj) as File > Open project does,
+        anything else as a video."""
+        if Path(path).suffix.lower() == SUFFIX:
+            return self.open_project(path)
+        return self.open_video(path)
+
     def open_project(self, path: str | Path | None = None) -> bool:
         if path is None:
             path, _ = QFileDialog.getOpenFileName(

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from affectstudio.core.annotations.stats import range_stats
 from affectstudio.core.errors import AffectStudioError
 from affectstudio.core.paths import write_text_atomic
+from affectstudio.core.wording import plural
 from affectstudio.gui.windows.agreement import fill_table
 from affectstudio.gui.windows.comparison import source_labels, source_names
 
@@ -85,7 +86,7 @@ class StatisticsPanel(QDockWidget):
             self.title.setText(str(error))
             return None
         seconds = float(times[stop] - times[start]) if stop > start else 0.0
-        self.title.setText(f"{where} ({seconds:.2f} s): {len(frames)} source(s)")
+        self.title.setText(f"{where} ({seconds:.2f} s): {plural(len(frames), 'source')}")
         if not frames:
             return None
         self.result = pd.concat(frames, ignore_index=True)[COLUMNS]

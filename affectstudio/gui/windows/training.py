@@ -39,6 +39,7 @@ from affectstudio.core.errors import AffectStudioError
 from affectstudio.core.labels import TASKS
 from affectstudio.core.model.registry import ModelRegistry
 from affectstudio.core.paths import data_dir
+from affectstudio.core.wording import plural
 from affectstudio.gui.windows.training_plots import TrainingCurves
 from affectstudio.gui.windows.training_run import TrainingRun
 from training.config import STOCK_INIT, TrainConfig, paper_stages, registry_name
@@ -226,8 +227,8 @@ class TrainingWindow(QWidget):
         self.proposal = proposal
         self.summary.setStyleSheet("")
         lines = [
-            f"{split}: {c['frames']} frames in {proposal.videos[split]} video(s) — labelled: "
-            + ", ".join(f"{TASK_NAMES[t]} {c[t]}" for t in TASKS)
+            f"{split}: {plural(c['frames'], 'frame')} in {plural(proposal.videos[split], 'video')} — "
+            "labelled: " + ", ".join(f"{TASK_NAMES[t]} {c[t]}" for t in TASKS)
             for split, c in proposal.counts.items()
         ]
         self.summary.setText(f"{proposal.kind}. " + "; ".join(lines) + ".\n" + "\n".join(proposal.notes))
@@ -320,7 +321,7 @@ class TrainingWindow(QWidget):
             self.progress.setRange(0, max(event.total_steps, 1))
             self.progress.setValue(event.resumed_at_step)
             self.status.setText(
-                f"Training on {event.device}: {event.train_frames} frames, "
+                f"Training on {event.device}: {plural(event.train_frames, 'frame')}, "
                 f"{event.validation_frames} for validation"
             )
             for warning in event.warnings:
