@@ -5,12 +5,11 @@ batches their crops through the network and streams the rows to disk as each bat
 stays flat however long the video is. Cancellation (the GUI's button, the CLI's Ctrl-C) is checked between
 batches: the rows done so far are kept, and the CSV's sidecar says the run is incomplete.
 
-First results come fast: the first batches are small (1 crop, doubling up to the batch size); a model whose
-network is in the fast-path cache runs from it without importing torch (`compiled.CachedEngine`), and the
-stream's threads start the face detector meanwhile; otherwise the face detector is made while torch is
-imported and the engine starts on plain PyTorch while its fast path compiles in the background
-(see `engine.py`). The
-sidecar says which backend computed which frames (`backends`), and `backend` sums it up in words.
+First results come fast: the first batches are small (1 crop, doubling up to the batch size); the face
+detector and mesh model are made in a thread while the network is prepared; a model whose network is in the
+fast-path cache runs from it without importing torch (`compiled.CachedEngine`), any other starts on plain
+PyTorch while its fast path compiles in the background (see `engine.py`). The sidecar says which backend
+computed which frames (`backends`), and `backend` sums it up in words.
 """
 
 from __future__ import annotations
@@ -39,7 +38,7 @@ from affectstudio.core.results import (
     batch_to_frame,
     write_json_atomic,
 )
-from affectstudio.core.transforms import ALIGNED, resolve
+from affectstudio.core.transforms import ALIGNED
 from affectstudio.core.video import VideoReader
 
 FIRST_BATCH = 1  # crops in the first batch; each next batch doubles, up to the batch size
@@ -143,14 +142,16 @@ def _analyze(
     setup_started = time.perf_counter()
     with VideoReader(video) as reader:
         startup.mark("video probed")
-        # Which network: a given engine or model, else the model's card in the fast-path cache (read without
-        # torch), else the model loaded now. Its config says how to crop faces, which the stream needs.
-        card = _card(options) if engine is None and loaded is None else None
-        if engine is None and loaded is None and card is None:
-            prepare_in_background(options)
-            loaded = _load_model(options)
-        config = engine.loaded.config if engine else loaded.config if loaded else compiled.card_config(card)
-        crop_method = options.crop_method or resolve(config).crop_method
+        if engine is None:
+            prepare_in_background(options)  # the face detector and mesh model, while the network is prepared
+            engine = _engine(options, loaded)
+            owned.append(engine)
+        loaded = engine.loaded
+        thresholds = list(loaded.config.au_thresholds)
+        crop_method = options.crop_method or engine.prep.crop_method
+        metadata = _metadata(reader, loaded, engine, options) | {"crop_method": crop_method}
+        crop_saver = CropSaver(options.save_crops) if options.save_crops else None
+        writer = ResultWriter(output_csv, metadata, thresholds, columns) if output_csv is not None else None
         stream = FaceStream(
             reader,
             face_range=options.face_range,
@@ -158,32 +159,22 @@ def _analyze(
             detect_every=options.detect_every,
             which=options.faces,
             workers=options.detect_workers,
-            buffer=4 * max(1, int(options.batch_size)),
+            buffer=4 * engine.batch_size,
             crop_method=crop_method,
             min_face_size=options.min_face_size,
             max_gap_s=options.max_gap_s,
         )
-        with stream:  # its threads start decoding and the face detector while the network is prepared
-            if engine is None:
-                engine = _engine(options, card, loaded)
-                owned.append(engine)
-            loaded = engine.loaded
-            thresholds = list(loaded.config.au_thresholds)
-            metadata = _metadata(reader, loaded, engine, options) | {"crop_method": crop_method}
-            crop_saver = CropSaver(options.save_crops) if options.save_crops else None
-            writer = (
-                ResultWriter(output_csv, metadata, thresholds, columns) if output_csv is not None else None
-            )
-            setup_s = time.perf_counter() - setup_started
+        setup_s = time.perf_counter() - setup_started
 
-            started = time.perf_counter()  # frames/s and time left count from the first frame
-            total, truncated = reader.info.frame_count, reader.info.truncated
-            kept: list[pd.DataFrame] = []
-            done = with_face = 0
-            infer_s = 0.0
-            was_cancelled = False
-            runs = BackendRuns()
-            try:
+        started = time.perf_counter()  # frames/s and time left count from the first frame
+        total, truncated = reader.info.frame_count, reader.info.truncated
+        kept: list[pd.DataFrame] = []
+        done = with_face = 0
+        infer_s = 0.0
+        was_cancelled = False
+        runs = BackendRuns()
+        try:
+            with stream:
                 if progress is not None:
                     waiting = "face detector, face landmarks" if crop_method == ALIGNED else "face detector"
                     background = f"; {engine.preparing}" if engine.preparing else ""
@@ -210,14 +201,14 @@ def _analyze(
                     if cancelled is not None and cancelled():
                         was_cancelled = True
                         break
-                if done == 0 and not was_cancelled:
-                    raise VideoError(video, "no frame could be decoded")
-            except BaseException:
-                if writer:
-                    writer.abort()
-                if crop_saver is not None:
-                    crop_saver.abort()
-                raise
+            if done == 0 and not was_cancelled:
+                raise VideoError(video, "no frame could be decoded")
+        except BaseException:
+            if writer:
+                writer.abort()
+            if crop_saver is not None:
+                crop_saver.abort()
+            raise
         fast_path = engine.fast_path  # before the engine is closed (a build still under way: "building")
         if owned and engine.preparing and progress is not None and done:  # closing it will wait
             progress(Progress(done, total, done / max(time.perf_counter() - started, 1e-9), 0.0, FINISHING))
@@ -266,33 +257,22 @@ def _analyze(
     )
 
 
-def _card(options: AnalysisOptions) -> dict | None:
-    """The card of the model's compiled network in the fast-path cache, when this run can use it (the fast
-    path, on the CPU): read without torch, see `core/compiled.py`. None otherwise."""
+def _engine(options: AnalysisOptions, loaded):
+    """The network: opened from the fast-path cache without torch when this run can use it (the fast path,
+    on the CPU, a model whose card the cache has: `compiled.py`), else PyTorch with the fast path built in
+    the background (`engine.py`)."""
     from affectstudio.core.model.registry import ModelRegistry
 
-    if not options.fast or not compiled.cpu_only(options.device):
-        return None
-    return compiled.find_card(ModelRegistry().identity(options.model))
-
-
-def _load_model(options: AnalysisOptions):
-    from affectstudio.core.model.registry import ModelRegistry
-
-    loaded = ModelRegistry().load(options.model)  # imports torch
-    startup.mark("model loaded")
-    return loaded
-
-
-def _engine(options: AnalysisOptions, card: dict | None, loaded):
-    """The cached compiled network when the card opens (no torch), else PyTorch with the fast path built
-    in the background (`engine.py`)."""
-    if card is not None:
-        engine = compiled.CachedEngine.open(card, options.batch_size)
-        if engine is not None:
-            startup.mark("cached fast path opened")
-            return engine
-        loaded = _load_model(options)
+    if loaded is None:
+        registry = ModelRegistry()
+        if options.fast and compiled.cpu_only(options.device):
+            card = compiled.find_card(registry.identity(options.model))
+            cached = compiled.CachedEngine.open(card, options.batch_size) if card else None
+            if cached is not None:
+                startup.mark("cached fast path opened")
+                return cached
+        loaded = registry.load(options.model)  # imports torch
+        startup.mark("model loaded")
     from affectstudio.core.engine import InferenceEngine
 
     return InferenceEngine(loaded, options.device, options.batch_size, fast=options.fast)
