@@ -185,3 +185,22 @@ def test_tracks_can_be_renamed_and_the_name_is_kept(qtbot, shared, sample_video)
     with ProjectStore(shared["project"]) as store:
         assert store.track_names(video_hash) == {track: "Driver"}
         store.rename_track(video_hash, track, "")
+
+
+def test_a_default_model_installed_outside_the_app_is_the_one_loaded_next(qtbot, tmp_path):
+    """Models loaded once are reused by the file they came from, not by name: `affectstudio models import`
+    in a terminal makes a new default while the app runs (and the untrained network was loaded under the
+    same name, "the default"); the app's next load must give the new model, not the one it kept."""
+    from affectstudio.core.model.checkpoint import save_checkpoint, untrained_model
+    from affectstudio.core.model.registry import ModelRegistry
+
+    window = make_window(qtbot, tmp_path / "p.sqlite3", auto_analyse=False)
+    with qtbot.waitSignal(window.controller.model_ready, timeout=120_000) as first:
+        window.controller.load_model()
+    assert first.args[0].is_untrained
+    mine = untrained_model(seed=3)
+    ModelRegistry().import_file(save_checkpoint(tmp_path / "mine.pt", mine.model, mine.config), name="mine")
+    with qtbot.waitSignal(window.controller.model_ready, timeout=120_000) as second:
+        window.controller.load_model()
+    assert second.args[0].digest == mine.digest != first.args[0].digest
+    close(window)

@@ -14,6 +14,7 @@ different detection stride or confidence is never served stale results.
 
 from __future__ import annotations
 
+import json
 import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -33,9 +34,11 @@ class VideoJob:
     video_hash: str
 
 
-# Models loaded in this process, by registry name: a window (or a second one) reuses them instead of
-# reading and building the network again. `forget_loaded_models` drops them after the registry changes.
-_LOADED: dict[str | None, object] = {}
+# Models loaded in this process, by the file they came from as it was then (path, size, modification time;
+# `ModelRegistry.identity`): a window (or a second one) reuses them instead of reading and building the
+# network again, and a model installed, replaced or made the default since, also by the CLI, is loaded anew.
+# `forget_loaded_models` drops them (memory) after the registry changes.
+_LOADED: dict[str, object] = {}
 
 
 def forget_loaded_models() -> None:
@@ -83,13 +86,16 @@ class AnalysisController(QObject):
         name = self.settings.analysis.model or None
 
         def load(state: JobState):
-            if name not in _LOADED:
+            from affectstudio.core.model.registry import ModelRegistry
+
+            registry = ModelRegistry()
+            source = json.dumps(registry.identity(name), sort_keys=True)  # the file as it is now
+            if source not in _LOADED:
                 from affectstudio.core.face_stream import prepare_in_background
-                from affectstudio.core.model.registry import ModelRegistry
 
                 prepare_in_background(self.settings.analysis)  # the face side, while torch is imported
-                _LOADED[name] = ModelRegistry().load(name)
-            return _LOADED[name]
+                _LOADED[source] = registry.load(name)
+            return _LOADED[source]
 
         thread = self._start(TaskThread("model-loader", load, self))
         thread.done.connect(lambda loaded: self._model_loaded(thread, loaded))
