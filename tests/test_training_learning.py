@@ -33,6 +33,8 @@ def _before(config) -> dict:
 
 
 def test_from_scratch_recipe_learns_drawn_faces(tmp_path):
+    """Valence (the mouth's curvature), arousal (eyes and brows) and expressions must each be learned:
+    with the paper's random affine the network learned arousal and expressions but never valence."""
     root = write_synthetic_faces(tmp_path / "faces", train_frames=192, validation_frames=64, per_video=16)
     config = TrainConfig.from_scratch(str(root), output=str(tmp_path / "run"), install=False, num_workers=0)
     config.stages = from_scratch_stages(epochs=4)
@@ -44,8 +46,9 @@ def test_from_scratch_recipe_learns_drawn_faces(tmp_path):
         {k: round(v, 3) for k, v in half.items() if k != "f1_au_per_au"},
     )
     # A constant predictor scores CCC 0 and expression F1 about 0.03; chance (uniform guessing) about 0.12.
-    # Measured (2-core CPU, load ~15, 20 min): epoch 2 CCC 0.17 / F1 0.15, epoch 4 CCC 0.36 / F1 0.29.
-    assert half["ccc_va"] > 0.2 and half["f1_expr"] > 0.2, half
+    # Measured (2-core CPU, 1 thread, 130-160 s): CCC(V) 0.53, CCC(A) 0.71, F1 0.69 at epoch 4; the paper's
+    # augmentation instead (the recipe before): CCC(V) 0.001, CCC(A) 0.54, F1 0.34.
+    assert half["ccc_v"] > 0.35 and half["ccc_a"] > 0.35 and half["f1_expr"] > 0.35, half
     assert result.metrics["constant_outputs"] == []
     assert not any(e.constant_outputs for e in events if isinstance(e, EpochEnd) and e.epoch == 4)
 

@@ -29,7 +29,7 @@ def test_init_config_from_scratch(tmp_path, faces):
     config = load_config(path)
     assert config.init == "none" and config.recalibrate_batchnorm == 4 and config.batch_size == 16
     assert [(s.name, s.epochs, s.lr, s.trainable, s.attention_weight) for s in config.stages] == [
-        ("scratch", 12, 1e-3, ["features", "attention", "gdconv", "classifier"], 0.0)
+        ("scratch", 8, 1e-3, ["features", "attention", "gdconv", "classifier"], 0.0)
     ]
     assert config.recipe_warnings() == []
 

@@ -247,8 +247,10 @@ class TrainingWindow(QWidget):
         config.data.curation = self.curation.currentText()
         config.data.threshold_holdout = self.holdout.value()
         config.init = self.init_model.currentText().strip() or "none"
-        if config.init == "none":  # random weights: re-estimate BatchNorm statistics before evaluating
-            config.recalibrate_batchnorm = TrainConfig.from_scratch().recalibrate_batchnorm
+        if config.init == "none":  # random weights: the from-scratch recipe's augmentation and BatchNorm
+            scratch = TrainConfig.from_scratch()
+            config.augmentation = scratch.augmentation
+            config.recalibrate_batchnorm = scratch.recalibrate_batchnorm
         config.batch_size = self.batch_size.value()
         config.device = self.device.currentText()
         config.output = str(run_dir)
