@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from affectstudio.core.labels import ACTION_UNITS, EXPRESSIONS
@@ -21,7 +22,7 @@ from affectstudio.core.review_data import TrackArrays
 TRAIL_FRAMES = 30
 EXTENT = 1.05  # the plane's axes: [-1, 1] and a small margin for the point's symbol
 WEIGHTS_LINK = " <a href='models' style='color:#64b5f6'>get trained weights…</a>"
-QUADRANTS = (("excited", 0.62, 0.92), ("calm", 0.62, -0.92), ("tense", -0.62, 0.92), ("sad", -0.62, -0.92))
+QUADRANTS = (("excited", 0.66, 0.86), ("calm", 0.66, -0.86), ("tense", -0.66, 0.86), ("sad", -0.66, -0.86))
 
 
 class VAPlane(QWidget):
@@ -39,12 +40,17 @@ class VAPlane(QWidget):
         self.plot.getPlotItem().vb.setLimits(xMin=-EXTENT, xMax=EXTENT, yMin=-EXTENT, yMax=EXTENT)
         self.plot.setLabel("bottom", "valence")
         self.plot.setLabel("left", "arousal")
+        for side in ("bottom", "left"):  # -1, 0, 1 only: the plane is ~130 px in the main window
+            self.plot.getAxis(side).setTicks([[(v, f"{v:g}") for v in (-1, 0, 1)], []])
         theta = np.linspace(0, 2 * np.pi, 181)
         self.plot.plot(np.cos(theta), np.sin(theta), pen=pg.mkPen("#555555"))
         self.plot.addItem(pg.InfiniteLine(0, angle=0, pen=pg.mkPen("#444444")))
         self.plot.addItem(pg.InfiniteLine(0, angle=90, pen=pg.mkPen("#444444")))
+        small = QFont()
+        small.setPointSizeF(max(6.0, small.pointSizeF() * 0.8))
         for word, x, y in QUADRANTS:
             text = pg.TextItem(word, color="#777777", anchor=(0.5, 0.5))
+            text.setFont(small)
             text.setPos(x, y)
             self.plot.addItem(text)
         self.trail = pg.ScatterPlotItem(size=7, pen=None)
