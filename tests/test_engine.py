@@ -235,3 +235,39 @@ def test_a_network_with_large_logits_keeps_the_fast_path(crops, tmp_path, monkey
     fast, plain = engine.predict(crops), InferenceEngine(big, "cpu", fast=False).predict(crops)
     for name in ("va", "expr_probs", "au_probs"):
         assert np.abs(getattr(fast, name) - getattr(plain, name)).max() < 1e-4, name
+
+
+def test_a_network_whose_outputs_on_noise_diverge_keeps_the_fast_path(tmp_path, monkeypatch):
+    """BatchNorm statistics of a network trained on few, similar faces (a project's one face) make its
+    activations explode on uniform noise, where OpenVINO and PyTorch then differ by 2.0 in VA while they
+    agree to ~1e-6 on faces: the build's check must run on faces (the sample's), or every such trained
+    model silently runs on eager PyTorch (a README-only user's model did)."""
+    from affectstudio.core import compiled
+    from affectstudio.core.model.config import loaded as described
+
+    monkeypatch.setenv("AFFECTSTUDIO_CACHE_DIR", str(tmp_path))
+    model = untrained_model(seed=1).model
+    config = untrained_model(seed=1).config
+    engine = InferenceEngine(untrained_model(seed=1), "cpu", fast=False)
+    faces = compiled.check_crops(engine.prep.crop_method)
+    for module in model.modules():  # statistics of the 5 check faces alone, as a recalibration would make
+        if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+            module.reset_running_stats()
+            module.momentum = None
+    model.train()
+    with torch.no_grad():
+        model(torch.from_numpy(engine.prep.normalise(np.repeat(faces, 3, axis=0))))
+    trained = described(model, config, "few faces", None)
+
+    fast = InferenceEngine(trained, "cpu", batch_size=8, background=False)
+    plain = InferenceEngine(trained, "cpu", fast=False)
+    assert fast.backend == "openvino-f32"
+    noise = np.random.default_rng(0).integers(0, 256, faces.shape, dtype=np.uint8)
+
+    def worst(crops):
+        a, b = fast.predict(crops), plain.predict(crops)
+        return max(
+            float(np.abs(getattr(a, k) - getattr(b, k)).max()) for k in ("va", "expr_probs", "au_probs")
+        )
+
+    assert worst(faces) < 1e-4 < worst(noise)

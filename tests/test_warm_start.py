@@ -143,3 +143,20 @@ def test_the_face_side_is_made_ahead_for_the_next_stream(sample_video):
         with stream:
             next(iter(stream))
             assert detector in stream._detectors
+
+
+def test_the_check_runs_on_the_sample_faces_and_a_card_needs_those_same_crops(cache):
+    """The compiled network is checked on real faces (on uniform noise a trained network's outputs
+    diverge between OpenVINO and PyTorch: see test_training_learning); the warm start checks on the very
+    crops the card's outputs came from, and refuses when they are not in the cache."""
+    loaded = untrained_model()
+    InferenceEngine(loaded, "cpu", batch_size=8, background=False)
+    card = compiled.find_card(loaded.source)
+    crops = compiled.check_crops(loaded.config.crop_method, make=False)
+    assert crops.shape == (5, 112, 112, 3) and card["check_crops"] == compiled.fingerprint(crops)
+    noise = np.random.default_rng(0).integers(0, 256, crops.shape, dtype=np.uint8)
+    assert not np.array_equal(crops, noise)
+    assert compiled.CachedEngine.open(card, 8) is not None
+    for made in cache.glob("openvino/check-*.npy"):
+        made.unlink()
+    assert compiled.CachedEngine.open(card, 8) is None

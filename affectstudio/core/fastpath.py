@@ -95,7 +95,7 @@ def build(
         return None
     wrapped = _TaskOutputs(model).eval()
     prep = resolve(loaded.config)
-    crops = check_crops(input_size)
+    crops = check_crops(prep.crop_method)
     with torch.inference_mode():
         out = dict(
             zip(
@@ -107,7 +107,7 @@ def build(
     expected = probabilities(*(out.get(name) for name in OUTPUTS))
 
     def agrees(fast: FastPath) -> bool:
-        worst = difference(probabilities(*fast.run(crops)), expected)
+        worst = difference(probabilities(*fast.run(prep.resized(crops))), expected)
         if worst > TOLERANCE:
             log.warning("OpenVINO output differs from PyTorch by %.2g; using eager PyTorch", worst)
         return worst <= TOLERANCE
@@ -127,7 +127,7 @@ def build(
             ov_model = _convert(ov, wrapped, input_size, xml)
             # the card at once, also when closing stops the build here: it holds PyTorch's outputs, which
             # the next run checks the network against before using it
-            write_card(ov, xml, loaded, expected)
+            write_card(ov, xml, loaded, crops, expected)
             return ov_model
 
         fast = compile_checked(convert)
@@ -135,7 +135,9 @@ def build(
             _discard(xml)
     if fast is None or stop():
         return None if stop() else fast
-    write_card(ov, xml, loaded, expected)  # a card the cached network lacked, or a new file it came from
+    write_card(
+        ov, xml, loaded, crops, expected
+    )  # a card the cached network lacked, or a new file it came from
     if precision == "f32":
         return fast
     return quantized(ov, core, xml, wrapped, loaded, batch_size) or fast
