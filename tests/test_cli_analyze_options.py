@@ -58,6 +58,7 @@ def test_plain_runs_eager_pytorch_and_agrees_with_the_fast_path(clip, tmp_path, 
     plain = json.loads((tmp_path / "plain.json").read_text())
     fast = json.loads((tmp_path / "fast.json").read_text())
     assert plain["backend"] == "eager" and plain["fast_path"] == "off" and "(eager on" in plain_out
+    assert f"model: {plain['model']} ({plain['model_digest'][:12]})" in plain_out.splitlines()
     assert f"({fast['backend']} on" in fast_out
     if importlib.util.find_spec("openvino") is not None:  # 8 frames: the fast path may not be ready in time
         assert fast["fast_path"] != "off" and fast["backends"][-1]["last_frame"] == 7

@@ -190,6 +190,7 @@ def run(args: argparse.Namespace) -> int:
         from affectstudio.core.report import plot_traces
 
         lines.append(f"wrote {plot_traces(result.csv_path, result.csv_path.with_suffix('.png'))}")
+    lines.append(f"model: {result.model_name} ({result.model_digest[:12]})")
     lines.append(f"speed: {result.timings['frames_per_s']} frames/s ({result.backend} on {result.device})")
     print("\n".join(lines))
     return 130 if result.cancelled else 0

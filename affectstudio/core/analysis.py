@@ -85,6 +85,7 @@ class AnalysisResult:
     seconds: float
     cancelled: bool
     model_name: str
+    model_digest: str
     untrained_tasks: list[str]
     device: str
     backend: str  # the backend, or which one ran which frames in words (see BackendRuns.summary)
@@ -246,6 +247,7 @@ def _analyze(
         seconds=seconds,
         cancelled=was_cancelled,
         model_name=loaded.name,
+        model_digest=loaded.digest,
         untrained_tasks=list(loaded.config.untrained_tasks),
         device=str(engine.device),
         backend=runs.summary(engine.backend),
