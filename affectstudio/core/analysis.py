@@ -237,6 +237,9 @@ def _analyze(
             "fast_path": fast_path,
             "timings": timings,
         }
+        if done and not with_face:  # the terminal's warning, kept with the results
+            no_face = "no face found in any analysed frame; every row is empty"
+            summary["warning"] = "; ".join(w for w in (metadata["warning"], no_face) if w)
         sidecar = write_json_atomic(csv_path.with_suffix(".json"), {**metadata, **summary})
     return AnalysisResult(
         table=ResultTable.concat(kept, metadata) if keep_table else None,
