@@ -58,6 +58,7 @@ def test_plain_runs_eager_pytorch_and_agrees_with_the_fast_path(clip, tmp_path, 
     plain = json.loads((tmp_path / "plain.json").read_text())
     fast = json.loads((tmp_path / "fast.json").read_text())
     assert plain["backend"] == "eager" and plain["fast_path"] == "off" and "(eager on" in plain_out
+    assert f"model: {plain['model']} ({plain['model_digest'][:12]})" in plain_out.splitlines()
     assert f"({fast['backend']} on" in fast_out
     if importlib.util.find_spec("openvino") is not None:  # 8 frames: the fast path may not be ready in time
         assert fast["fast_path"] != "off" and fast["backends"][-1]["last_frame"] == 7
@@ -74,8 +75,12 @@ def test_min_confidence_above_every_face_score_finds_no_face_and_warns(clip, tmp
     assert "warning:" in out and "no face found in any analysed frame" in out
     table = ResultTable.from_csv(tmp_path / "strict.csv").df
     assert len(table) == 8 and (table["track_id"] == NO_FACE).all() and table["valence"].isna().all()
-    assert not (tmp_path / "strict.png").exists()  # nothing to plot
-    assert json.loads((tmp_path / "strict.json").read_text())["frames_with_face"] == 0
+    assert not (tmp_path / "strict.png").exists()  # nothing to plot, and the terminal says so
+    assert "no plot written: no frame has a face" in out
+    sidecar = json.loads((tmp_path / "strict.json").read_text())
+    assert sidecar["frames_with_face"] == 0 and "no face found in any analysed frame" in sidecar["warning"]
+    speed = [line for line in out.splitlines() if line.startswith("speed:")]
+    assert speed == [speed[0]] and " on cpu)" not in speed[0] and "face detection only" in speed[0]
 
 
 @pytest.mark.slow

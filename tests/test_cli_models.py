@@ -39,8 +39,13 @@ def test_list_when_nothing_is_installed(capsys):
 def test_import_list_default_remove(capsys, stock_file):
     code, out, _ = cli(capsys, "import", str(stock_file), "--name", "stock8")
     assert code == 0 and "installed 'stock8'" in out and "UNTRAINED" in out and "[default]" in out
+    assert "'stock8' is now the default model (it is the first one installed)" in out
+    code, out, _ = cli(capsys, "import", str(stock_file), "--name", "second")
+    assert code == 0 and "installed 'second'" in out and "default" not in out  # the default stays
     code, out, _ = cli(capsys, "list")
-    assert code == 0 and out.splitlines()[0].startswith("* stock8") and "AffectNet-8" in out
+    lines = out.splitlines()
+    assert code == 0 and lines[0].startswith("  second") and lines[1].startswith("* stock8")
+    assert "AffectNet-8" in out
 
     code, _, err = cli(capsys, "import", str(stock_file), "--name", "stock8")
     assert code == 2
@@ -54,6 +59,7 @@ def test_import_list_default_remove(capsys, stock_file):
 
     code, out, _ = cli(capsys, "remove", "stock8")
     assert code == 0 and "removed 'stock8'" in out
+    assert cli(capsys, "remove", "second")[0] == 0
     assert ModelRegistry().list() == []
 
 

@@ -11,6 +11,7 @@ from affectstudio.cli import main
 from affectstudio.core.annotations.exchange import read_spans_csv
 from affectstudio.core.annotations.lanes import LaneKey, Segment
 from affectstudio.core.labels import EXPRESSIONS
+from affectstudio.core.model.registry import ModelRegistry
 from affectstudio.core.project import ProjectStore, video_fingerprint
 from affectstudio.core.video import VideoReader
 from tests.videos import write_frames, write_indexed_video
@@ -247,4 +248,5 @@ def test_analyze_goes_on_past_a_failing_video_then_export_and_agreement(tmp_path
     assert code == 0, err
     assert f"dataset in {tmp_path / 'study_dataset'}" in out
     assert "training on expr from" in out and "installed as 'project-tiny'" in out
+    assert "`affectstudio models default project-tiny`" in out and ModelRegistry().default_name() is None
     assert load_split(tmp_path / "study_dataset", "train").images[0] == "images/clip/00001.jpg"

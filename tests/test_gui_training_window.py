@@ -138,7 +138,7 @@ def test_window_runs_training_installs_the_model_and_offers_reanalysis(window, t
         assert end.metrics["P"] == pytest.approx(terms)
     written = pd.read_csv(window.run_dir / "epochs.csv")
     assert list(scores) == pytest.approx(list(written["val_P"]), rel=1e-5)  # the CSV keeps 6 digits
-    assert ModelRegistry().is_installed("gui-tiny")
+    assert ModelRegistry().is_installed("gui-tiny") and ModelRegistry().default_name() is None
     assert window.start_button.isEnabled() and "Installed as gui-tiny" in window.status.text()
     assert not window.reanalyse_button.isHidden()
     with qtbot.waitSignal(window.reanalyse_requested) as asked:

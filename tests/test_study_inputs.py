@@ -42,6 +42,28 @@ def test_a_folder_of_images_is_its_images_in_natural_order(tmp_path, capsys):
     assert err == f"affectstudio: error: {tmp_path / 'nothing'}: no video or image files in this folder\n"
 
 
+def test_study_summary_lists_images_in_natural_order_and_no_output_for_a_failed_one(tmp_path, capsys):
+    import pandas as pd
+    from PIL import Image
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name in ("img10.jpg", "img2.jpg"):
+        Image.fromarray(np.zeros((64, 64, 3), np.uint8)).save(photos / name)
+    (photos / "broken.jpg").write_bytes(b"not a jpeg")
+    assert main(["analyze", str(photos), "-o", str(tmp_path / "out"), "--plain"]) == 2  # one failed
+    capsys.readouterr()
+    summary = pd.read_csv(tmp_path / "out" / "study_summary.csv")
+    assert list(summary["video"]) == ["broken.jpg", "img2.jpg", "img10.jpg"]
+    assert list(summary["status"]) == ["failed", "done", "done"]
+    assert summary["output"].isna().tolist() == [True, False, False]  # broken.csv was never written
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.csv")) == [
+        "img10.csv",
+        "img2.csv",
+        "study_summary.csv",
+    ]
+
+
 def test_same_names_in_different_folders_mirror_the_folders(tmp_path):
     a, b = touch(tmp_path / "a" / "clip.mp4"), touch(tmp_path / "b" / "clip.mov")
     items = plan_outputs([a, b])

@@ -117,7 +117,12 @@ def test_text_progress_of_a_whole_tiny_run(tmp_path, tiny, capsys):
     assert "training on cpu" in out and "ETA 0:00:00" in out
     assert "epoch 1 [scratch]: train loss" in out and "P " in out
     assert "warning: training random weights without recalibrate_batchnorm" in out
-    assert "installed as 'cli-tiny'" in out
+    # installed, never silently made the default (the README's loop has an explicit `models default`)
+    assert "installed as 'cli-tiny' (validation P " in out
+    assert "make it the default with `affectstudio models default cli-tiny`" in out
+    from affectstudio.core.model.registry import ModelRegistry
+
+    assert ModelRegistry().is_installed("cli-tiny") and ModelRegistry().default_name() is None
     assert main(["evaluate", "cli-tiny", "--data", str(tiny.root)]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["model"] == "cli-tiny" and report["frames"] == 4 and report["curation"] == "masked"

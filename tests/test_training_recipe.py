@@ -127,3 +127,38 @@ def test_constant_outputs_keep_thresholds_at_half_and_metrics_say_why(tmp_path):
     saved = torch.load(result.checkpoint, weights_only=True)
     assert saved["au_thresholds"] == [0.5] * 12
     assert result.metrics["threshold_tuned"] == result.metrics["threshold_0.5"]
+
+
+@pytest.fixture(scope="module")
+def some_aus_labelled(tmp_path_factory):
+    """An exported project where only two AUs were annotated: no frame has every label strict needs."""
+    import pandas as pd
+
+    from affectstudio.core.labels import ACTION_UNITS
+    from tests.synthetic_exported import write_exported_dataset
+
+    root = write_exported_dataset(tmp_path_factory.mktemp("partial"), frames=8, with_au=True)
+    for split in ("train", "validation"):
+        table = pd.read_csv(root / f"{split}.csv")
+        table.drop(columns=list(ACTION_UNITS[2:])).to_csv(root / f"{split}.csv", index=False)
+    return root
+
+
+def test_strict_curation_that_keeps_nothing_says_why_and_init_config_writes_masked(
+    tmp_path, some_aus_labelled, capsys
+):
+    from training.config import DataConfig
+    from training.prepare import prepare_data
+
+    config = TrainConfig(init="none", data=DataConfig(root=str(some_aus_labelled), curation="strict"))
+    with pytest.raises(AnnotationError) as caught:
+        prepare_data(config.validate())
+    message = str(caught.value)
+    assert "train.csv" in message and "no frame is left after strict curation" in message
+    assert "(valence and arousal, an expression, all 12 AUs)" in message
+    assert "--set data.curation=masked" in message
+    path = tmp_path / "run.toml"
+    assert main(["init-config", str(path), "--data", str(some_aus_labelled), "--from-scratch"]) == 0
+    assert load_config(path).data.curation == "masked"
+    assert "note: curation masked: strict would keep none of the 6 training frames" in capsys.readouterr().out
+    assert prepare_data(load_config(path)).report.kept == {"train": 6, "validation": 2}

@@ -111,6 +111,16 @@ def _init_config(argv: list[str]) -> int:
     else:
         config = TrainConfig(tasks=list(args.tasks), stages=paper_stages(args.stage1))
         config.data.root = args.data
+    if args.data and config.data.curation == "strict":
+        from training.propose import propose
+
+        proposal = propose(args.data)  # as `affectstudio project train` does: the data decides
+        if proposal.strict_frames == 0:
+            config.data.curation = "masked"
+            print(
+                f"note: curation masked: strict would keep none of the {proposal.counts['train']['frames']} "
+                "training frames (no frame has a label for every task)"
+            )
     suffix = "-scratch" if args.from_scratch else ""
     config.output = f"runs/ddamfn-{'-'.join(args.tasks) if len(args.tasks) < 3 else 'mtl'}{suffix}"
     write_toml(config.validate(args.path), args.path)

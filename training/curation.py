@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from affectstudio.core.labels import TASKS
+from affectstudio.core.labels import ACTION_UNITS, TASKS
 from affectstudio.core.paths import write_text_atomic
 from training.data import LabelTable
 
@@ -37,6 +37,17 @@ def keep_mask(table: LabelTable, curation: str, tasks: Sequence[str] = TASKS) ->
         any_label = {"va": table.valid_va, "expr": table.valid_expr, "au": np.any(table.valid_au, axis=1)}
         return np.logical_or.reduce([any_label[t] for t in tasks])
     raise ValueError(f"unknown curation {curation!r}; choose one of {', '.join(CURATIONS)}")
+
+
+def nothing_kept(table: LabelTable, curation: str, tasks: Sequence[str]) -> str:
+    """Why a curation kept no frame of `table` (the caller adds how to choose another curation)."""
+    if curation == "strict":
+        needs = {"va": "valence and arousal", "expr": "an expression", "au": f"all {len(ACTION_UNITS)} AUs"}
+        return (
+            "no frame is left after strict curation: strict keeps only frames labelled for every task of "
+            f"the dataset ({', '.join(needs[t] for t in table.tasks)}), and no frame has all of those labels"
+        )
+    return f"no frame is left after masked curation: no frame has a label for {', '.join(tasks)}"
 
 
 def count_frames(table: LabelTable, tasks: Sequence[str] = TASKS) -> dict[str, int]:

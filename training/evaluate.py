@@ -19,7 +19,7 @@ from torch.utils.data import DataLoader
 from affectstudio.core.errors import AnnotationError, CheckpointError
 from affectstudio.core.labels import TASKS
 from affectstudio.core.paths import write_text_atomic
-from training.curation import CURATIONS, keep_mask
+from training.curation import CURATIONS, keep_mask, nothing_kept
 from training.data import IMAGES_DIR, TEST_LIST_FILE, LabelTable, empty_labels, load_split, read_test_list
 from training.dataset import FaceDataset
 from training.metrics import score
@@ -120,7 +120,8 @@ def evaluate_checkpoint(
     tasks = [t for t in loaded.config.tasks if t in table.tasks]
     kept = table.subset(np.flatnonzero(keep_mask(table, curation, tasks)))
     if not len(kept):
-        raise AnnotationError(table.source, f"no frame is left after {curation} curation")
+        fix = "; score the labelled frames with `--curation masked`" if curation == "strict" else ""
+        raise AnnotationError(table.source, nothing_kept(table, curation, tasks) + fix)
     torch_device = resolve_device(device)
     loaded.model.to(torch_device)
     outputs = predict(loaded.model, kept, loaded.config.preprocessing, torch_device, batch_size)

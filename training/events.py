@@ -182,8 +182,16 @@ class Done(_Event):
         lines = [f"done: validation P {half['P']:.4f} (AU thresholds 0.5), {tuned['P']:.4f} (tuned)"]
         if self.metrics.get("au_thresholds_note"):
             lines.append(f"note: {self.metrics['au_thresholds_note']}")
-        installed = f", installed as {self.model_name!r}" if self.model_name else ""
+        installed = f", {installed_note(self.model_name, self.metrics)}" if self.model_name else ""
         return "\n".join([*lines, f"checkpoint {self.checkpoint}{installed}"])
+
+
+def installed_note(name: str, metrics: dict) -> str:
+    """How a trained model was installed: never as the default, so say how to make it one."""
+    return (
+        f"installed as '{name}' (validation P {metrics['P']:.4f}); it is not the default: "
+        f"make it the default with `affectstudio models default {name}`"
+    )
 
 
 @dataclass(frozen=True)

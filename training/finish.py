@@ -135,5 +135,5 @@ def finish_run(
     if config.install:
         registry = ModelRegistry()
         installed = _free_name(registry, name)
-        registry.import_file(checkpoint, name=installed)
+        registry.import_file(checkpoint, name=installed, make_default=False)  # the user chooses
     return RunResult(run_dir, False, [], checkpoint, installed, metrics)

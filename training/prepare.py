@@ -14,7 +14,7 @@ import numpy as np
 
 from affectstudio.core.errors import AnnotationError
 from training.config import TrainConfig
-from training.curation import CurationReport
+from training.curation import CurationReport, nothing_kept
 from training.data import LabelTable, load_split
 
 
@@ -54,7 +54,10 @@ def prepare_data(config: TrainConfig) -> RunData:
             raise AnnotationError(table.source, f"no labels for the configured task(s) {missing}")
         keep = report.add(split, table)
         if not keep.any():
-            raise AnnotationError(table.source, f"no frame is left after {config.data.curation} curation")
+            problem = nothing_kept(table, config.data.curation, config.tasks)
+            if config.data.curation == "strict":
+                problem += "; train on the labelled frames with `--set data.curation=masked`"
+            raise AnnotationError(table.source, problem)
         tables[split] = table.subset(np.flatnonzero(keep))
     # Videos are held out only to tune AU thresholds: a model without an AU head keeps them all.
     holdout = config.data.threshold_holdout if "au" in config.tasks else 0.0

@@ -40,6 +40,7 @@ class Proposal:
     curation: str
     threshold_holdout: float
     notes: list[str] = field(default_factory=list)
+    strict_frames: int = 0  # training frames strict curation keeps (0: strict cannot train on this data)
 
     def apply(self, config: TrainConfig) -> TrainConfig:
         """`config` with this proposal's dataset, tasks, curation and hold-out (a copy)."""
@@ -93,7 +94,7 @@ def propose(root: str | Path) -> Proposal:
     elif "au" in tasks:
         notes.append("too few AU frames to hold some out for thresholds: thresholds stay at 0.5")
     kind = "s-Aff-Wild2" if is_affwild_folder(root) else "exported annotations"
-    return Proposal(root, kind, counts, videos, tasks, curation, holdout, notes)
+    return Proposal(root, kind, counts, videos, tasks, curation, holdout, notes, strict_kept)
 
 
 def contiguous_holdout(table: LabelTable, fraction: float) -> tuple[np.ndarray, np.ndarray]:

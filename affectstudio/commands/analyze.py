@@ -190,7 +190,15 @@ def run(args: argparse.Namespace) -> int:
         from affectstudio.core.report import plot_traces
 
         lines.append(f"wrote {plot_traces(result.csv_path, result.csv_path.with_suffix('.png'))}")
-    lines.append(f"speed: {result.timings['frames_per_s']} frames/s ({result.backend} on {result.device})")
+    elif plot:
+        lines.append("no plot written: no frame has a face, so there are no predictions to plot")
+    lines.append(f"model: {result.model_name} ({result.model_digest[:12]})")
+    if result.frames_with_face:
+        lines.append(
+            f"speed: {result.timings['frames_per_s']} frames/s ({result.backend} on {result.device})"
+        )
+    else:  # no frame reached the network: its backend's speed was not measured
+        lines.append(f"speed: {result.timings['frames_per_s']} frames/s decoding and face detection only")
     print("\n".join(lines))
     return 130 if result.cancelled else 0
 

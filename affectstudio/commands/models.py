@@ -35,13 +35,13 @@ def run(args: argparse.Namespace) -> int:
     registry = ModelRegistry(base_url=getattr(args, "base_url", None))
     if args.action == "list":
         return _list(registry)
-    if args.action == "import":
-        entry = registry.import_file(args.file, name=args.name, replace_existing=args.replace)
-        _installed(entry)
-        return 0
-    if args.action == "fetch":
-        entry = _fetch(registry, args.name)
-        _installed(entry)
+    if args.action in ("import", "fetch"):
+        had_default = registry.default_name() is not None
+        if args.action == "import":
+            entry = registry.import_file(args.file, name=args.name, replace_existing=args.replace)
+        else:
+            entry = _fetch(registry, args.name)
+        _installed(entry, made_default=entry.default and not had_default)
         return 0
     if args.action == "remove":
         registry.remove(args.name)
@@ -54,11 +54,16 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _installed(entry) -> None:
+def _installed(entry, made_default: bool) -> None:
     from affectstudio.core.model.overview import heads_summary
 
     marker = " [default]" if entry.default else ""
     print(f"installed '{entry.name}' ({heads_summary(entry.config)}){marker}")
+    if made_default:
+        print(
+            f"'{entry.name}' is now the default model (it is the first one installed); "
+            "choose another with `affectstudio models default NAME`"
+        )
 
 
 def _list(registry) -> int:

@@ -287,6 +287,7 @@ def train(args) -> int:
     from training import run as run_training
     from training.cli import TextProgress
     from training.config import load_config
+    from training.events import installed_note
     from training.propose import check_config, propose
 
     project = Path(args.project)
@@ -309,7 +310,8 @@ def train(args) -> int:
         say(f"note: {note}")
     say(f"training on {', '.join(config.tasks)} from {folder}")
     result = run_training(config, JobState(on_progress=TextProgress()))
-    say(f"run in {result.run_dir}" + (f", installed as '{result.model_name}'" if result.model_name else ""))
+    installed = f", {installed_note(result.model_name, result.metrics)}" if result.model_name else ""
+    say(f"run in {result.run_dir}{installed}")
     return 0
 
 

@@ -85,6 +85,7 @@ class AnalysisResult:
     seconds: float
     cancelled: bool
     model_name: str
+    model_digest: str
     untrained_tasks: list[str]
     device: str
     backend: str  # the backend, or which one ran which frames in words (see BackendRuns.summary)
@@ -236,6 +237,9 @@ def _analyze(
             "fast_path": fast_path,
             "timings": timings,
         }
+        if done and not with_face:  # the terminal's warning, kept with the results
+            no_face = "no face found in any analysed frame; every row is empty"
+            summary["warning"] = "; ".join(w for w in (metadata["warning"], no_face) if w)
         sidecar = write_json_atomic(csv_path.with_suffix(".json"), {**metadata, **summary})
     return AnalysisResult(
         table=ResultTable.concat(kept, metadata) if keep_table else None,
@@ -246,6 +250,7 @@ def _analyze(
         seconds=seconds,
         cancelled=was_cancelled,
         model_name=loaded.name,
+        model_digest=loaded.digest,
         untrained_tasks=list(loaded.config.untrained_tasks),
         device=str(engine.device),
         backend=runs.summary(engine.backend),

@@ -5,7 +5,8 @@ sync after a crash; the only other file is `settings.json` holding the default m
 atomically. Stock DDAMFN files are converted to our format when imported or fetched.
 
 With nothing installed and no default chosen, `load()` gives the untrained fixed-seed network, whose
-config says so. The first model installed becomes the default.
+config says so. The first model imported or fetched becomes the default; a model that training installs
+never does (`import_file(..., make_default=False)`): choosing it is the user's explicit step.
 
 Importing this module does not import torch (the checkpoint code is imported where a model is read):
 `locate` and `identity` tell the warm start (`core/compiled.py`) which model a run will use without it.
@@ -89,15 +90,19 @@ class ModelRegistry:
         return name != UNTRAINED and _NAME.fullmatch(name) is not None and self.path_of(name).is_file()
 
     # --- changing what is there ----------------------------------------------------------------
-    def import_file(self, path, name: str | None = None, replace_existing: bool = False) -> ModelEntry:
-        """Validate a checkpoint (ours or stock), store it in our format under `name`."""
+    def import_file(
+        self, path, name: str | None = None, replace_existing: bool = False, make_default: bool = True
+    ) -> ModelEntry:
+        """Validate a checkpoint (ours or stock), store it in our format under `name`; with `make_default`
+        it becomes the default when there is none yet."""
         from affectstudio.core.model.checkpoint import load_checkpoint
 
         source = Path(path)
         loaded = load_checkpoint(source)
         name = name or _name_from(source)
         provenance = {**loaded.config.provenance, "name": name, "imported_from": str(source.resolve())}
-        return self._install(name, loaded, replace(loaded.config, provenance=provenance), replace_existing)
+        config = replace(loaded.config, provenance=provenance)
+        return self._install(name, loaded, config, replace_existing, make_default)
 
     def fetch(self, name: str, progress: Progress | None = None, **download_options) -> ModelEntry:
         """Download a catalog model, verify it, convert it and install it atomically."""
@@ -197,7 +202,14 @@ class ModelRegistry:
         return load_checkpoint(path, name=name)
 
     # --- internals -----------------------------------------------------------------------------
-    def _install(self, name: str, loaded: LoadedModel, config: CheckpointConfig, replace_existing: bool):
+    def _install(
+        self,
+        name: str,
+        loaded: LoadedModel,
+        config: CheckpointConfig,
+        replace_existing: bool,
+        make_default: bool = True,
+    ):
         from affectstudio.core.model.checkpoint import save_checkpoint
 
         target = self.path_of(name)
@@ -207,7 +219,7 @@ class ModelRegistry:
             raise RegistryError(
                 target, f"a model named '{name}' is already installed; remove it first or use --replace"
             ) from None
-        if self.default_name() is None:
+        if make_default and self.default_name() is None:
             self.set_default(name)
         return ModelEntry(name, target, config, True, self.default_name() == name)
 

@@ -185,11 +185,11 @@ def run_items(state: JobState, items, out: Path, loaded, options_key: str, execu
             if entry.summary:
                 rows.extend(entry.summary)
             elif entry.state == "failed":
-                rows.append(failed_row(item.name, entry.output, loaded.name, loaded.digest, entry.reason))
+                rows.append(failed_row(item.name, loaded.name, loaded.digest, entry.reason))
             else:
                 rows.append(
                     {
-                        **failed_row(item.name, entry.output, loaded.name, loaded.digest, ""),
+                        **failed_row(item.name, loaded.name, loaded.digest, ""),
                         "status": entry.state,
                         "reason": "not analysed yet (the run was stopped)",
                     }

@@ -16,12 +16,14 @@ A video without any face gets one row with `track_id` -1; a failed video one row
 from __future__ import annotations
 
 import math
+from pathlib import PurePosixPath
 
 import numpy as np
 import pandas as pd
 
 from affectstudio.core.labels import ACTION_UNITS, EXPRESSIONS
 from affectstudio.core.results import AU_ACTIVE_COLUMNS, NO_FACE
+from affectstudio.core.study.inputs import natural_key
 
 SHARE_COLUMNS = [f"share_{name}" for name in EXPRESSIONS]
 RATE_COLUMNS = [f"{au}_rate" for au in ACTION_UNITS]
@@ -133,10 +135,11 @@ class SummaryAccumulator:
         return out
 
 
-def failed_row(video: str, output: str, model: str, digest: str, reason: str) -> dict:
+def failed_row(video: str, model: str, digest: str, reason: str) -> dict:
+    """A video without results (failed, or not analysed yet): its output column stays empty."""
     return {
         "video": video,
-        "output": output,
+        "output": None,
         "model": model,
         "model_digest": digest,
         "status": "failed",
@@ -145,9 +148,15 @@ def failed_row(video: str, output: str, model: str, digest: str, reason: str) ->
 
 
 def summary_frame(rows: list[dict]) -> pd.DataFrame:
-    """The summary table in a fixed column order, sorted by video then track."""
+    """The summary table in a fixed column order, sorted by video (natural order: `img2` before `img10`,
+    as the inputs are) then track."""
     df = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
     df["track_id"] = df["track_id"].astype("Int64")
     for column in ("frames", "face_frames"):
         df[column] = df[column].astype("Int64")
-    return df.sort_values(["video", "track_id"], na_position="first", kind="stable").reset_index(drop=True)
+
+    def key(i: int) -> tuple:
+        track = df.at[i, "track_id"]
+        return natural_key(PurePosixPath(df.at[i, "video"])), pd.notna(track), track if pd.notna(track) else 0
+
+    return df.iloc[sorted(range(len(df)), key=key)].reset_index(drop=True)

@@ -344,7 +344,8 @@ class TrainingWindow(QWidget):
             self.trained_model = event.model_name or ""
             self.status.setText(
                 f"Done: validation P {metrics['threshold_0.5']['P']:.3f} (AU thresholds 0.5), "
-                f"{metrics['threshold_tuned']['P']:.3f} (tuned). Installed as {self.trained_model}."
+                f"{metrics['threshold_tuned']['P']:.3f} (tuned). Installed as {self.trained_model}; it is "
+                "not the default model: re-analyse with it below, or make it the default in Models."
             )
             if self.trained_model:
                 self.reanalyse_button.setVisible(True)
