@@ -14,6 +14,7 @@ A worker process analyses many videos, so the model and the inference engine are
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import os
 import tempfile
@@ -50,6 +51,16 @@ class VideoOutcome:
     output_digest: str | None = None
     output_size: int | None = None
     files: dict[str, bytes] | None = None  # relative path -> bytes, when the driver writes the files
+
+
+@atexit.register
+def _close_engines() -> None:
+    """At the worker's exit, an engine's fast-path build stops at its next safe point (a conversion under
+    way is finished and saved for later runs). A build thread still inside OpenVINO when the process ends
+    aborted it with "terminate called without an active exception" on the study's terminal."""
+    for engine in _ENGINES.values():
+        engine.close()
+    _ENGINES.clear()
 
 
 def engine_for(loaded, options: AnalysisOptions):
