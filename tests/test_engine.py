@@ -125,7 +125,8 @@ def test_closing_the_engine_at_once_stops_the_build_and_leaves_no_thread(
     assert _builds()
     engine.close()
     assert _builds() == [] and engine.fast_path == "stopped" and engine.preparing is None
-    assert list(tmp_path.rglob("*")) in ([], [tmp_path / "openvino"])  # nothing converted, nothing torn
+    left = [p for p in tmp_path.rglob("*") if not p.name.startswith("check-")]  # the check crops may be kept
+    assert left in ([], [tmp_path / "openvino"])  # nothing converted, nothing torn
     assert engine.predict(crops[:2]).backend == "eager"  # still usable, on the plain path
 
 
@@ -136,7 +137,13 @@ def test_closing_the_engine_mid_conversion_leaves_a_whole_conversion_and_no_thre
     """Closed while the network is being converted: the conversion is finished and saved whole with its
     card (it is not interruptible; the next run reuses it, without torch), nothing is compiled, no thread or
     temporary file is left."""
+    from affectstudio.core import compiled
+
     monkeypatch.setenv("AFFECTSTUDIO_CACHE_DIR", str(tmp_path))
+    check = f"check-{loaded.config.crop_method}-5.npy"
+    compiled.check_crops(
+        loaded.config.crop_method
+    )  # kept in the cache: the build goes straight to converting
     engine = InferenceEngine(loaded, "cpu", batch_size=8)
     time.sleep(1.0)  # into the conversion (which takes seconds)
     engine.close()
@@ -144,7 +151,7 @@ def test_closing_the_engine_mid_conversion_leaves_a_whole_conversion_and_no_thre
     files = sorted(p.name for p in (tmp_path / "openvino").iterdir())
     assert [name for name in files if "partial" in name] == []
     stem = f"{loaded.digest[:32]}-112"
-    assert files == [f"{stem}.bin", f"{stem}.json", f"{stem}.xml"]  # the pair and card, no compiled blob
+    assert files == [f"{stem}.bin", f"{stem}.json", f"{stem}.xml", check]  # pair, card, no compiled blob
     reused = InferenceEngine(loaded, "cpu", batch_size=8, background=False)  # reads it: no conversion
     assert reused.backend == "openvino-f32"
 
