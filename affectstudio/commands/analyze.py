@@ -183,7 +183,9 @@ def run(args: argparse.Namespace) -> int:
             "their rows are empty, as for frames without a face (the sidecar counts them: frames_undecodable)"
         )
     if result.frames_with_face == 0:
-        lines.append(f"warning: {video}: no face found in any analysed frame; every row is empty")
+        from affectstudio.core.analysis import NO_FACE_WARNING
+
+        lines.append(f"warning: {video}: {NO_FACE_WARNING}")
     if result.untrained_tasks:
         lines.append(untrained_warning(result.model_name, result.untrained_tasks))
     if plot and result.frames_with_face:

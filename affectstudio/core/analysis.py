@@ -41,6 +41,7 @@ from affectstudio.core.results import (
 from affectstudio.core.transforms import ALIGNED
 from affectstudio.core.video import VideoReader
 
+NO_FACE_WARNING = "no face found in any analysed frame; every row is empty"
 FIRST_BATCH = 1  # crops in the first batch; each next batch doubles, up to the batch size
 FINISHING = "fast path: finishing its one-time conversion, kept for later runs"
 
@@ -238,8 +239,7 @@ def _analyze(
             "timings": timings,
         }
         if done and not with_face:  # the terminal's warning, kept with the results
-            no_face = "no face found in any analysed frame; every row is empty"
-            summary["warning"] = "; ".join(w for w in (metadata["warning"], no_face) if w)
+            summary["warning"] = "; ".join(w for w in (metadata["warning"], NO_FACE_WARNING) if w)
         sidecar = write_json_atomic(csv_path.with_suffix(".json"), {**metadata, **summary})
     return AnalysisResult(
         table=ResultTable.concat(kept, metadata) if keep_table else None,

@@ -126,9 +126,8 @@ class FaceStream:
                 thread.join(timeout=5)
         self._pool.shutdown(wait=True, cancel_futures=True)
         key = (self.face_range, self.min_confidence, self.min_face_size)
-        for (
-            detector
-        ) in self._detectors:  # the detection threads have ended: give them back for the next video
+        # the detection threads have ended: their detectors go back for the next video
+        for detector in self._detectors:
             if not DETECTORS.give(detector, *key):
                 detector.close()
         self._detectors = []

@@ -96,15 +96,7 @@ def build(
     wrapped = _TaskOutputs(model).eval()
     prep = resolve(loaded.config)
     crops = check_crops(prep.crop_method)
-    with torch.inference_mode():
-        out = dict(
-            zip(
-                wrapped.present,
-                (t.numpy() for t in wrapped(torch.from_numpy(prep.normalise(crops)))),
-                strict=True,
-            )
-        )
-    expected = probabilities(*(out.get(name) for name in OUTPUTS))
+    expected = probabilities(*_pytorch_outputs(wrapped, prep, crops))
 
     def agrees(fast: FastPath) -> bool:
         worst = difference(probabilities(*fast.run(prep.resized(crops))), expected)
@@ -134,10 +126,9 @@ def build(
         if fast is None and not stop():
             _discard(xml)
     if fast is None or stop():
-        return None if stop() else fast
-    write_card(
-        ov, xml, loaded, crops, expected
-    )  # a card the cached network lacked, or a new file it came from
+        return None
+    # a card the cached network lacked, or another model file it came from
+    write_card(ov, xml, loaded, crops, expected)
     if precision == "f32":
         return fast
     return quantized(ov, core, xml, wrapped, loaded, batch_size) or fast
@@ -187,11 +178,16 @@ def _save(ov, ov_model, xml: Path) -> None:
             temp.with_suffix(".bin").unlink(missing_ok=True)
 
 
-def _agrees_int8(fast: FastPath, wrapped: nn.Module, prep: Preprocessing, crops: np.ndarray) -> bool:
+def _pytorch_outputs(wrapped: _TaskOutputs, prep: Preprocessing, crops: np.ndarray) -> tuple:
+    """(va, expr_logits, au_logits) of eager PyTorch on uint8 crops; absent heads None."""
     with torch.inference_mode():
-        out = wrapped(torch.from_numpy(prep.normalise(crops)))
-    expected = dict(zip(wrapped.present, (t.numpy() for t in out), strict=True))
-    found = compare(fast.run(prep.resized(crops)), tuple(expected.get(name) for name in OUTPUTS))
+        outputs = wrapped(torch.from_numpy(prep.normalise(crops)))
+    out = {name: tensor.numpy() for name, tensor in zip(wrapped.present, outputs, strict=True)}
+    return tuple(out.get(name) for name in OUTPUTS)
+
+
+def _agrees_int8(fast: FastPath, wrapped: nn.Module, prep: Preprocessing, crops: np.ndarray) -> bool:
+    found = compare(fast.run(prep.resized(crops)), _pytorch_outputs(wrapped, prep, crops))
     failed = [
         f"{key} {value:.3g}"
         for key, value in found.items()
